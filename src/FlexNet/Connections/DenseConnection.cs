@@ -70,6 +70,13 @@ public sealed class DenseConnection : Connection
         return _outShape;
     }
 
+    internal override bool TryGetAffine(out Tensor? weight, out Tensor? bias)
+    {
+        weight = Weight;
+        bias = Bias;
+        return true;
+    }
+
     /// <inheritdoc/>
     public override Tensor Contribute(Tensor source)
     {

@@ -24,6 +24,13 @@ public sealed class IdentityConnection : Connection
         return context.SourceShape;
     }
 
+    internal override bool TryGetAffine(out Tensor? weight, out Tensor? bias)
+    {
+        weight = null;
+        bias = null;
+        return true;
+    }
+
     /// <inheritdoc/>
     public override Tensor Contribute(Tensor source) => source;
 }

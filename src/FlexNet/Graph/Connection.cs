@@ -82,6 +82,19 @@ public abstract class Connection
     /// <returns>c [N, ...OutputShape].</returns>
     public abstract Tensor Contribute(Tensor source);
 
+    /// <summary>Whether this connection is affine in its source, c = s·Wᵀ + b (W [out, in], b [out], either may be
+    /// absent: identity is W = I, b = 0). Plans use it to run layers fed only by affine connections through one fused
+    /// kernel, whatever front end built them. A connection that is not affine returns false (the default).</summary>
+    /// <param name="weight">W [out, in], or null for the identity.</param>
+    /// <param name="bias">b [out], or null.</param>
+    /// <returns>True when c = s·Wᵀ + b exactly.</returns>
+    internal virtual bool TryGetAffine(out Tensor? weight, out Tensor? bias)
+    {
+        weight = null;
+        bias = null;
+        return false;
+    }
+
     internal int[] BuildOnce(int[] sourceShape, int[]? targetShape, DType dtype, RandomGenerator rng)
     {
         if (IsBuilt && SourceShape is not null && ShapeUtil.SameShape(SourceShape, sourceShape) &&

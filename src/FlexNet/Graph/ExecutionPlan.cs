@@ -1,5 +1,4 @@
 using FlexNet.Autodiff;
-using FlexNet.Connections;
 using FlexNet.Kernels;
 
 namespace FlexNet.Graph;
@@ -66,11 +65,12 @@ public sealed class ExecutionPlan
         }
     }
 
-    /// <summary>The fused kernel's activation when <paramref name="layer"/> is a plain vector layer summing dense and
-    /// identity inputs with a linear/relu/tanh/sigmoid activation; null otherwise.</summary>
+    /// <summary>The fused kernel's activation when <paramref name="layer"/> computes y = act(Σ cᵢ + b) on vectors (its step
+    /// is the base layer's, whatever front end made it) with a linear/relu/tanh/sigmoid activation and every input is
+    /// affine (<see cref="Connection.TryGetAffine"/>: dense, identity, or a shared dense); null otherwise.</summary>
     private static FusedActivation? Fusable(Layer layer, Connection[] inputs)
     {
-        if (layer.GetType() != typeof(Layer) || layer.Combine != CombineRule.Sum || inputs.Length == 0 || layer.InputShape!.Length != 1)
+        if (!layer.HasPlainStep || layer.Combine != CombineRule.Sum || inputs.Length == 0 || layer.InputShape!.Length != 1)
             return null;
         FusedActivation act;
         switch (layer.Activation.ToLowerInvariant())
@@ -84,7 +84,8 @@ public sealed class ExecutionPlan
         foreach (var c in inputs)
         {
             if (c.From.OutputShape!.Length != 1) return null;
-            if (c is not DenseConnection && c is not IdentityConnection) return null;
+            if (!c.TryGetAffine(out var w, out _)) return null;
+            if (w is not null && (w.Rank != 2 || w.Shape[0] != layer.InputShape[0])) return null;
         }
         return act;
     }
@@ -202,22 +203,20 @@ public sealed class ExecutionPlan
                     var xsIn = new Tensor[conns.Length];
                     var ws = new Tensor?[conns.Length];
                     var bs = new Tensor?[conns.Length + 1];
-                    var wts = T > 1 && TransposeWeights && _everyStep[i] ? new Tensor?[conns.Length] : null;
+                    var wts = T > 1 && _everyStep[i] ? new Tensor?[conns.Length] : null;
                     for (int j = 0; j < conns.Length; j++)
                     {
                         var c = conns[j];
                         xsIn[j] = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
-                        if (c is DenseConnection d)
+                        c.TryGetAffine(out var w, out var b);
+                        ws[j] = w;
+                        bs[j] = b;
+                        if (wts is not null && w is { IsContiguous: true })
                         {
-                            ws[j] = d.Weight;
-                            bs[j] = d.Bias;
-                            if (wts is not null && d.Weight.IsContiguous)
-                            {
-                                transposed ??= new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-                                if (!transposed.TryGetValue(d.Weight, out var wt))
-                                    transposed[d.Weight] = wt = Autodiff.Ops.DenseSum.TransposedCopy(d.Weight);
-                                wts[j] = wt;
-                            }
+                            transposed ??= new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+                            if (!transposed.TryGetValue(w, out var wt))
+                                transposed[w] = wt = Autodiff.Ops.DenseSum.TransposedCopy(w);
+                            wts[j] = wt;
                         }
                     }
                     bs[conns.Length] = layer.Bias;
@@ -301,9 +300,6 @@ public sealed class ExecutionPlan
         else next = null;
         return result;
     }
-
-    /// <summary>Use once-per-run Wᵀ copies in the fused forward (switch for benchmarks and tests).</summary>
-    internal static bool TransposeWeights { get; set; } = true;
 
     internal RunState NewState(int batch) => new(_depth, batch);
 

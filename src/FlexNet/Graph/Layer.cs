@@ -181,6 +181,22 @@ public class Layer
     /// <returns>y_t [N, ...OutputShape].</returns>
     protected internal virtual Tensor TransformStep(Tensor combined, bool training, ref Tensor[]? state) => Transform(combined, training);
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> PlainStepTypes = new();
+
+    /// <summary>True when this layer's step is the base one, y = act(z + b) with the output shape of z and no step
+    /// state: no subclass between it and <see cref="Layer"/> overrides <see cref="Transform"/>,
+    /// <see cref="TransformStep"/>, <see cref="HasStepState"/>, <see cref="InferOutputShape"/> or
+    /// <see cref="ChangesShape"/>. A capability read from the type (once per type), so every front end that builds such a
+    /// layer gets the same execution path.</summary>
+    internal bool HasPlainStep => PlainStepTypes.GetOrAdd(GetType(), static t =>
+    {
+        const System.Reflection.BindingFlags all = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
+        bool Base(string name) => t.GetMethod(name, all)!.DeclaringType == typeof(Layer);
+        bool BaseProperty(string name) => t.GetProperty(name, all)!.GetMethod!.DeclaringType == typeof(Layer);
+        return Base(nameof(Transform)) && Base(nameof(TransformStep)) && Base(nameof(InferOutputShape)) &&
+               BaseProperty(nameof(HasStepState)) && BaseProperty(nameof(ChangesShape));
+    });
+
     /// <summary>The activation function (for fused kernels and subclasses).</summary>
     protected Func<Tensor, Tensor> ActivationFunction => _activation;
 

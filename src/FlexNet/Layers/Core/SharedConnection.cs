@@ -41,6 +41,8 @@ public sealed class SharedConnection : Connection
         return Partner.OutputShape!;
     }
 
+    internal override bool TryGetAffine(out Tensor? weight, out Tensor? bias) => Partner.TryGetAffine(out weight, out bias);
+
     /// <inheritdoc/>
     public override Tensor Contribute(Tensor source) => Partner.Contribute(source);
 }
