@@ -1,7 +1,10 @@
+using FlexNet.Connections;
 using FlexNet;
 using FlexNet.Graph;
 using FlexNet.Layers;
 using FlexNet.Models;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Examples.FashionMnist;
 

@@ -10,6 +10,7 @@ using FlexNet.Metrics;
 using FlexNet.Models;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 // Full Fashion-MNIST (60k train / 10k test) with the four models of issue 6's "Real results" table.
 //   dotnet run -c Release --project examples/FashionMnist -- MODEL [--epochs N] [--lr X] [--batch N]

@@ -2,6 +2,7 @@ using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Data;
 using FlexNet.Graph;
+using FlexNet.Tensors;
 
 namespace FlexNet.Examples;
 

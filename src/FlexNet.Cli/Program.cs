@@ -1,4 +1,5 @@
 using FlexNet.Cli.Commands;
+using FlexNet.Tensors;
 
 namespace FlexNet.Cli;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FlexNet.Data;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Bench.Workloads;
 

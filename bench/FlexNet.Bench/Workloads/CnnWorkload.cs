@@ -3,6 +3,7 @@ using FlexNet.Losses;
 using FlexNet.Models;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Bench.Workloads;
 

@@ -3,6 +3,8 @@ using FlexNet.Connections;
 using FlexNet.Data;
 using FlexNet.Graph;
 using FlexNet.Optimizers;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Bench;
 

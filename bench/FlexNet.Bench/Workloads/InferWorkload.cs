@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Bench.Workloads;
 

@@ -1,3 +1,4 @@
+using FlexNet.Connections;
 using System.Diagnostics;
 using FlexNet.Graph;
 using FlexNet.Layers;
@@ -6,6 +7,7 @@ using FlexNet.Metrics;
 using FlexNet.Models;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Bench.Workloads;
 

@@ -1,5 +1,6 @@
 using FlexNet.Layers;
 using FlexNet.Models;
+using FlexNet.Tensors;
 
 namespace FlexNet.Bench.Workloads;
 

@@ -7,6 +7,8 @@ using FlexNet.Metrics;
 using FlexNet.Models;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Cli.Commands;
 

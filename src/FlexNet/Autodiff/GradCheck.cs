@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlexNet.Tensors;
 
 namespace FlexNet.Autodiff;
 

@@ -1,4 +1,6 @@
 using FlexNet.Graph;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Connections;
 
@@ -55,10 +57,10 @@ public sealed class Conv2dConnection : Connection
     public bool HasBias { get; }
 
     /// <summary>Filters W [Cout, Cin, k, k] (after build).</summary>
-    public Tensor Weight => Parameters[0];
+    public Tensor Weight => BuiltParameter(0);
 
     /// <summary>Bias [Cout] (null without bias).</summary>
-    public Tensor? Bias => HasBias ? Parameters[1] : null;
+    public Tensor? Bias => HasBias ? BuiltParameter(1) : null;
 
     /// <inheritdoc/>
     public override string Kind => $"conv2d {KernelSize}x{KernelSize}/{Stride}{(Padding.IsSame ? " same" : Padding.Top + Padding.Bottom + Padding.Left + Padding.Right > 0 ? $" pad {Padding.Top}" : "")}";

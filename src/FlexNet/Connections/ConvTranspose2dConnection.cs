@@ -1,4 +1,6 @@
 using FlexNet.Graph;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Connections;
 
@@ -61,10 +63,10 @@ public sealed class ConvTranspose2dConnection : Connection
     public bool HasBias { get; }
 
     /// <summary>Filters W [Cin, Cout, k, k] (after build).</summary>
-    public Tensor Weight => Parameters[0];
+    public Tensor Weight => BuiltParameter(0);
 
     /// <summary>Bias [Cout] (null without bias).</summary>
-    public Tensor? Bias => HasBias ? Parameters[1] : null;
+    public Tensor? Bias => HasBias ? BuiltParameter(1) : null;
 
     /// <inheritdoc/>
     public override string Kind => $"convT2d {KernelSize}x{KernelSize}/{Stride}";

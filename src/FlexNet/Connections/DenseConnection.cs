@@ -1,4 +1,6 @@
 using FlexNet.Graph;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Connections;
 
@@ -31,10 +33,10 @@ public sealed class DenseConnection : Connection
     public bool HasBias { get; }
 
     /// <summary>The weight W [out, in] (after build).</summary>
-    public Tensor Weight => Parameters.Count > 0 ? Parameters[0] : throw NotBuilt();
+    public Tensor Weight => BuiltParameter(0);
 
     /// <summary>The bias b [out] (after build; null without bias).</summary>
-    public Tensor? Bias => HasBias ? (Parameters.Count > 1 ? Parameters[1] : throw NotBuilt()) : null;
+    public Tensor? Bias => HasBias ? BuiltParameter(1) : null;
 
     /// <summary>Input features (after build).</summary>
     public int InFeatures => Weight.Shape[1];
@@ -45,8 +47,6 @@ public sealed class DenseConnection : Connection
     /// <inheritdoc/>
     public override string Kind => "dense";
 
-    private GraphException NotBuilt() =>
-        new($"Connection '{Name}' from '{From.Name}' to '{To.Name}' has no parameters yet: call Build() or Compile() on the network first.");
 
     /// <inheritdoc/>
     protected override int[] Build(ConnectionBuildContext context)

@@ -1,4 +1,5 @@
 using FlexNet.Graph;
+using FlexNet.Tensors;
 
 namespace FlexNet.Connections;
 
@@ -19,10 +20,10 @@ public sealed class ElementwiseConnection : Connection
     public bool HasBias { get; }
 
     /// <summary>The weights w [...shape] (after build).</summary>
-    public Tensor Weight => Parameters[0];
+    public Tensor Weight => BuiltParameter(0);
 
     /// <summary>The bias [...shape] (null without bias).</summary>
-    public Tensor? Bias => HasBias ? Parameters[1] : null;
+    public Tensor? Bias => HasBias ? BuiltParameter(1) : null;
 
     /// <inheritdoc/>
     public override string Kind => "elementwise";

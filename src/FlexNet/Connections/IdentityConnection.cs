@@ -1,4 +1,5 @@
 using FlexNet.Graph;
+using FlexNet.Tensors;
 
 namespace FlexNet.Connections;
 

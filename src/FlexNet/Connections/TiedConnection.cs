@@ -1,4 +1,6 @@
 using FlexNet.Graph;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Connections;
 
@@ -30,7 +32,7 @@ public sealed class TiedConnection : Connection
     public bool HasBias { get; }
 
     /// <summary>The own bias (null without bias).</summary>
-    public Tensor? Bias => HasBias ? Parameters[0] : null;
+    public Tensor? Bias => HasBias ? BuiltParameter(0) : null;
 
     /// <inheritdoc/>
     public override string Kind => $"tied({Partner.Name})";

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using FlexNet.IO;
+using FlexNet.Tensors;
 
 namespace FlexNet.Data;
 

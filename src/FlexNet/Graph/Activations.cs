@@ -1,3 +1,6 @@
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+
 namespace FlexNet.Graph;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Graph;
 
 /// <summary>
@@ -71,6 +73,13 @@ public abstract class Connection
         _parameters.Add(value);
         return value;
     }
+
+    /// <summary>The parameter declared <paramref name="index"/>-th by <see cref="Build"/>, or a <see cref="GraphException"/>
+    /// naming the connection when the network has not been built yet.</summary>
+    /// <param name="index">Declaration position (0 for the first <see cref="AddParameter"/>).</param>
+    /// <returns>The parameter.</returns>
+    protected Tensor BuiltParameter(int index) => index < _parameters.Count ? _parameters[index] : throw new GraphException(
+        $"Connection '{Name}' ({Kind}) from '{From.Name}' to '{To.Name}' has no parameters yet: call Compile() (or Build()) on the network first.");
 
     /// <summary>Infers the contribution's shape and creates the parameters.</summary>
     /// <param name="context">Source shape, target shape (when the target's combined input shape is known), dtype, generator.</param>

@@ -1,5 +1,6 @@
 using FlexNet.Autodiff;
 using FlexNet.Kernels;
+using FlexNet.Tensors;
 
 namespace FlexNet.Graph;
 

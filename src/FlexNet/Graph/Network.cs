@@ -1,4 +1,6 @@
 using FlexNet.Connections;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Graph;
 
@@ -172,87 +174,6 @@ public sealed class Network
         Invalidate();
         return connection;
     }
-
-    /// <summary>Connects <paramref name="from"/> to <paramref name="to"/>: dense (with bias) by default, identity when the
-    /// target is a shape-changing layer (flatten, reshape, pooling).</summary>
-    /// <param name="from">Source layer.</param>
-    /// <param name="to">Target layer.</param>
-    /// <param name="delay">Delay in steps (0 = within the step; k ≥ 1 reads y_from(t − k)).</param>
-    /// <returns>The new connection.</returns>
-    public Connection Connect(Layer from, Layer to, int delay = 0) =>
-        to.ChangesShape ? Connect(new IdentityConnection(from, to, delay)) : Connect(new DenseConnection(from, to, delay));
-
-    /// <summary>Dense connection c = s·Wᵀ + b, W [out, in] (see <see cref="DenseConnection"/>).</summary>
-    /// <param name="from">Source layer.</param>
-    /// <param name="to">Target layer.</param>
-    /// <param name="delay">Delay in steps.</param>
-    /// <param name="bias">Whether the connection owns a bias.</param>
-    /// <param name="units">Output features when the target cannot give them (concat targets).</param>
-    /// <param name="name">Optional name.</param>
-    /// <returns>The new connection.</returns>
-    public DenseConnection ConnectDense(Layer from, Layer to, int delay = 0, bool bias = true, int? units = null, string? name = null) =>
-        Connect(new DenseConnection(from, to, delay, bias, units, name));
-
-    /// <summary>Convolution connection (see <see cref="Conv2dConnection"/>).</summary>
-    /// <param name="from">Source [Cin, H, W].</param>
-    /// <param name="to">Target [Cout, Hout, Wout].</param>
-    /// <param name="kernelSize">Kernel size.</param>
-    /// <param name="stride">Stride.</param>
-    /// <param name="padding">Padding (valid by default; <c>Padding.Same</c> or an int).</param>
-    /// <param name="delay">Delay in steps.</param>
-    /// <param name="bias">Whether the connection owns a bias [Cout].</param>
-    /// <param name="dilation">Dilation.</param>
-    /// <param name="outChannels">Cout when the target cannot give it.</param>
-    /// <param name="name">Optional name.</param>
-    /// <returns>The new connection.</returns>
-    public Conv2dConnection ConnectConv2d(Layer from, Layer to, int kernelSize, int stride = 1, Padding padding = default, int delay = 0,
-                                          bool bias = true, int dilation = 1, int? outChannels = null, string? name = null) =>
-        Connect(new Conv2dConnection(from, to, kernelSize, stride, padding, dilation, delay, bias, outChannels, name));
-
-    /// <summary>Transposed-convolution connection, e.g. top-down feedback into a larger map (see <see cref="ConvTranspose2dConnection"/>).</summary>
-    /// <param name="from">Source [Cin, H, W].</param>
-    /// <param name="to">Target [Cout, Hout, Wout].</param>
-    /// <param name="kernelSize">Kernel size.</param>
-    /// <param name="stride">Stride (upsampling factor).</param>
-    /// <param name="padding">Padding removed from each side.</param>
-    /// <param name="delay">Delay in steps.</param>
-    /// <param name="bias">Whether the connection owns a bias [Cout].</param>
-    /// <param name="outputPadding">Extra output rows/columns; null to fit the target.</param>
-    /// <param name="name">Optional name.</param>
-    /// <returns>The new connection.</returns>
-    public ConvTranspose2dConnection ConnectConvTranspose2d(Layer from, Layer to, int kernelSize, int stride = 1, int padding = 0, int delay = 0,
-                                                            bool bias = true, int? outputPadding = null, string? name = null) =>
-        Connect(new ConvTranspose2dConnection(from, to, kernelSize, stride, padding, outputPadding, 1, delay, bias, null, name));
-
-    /// <summary>Identity connection c = s (see <see cref="IdentityConnection"/>).</summary>
-    /// <param name="from">Source layer.</param>
-    /// <param name="to">Target layer (same shape).</param>
-    /// <param name="delay">Delay in steps.</param>
-    /// <param name="name">Optional name.</param>
-    /// <returns>The new connection.</returns>
-    public IdentityConnection ConnectIdentity(Layer from, Layer to, int delay = 0, string? name = null) =>
-        Connect(new IdentityConnection(from, to, delay, name));
-
-    /// <summary>Elementwise connection c = w ⊙ s (+ b) (see <see cref="ElementwiseConnection"/>).</summary>
-    /// <param name="from">Source layer.</param>
-    /// <param name="to">Target layer (same shape).</param>
-    /// <param name="delay">Delay in steps.</param>
-    /// <param name="bias">Whether the connection owns a bias.</param>
-    /// <param name="name">Optional name.</param>
-    /// <returns>The new connection.</returns>
-    public ElementwiseConnection ConnectElementwise(Layer from, Layer to, int delay = 0, bool bias = false, string? name = null) =>
-        Connect(new ElementwiseConnection(from, to, delay, bias, name));
-
-    /// <summary>Tied connection c = s·W_p + b using a partner dense connection's weight transposed (see <see cref="TiedConnection"/>).</summary>
-    /// <param name="from">Source layer (partner's output size).</param>
-    /// <param name="to">Target layer (partner's input size).</param>
-    /// <param name="partner">The dense connection whose weight is shared.</param>
-    /// <param name="delay">Delay in steps.</param>
-    /// <param name="bias">Whether this connection owns a bias.</param>
-    /// <param name="name">Optional name.</param>
-    /// <returns>The new connection.</returns>
-    public TiedConnection ConnectTied(Layer from, Layer to, DenseConnection partner, int delay = 0, bool bias = true, string? name = null) =>
-        Connect(new TiedConnection(from, to, partner, delay, bias, name));
 
     /// <summary>Marks <paramref name="layer"/> as an output (a layer may be listed twice with different modes).</summary>
     /// <param name="layer">The layer.</param>

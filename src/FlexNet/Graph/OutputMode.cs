@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Graph;
 
 /// <summary>Which time steps of an output layer <see cref="Network.Forward(Tensor[])"/> returns.</summary>

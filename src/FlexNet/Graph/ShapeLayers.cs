@@ -1,3 +1,6 @@
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+
 namespace FlexNet.Graph;
 
 /// <summary>Flattens each sample: [N, d₁, …, d_k] → [N, d₁·…·d_k]. No parameters, no activation.</summary>

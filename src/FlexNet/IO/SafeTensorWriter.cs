@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using FlexNet.Tensors;
 
 namespace FlexNet.IO;
 

@@ -1,5 +1,6 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using FlexNet.Autodiff;
+using FlexNet.Tensors;
 
 namespace FlexNet.Losses;
 

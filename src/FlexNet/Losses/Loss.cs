@@ -1,3 +1,6 @@
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+
 namespace FlexNet.Losses;
 
 /// <summary>How a loss reduces its per-sample values.</summary>

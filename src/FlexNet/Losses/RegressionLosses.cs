@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Losses;
 
 /// <summary>Mean squared error (theanets <c>mse</c>): per sample <c>l = mean_c (o_c − t_c)²</c>; target has the output's shape.</summary>

@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Models;
 
 /// <summary>theanets Autoencoder from layer specs (see <see cref="SpecModel"/>): the target is the input itself, so

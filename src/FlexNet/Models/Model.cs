@@ -4,7 +4,7 @@ using FlexNet.Graph;
 using FlexNet.IO;
 using FlexNet.Layers;
 using FlexNet.Training;
-using GLayer = FlexNet.Graph.Layer;
+using FlexNet.Tensors;
 
 namespace FlexNet.Models;
 
@@ -24,7 +24,7 @@ public class Model : ITrainable, IMaskedTrainable, IGraphBacked
     private SymbolicTensor[]? _inputs;
     private SymbolicTensor[]? _outputs;
     private Network? _network;
-    private readonly Dictionary<SymbolicTensor, GLayer> _nodes = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<SymbolicTensor, Layer> _nodes = new(ReferenceEqualityComparer.Instance);
     private readonly List<(SymbolicTensor From, SymbolicTensor To, int Delay, string Kind)> _feedback = new();
 
     /// <summary>A Functional model with one input and one output.</summary>
@@ -144,7 +144,7 @@ public class Model : ITrainable, IMaskedTrainable, IGraphBacked
     /// <summary>The graph node computing <paramref name="value"/>.</summary>
     /// <param name="value">A symbolic value of this model.</param>
     /// <returns>The node.</returns>
-    public GLayer NodeOf(SymbolicTensor value)
+    public Layer NodeOf(SymbolicTensor value)
     {
         _ = Network;
         return _nodes.TryGetValue(value, out var n) ? n : throw new KeyNotFoundException($"Model '{Name}': {value} is not part of this model.");

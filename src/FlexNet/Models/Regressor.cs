@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Models;
 
 /// <summary>theanets Regressor from layer specs (see <see cref="SpecModel"/>): output activation linear by default;

@@ -1,4 +1,5 @@
 using FlexNet.Layers;
+using FlexNet.Tensors;
 
 namespace FlexNet.Models;
 

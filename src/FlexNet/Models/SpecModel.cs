@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using FlexNet.Autodiff;
 using FlexNet.Graph;
 using FlexNet.Layers;
+using FlexNet.Tensors;
 
 namespace FlexNet.Models;
 

@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 using System.Numerics;
 
 namespace FlexNet.Optimizers;

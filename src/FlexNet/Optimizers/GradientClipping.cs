@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using FlexNet.Tensors;
 
 namespace FlexNet.Optimizers;
 

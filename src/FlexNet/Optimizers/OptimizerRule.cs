@@ -1,4 +1,5 @@
 using System.Numerics;
+using FlexNet.Tensors;
 
 namespace FlexNet.Optimizers;
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FlexNet.Tensors;
 
 namespace FlexNet.Regularizers;
 

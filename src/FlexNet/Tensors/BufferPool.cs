@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>
 /// Pool of tensor buffers in power-of-two buckets. Unlike <c>ArrayPool.Shared</c> it keeps many arrays of one

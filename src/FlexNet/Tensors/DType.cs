@@ -1,4 +1,4 @@
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>Element type of a <see cref="Tensor"/>.</summary>
 public enum DType

@@ -1,4 +1,4 @@
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>
 /// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64) whose whole state can be saved

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>Shape arithmetic shared by tensors and ops: products, strides, broadcasting, formatting.</summary>
 internal static class ShapeUtil

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>
 /// The buffer behind one or more tensors (views share it). Buffers created inside a <see cref="TensorScope"/>

@@ -1,6 +1,6 @@
 using FlexNet.Autodiff;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 public sealed partial class Tensor
 {

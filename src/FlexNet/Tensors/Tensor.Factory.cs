@@ -1,4 +1,4 @@
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 public sealed partial class Tensor
 {

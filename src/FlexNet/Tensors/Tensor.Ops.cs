@@ -1,6 +1,7 @@
+using FlexNet.Autodiff;
 using FlexNet.Autodiff.Ops;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 public sealed partial class Tensor
 {

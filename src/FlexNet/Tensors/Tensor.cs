@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Diagnostics;
 using FlexNet.Autodiff;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>
 /// An n-dimensional dense array of <see cref="DType.Float32"/> (default), <see cref="DType.Float64"/> or

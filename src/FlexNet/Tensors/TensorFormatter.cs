@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>Readable text for tensors: nested brackets for up to <see cref="MaxShown"/> elements, else a summary.</summary>
 internal static class TensorFormatter

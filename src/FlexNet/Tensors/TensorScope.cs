@@ -1,4 +1,4 @@
-namespace FlexNet;
+namespace FlexNet.Tensors;
 
 /// <summary>
 /// A lifetime scope for tensors: every tensor buffer allocated on this thread while the scope is the innermost

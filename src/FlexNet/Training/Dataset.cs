@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Training;
 
 /// <summary>One training or evaluation batch: a tensor per model input and per output target, optional per-sample

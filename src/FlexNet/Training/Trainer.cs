@@ -6,6 +6,7 @@ using FlexNet.Losses;
 using FlexNet.Metrics;
 using FlexNet.Optimizers;
 using FlexNet.Regularizers;
+using FlexNet.Tensors;
 
 namespace FlexNet.Training;
 

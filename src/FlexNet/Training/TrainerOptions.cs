@@ -1,3 +1,4 @@
+using FlexNet.Tensors;
 using FlexNet.Losses;
 using FlexNet.Metrics;
 using FlexNet.Optimizers;

@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 
 namespace FlexNet.Tests.Architecture;
 
-/// <summary>Guards the dependency order of the source tree: kernels below tensors below autodiff below the graph,
-/// layers, models and training; nothing from a file names a .NET type to instantiate.</summary>
+/// <summary>Guards the architecture: the compiled library's type references follow the layer order, every folder is
+/// one namespace, and nothing names a .NET type to instantiate from a string.</summary>
 public class LayeringTests
 {
     private static string SrcRoot([CallerFilePath] string here = "") =>
@@ -15,24 +15,59 @@ public class LayeringTests
         var dir = Path.Combine(SrcRoot(), folder);
         if (!Directory.Exists(dir)) yield break;
         foreach (var f in Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories))
-            yield return (Path.GetRelativePath(SrcRoot(), f), File.ReadAllText(f));
+            if (!Path.GetRelativePath(SrcRoot(), f).Split(Path.DirectorySeparatorChar).Any(p => p is "obj" or "bin"))
+                yield return (Path.GetRelativePath(SrcRoot(), f), File.ReadAllText(f));
+    }
+
+    /// <summary>The library's layers from the bottom up (docs/architecture.md draws the same order): a namespace may
+    /// use its own layer and those below it, never one above.</summary>
+    internal static readonly string[][] Order =
+    [
+        ["FlexNet"],                                                    // errors
+        ["FlexNet.Kernels"],                                            // span kernels
+        ["FlexNet.Tensors", "FlexNet.Autodiff", "FlexNet.Autodiff.Ops"], // the engine: a tensor records its gradient function
+        ["FlexNet.IO", "FlexNet.Data", "FlexNet.Initializers"],         // files, data sets, initialisers
+        ["FlexNet.Graph"],                                              // the graph engine: Layer, Connection, Network, plan
+        ["FlexNet.Connections", "FlexNet.Layers", "FlexNet.Layers.Recurrent"], // concrete connections and layers
+        ["FlexNet.Losses", "FlexNet.Metrics", "FlexNet.Regularizers", "FlexNet.Optimizers"],
+        ["FlexNet.Training"],
+        ["FlexNet.Models"],
+    ];
+
+    [Fact]
+    public void CompiledLibraryFollowsTheLayerOrder()
+    {
+        var refs = TypeReferenceScanner.References(typeof(FlexNet.Graph.Network).Assembly);
+        Assert.True(refs.Count > 1000, $"the scanner found only {refs.Count} references: it is not reading the IL");
+        var bad = TypeReferenceScanner.Violations(refs, Order);
+        Assert.True(bad.Count == 0, "References against the layer order:\n" + string.Join("\n", bad));
     }
 
     [Fact]
-    public void KernelsNeverSeeTensorsOrHigherLayers()
+    public void EveryFolderIsOneNamespace()
     {
-        var banned = new Regex(@"\bTensor\b(?!Primitives)|\busing FlexNet\.(Autodiff|Graph|Layers|Models|Training|Optimizers)\b");
-        var offenders = Files("Kernels").Where(f => banned.IsMatch(StripComments(f.text))).Select(f => f.file).ToList();
-        Assert.True(offenders.Count == 0, "Kernels must be span-only: " + string.Join(", ", offenders));
+        var wrong = new List<string>();
+        foreach (var (file, text) in Files(""))
+        {
+            var m = Regex.Match(text, @"^namespace ([\w.]+);", RegexOptions.Multiline);
+            var dir = Path.GetDirectoryName(file)!.Replace(Path.DirectorySeparatorChar, '.');
+            string expected = dir.Length == 0 ? "FlexNet" : "FlexNet." + dir;
+            if (!m.Success || m.Groups[1].Value != expected) wrong.Add($"{file}: {(m.Success ? m.Groups[1].Value : "no namespace")}, expected {expected}");
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
     [Fact]
-    public void TensorsAndAutodiffDoNotReachUpward()
+    public void ScannerFindsAViolationPlantedInAMethodBody()
     {
-        var banned = new Regex(@"\busing FlexNet\.(Graph|Layers|Models|Training|Optimizers|Losses)\b|\bFlexNet\.(Graph|Models|Training)\.");
-        var offenders = Files("Tensors").Concat(Files("Autodiff")).Concat(Files("Kernels"))
-            .Where(f => banned.IsMatch(StripComments(f.text))).Select(f => f.file).ToList();
-        Assert.True(offenders.Count == 0, "Lower layers reference higher ones: " + string.Join(", ", offenders));
+        var refs = TypeReferenceScanner.References(typeof(LayeringTests).Assembly)
+            .Where(r => r.From.Namespace?.StartsWith("FlexNet.Tests.Architecture.Planted", StringComparison.Ordinal) == true).ToList();
+        string[][] order = [["FlexNet.Tests.Architecture.Planted.Low"], ["FlexNet.Tests.Architecture.Planted.High"]];
+        var bad = TypeReferenceScanner.Violations(refs, order);
+        Assert.Single(bad);
+        Assert.StartsWith("FlexNet.Tests.Architecture.Planted.Low -> FlexNet.Tests.Architecture.Planted.High: Sneaky uses Top", bad[0]);
+        // the same references in the allowed direction pass
+        Assert.Empty(TypeReferenceScanner.Violations(refs, [order[1], order[0]]));
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using FlexNet.Autodiff.Ops;
 using FlexNet.Kernels;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Autodiff;
 

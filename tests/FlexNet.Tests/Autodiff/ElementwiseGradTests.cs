@@ -1,5 +1,6 @@
 using FlexNet.Autodiff;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Autodiff;
 

@@ -1,4 +1,6 @@
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Autodiff;
 

@@ -1,4 +1,5 @@
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Autodiff;
 

@@ -2,6 +2,7 @@ using System.Text;
 using FlexNet.Data;
 using FlexNet.Tests.IO;
 using Xunit;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Data;
 

@@ -1,6 +1,9 @@
+using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Layers;
 using FlexNet.Models;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Examples;
 

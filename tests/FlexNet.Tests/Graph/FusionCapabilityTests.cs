@@ -1,9 +1,11 @@
+using FlexNet.Connections;
 using FlexNet.Autodiff;
 using FlexNet.Graph;
 using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
 using static FlexNet.Models.Functional;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Graph;
 

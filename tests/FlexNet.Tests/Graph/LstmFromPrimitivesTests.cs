@@ -1,6 +1,9 @@
 using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+using FlexNet.Layers;
 
 namespace FlexNet.Tests.Graph;
 

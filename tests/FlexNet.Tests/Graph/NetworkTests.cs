@@ -3,6 +3,7 @@ using FlexNet.Connections;
 using FlexNet.Examples;
 using FlexNet.Graph;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Graph;
 

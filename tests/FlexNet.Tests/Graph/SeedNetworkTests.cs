@@ -1,5 +1,6 @@
 using FlexNet.Examples;
 using FlexNet.Graph;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Graph;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using FlexNet.IO;
 using Xunit;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.IO;
 

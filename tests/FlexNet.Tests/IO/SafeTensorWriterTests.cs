@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using FlexNet.IO;
 using Xunit;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.IO;
 

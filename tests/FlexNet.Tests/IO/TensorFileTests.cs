@@ -1,4 +1,5 @@
 using FlexNet.IO;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.IO;
 

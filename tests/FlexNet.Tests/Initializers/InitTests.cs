@@ -1,5 +1,6 @@
 using FlexNet.Initializers;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Initializers;
 

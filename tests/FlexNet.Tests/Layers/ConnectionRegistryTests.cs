@@ -3,6 +3,7 @@ using FlexNet.Graph;
 using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Layers;
 

@@ -1,8 +1,10 @@
+using FlexNet.Connections;
 using FlexNet.Layers;
 using FlexNet.Layers.Recurrent;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
 using static FlexNet.Models.Functional;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Layers;
 

@@ -1,7 +1,10 @@
+using FlexNet.Connections;
 using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
 using static FlexNet.Models.Functional;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Layers;
 

@@ -1,5 +1,7 @@
 using FlexNet.Losses;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Losses;
 

@@ -1,4 +1,5 @@
 using FlexNet.Metrics;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Metrics;
 

@@ -2,6 +2,8 @@ using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Models;
 

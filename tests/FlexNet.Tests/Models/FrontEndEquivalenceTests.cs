@@ -3,6 +3,7 @@ using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
 using static FlexNet.Models.Functional;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Models;
 

@@ -2,6 +2,8 @@ using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
 using static FlexNet.Models.Functional;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Models;
 

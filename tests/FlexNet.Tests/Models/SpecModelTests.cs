@@ -1,6 +1,8 @@
 using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Models;
 

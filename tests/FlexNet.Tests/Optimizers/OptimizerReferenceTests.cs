@@ -1,5 +1,7 @@
 using FlexNet.Optimizers;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Optimizers;
 

@@ -1,5 +1,6 @@
 using FlexNet.Optimizers;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Optimizers;
 

@@ -4,6 +4,8 @@ using FlexNet.Regularizers;
 using FlexNet.Tests.Testing;
 using FlexNet.Tests.Training;
 using FlexNet.Training;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Regularizers;
 

@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Tests.Tensors;
 
 public class TensorTests

@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Tests.Testing;
 
 /// <summary>Loads a PyTorch reference case from testdata/reference (copied from ../shared/reference) as tensors,
@@ -19,7 +21,7 @@ internal sealed class Reference
     {
         var shape = _reader.Shape(name);
         if (_reader.DType(name) == "I64")
-            return FlexNet.Tensor.FromArray(Array.ConvertAll(_reader.I64(name), v => checked((int)v)), shape);
-        return FlexNet.Tensor.FromArray(_reader.F64(name), shape);
+            return FlexNet.Tensors.Tensor.FromArray(Array.ConvertAll(_reader.I64(name), v => checked((int)v)), shape);
+        return FlexNet.Tensors.Tensor.FromArray(_reader.F64(name), shape);
     }
 }

@@ -4,6 +4,7 @@ using FlexNet.Metrics;
 using FlexNet.Models;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Training;
 

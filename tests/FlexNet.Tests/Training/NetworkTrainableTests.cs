@@ -1,8 +1,10 @@
+using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Losses;
 using FlexNet.Metrics;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Training;
 

@@ -1,7 +1,9 @@
+using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Losses;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Training;
 

@@ -1,4 +1,6 @@
 using FlexNet.Training;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Training;
 

@@ -3,6 +3,8 @@ using FlexNet.Metrics;
 using FlexNet.Optimizers;
 using FlexNet.Training;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Training;
 

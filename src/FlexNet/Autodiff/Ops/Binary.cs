@@ -1,5 +1,7 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Autodiff.Ops;
 

@@ -1,5 +1,7 @@
 using System.Numerics;
 using FlexNet.Kernels;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Autodiff.Ops;
 

@@ -1,6 +1,8 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using FlexNet.Kernels;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Autodiff.Ops;
 

@@ -1,3 +1,6 @@
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+
 namespace FlexNet.Autodiff.Ops;
 
 /// <summary>Gather of rows (embedding lookup) and dropout.</summary>

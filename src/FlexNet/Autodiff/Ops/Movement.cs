@@ -1,3 +1,6 @@
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+
 namespace FlexNet.Autodiff.Ops;
 
 /// <summary>Shape and layout ops: clone, cast, reshape, permute, slice, expand, concat, stack, split, pad.

@@ -1,4 +1,6 @@
 using FlexNet.Kernels;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Autodiff.Ops;
 

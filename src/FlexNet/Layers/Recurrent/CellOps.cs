@@ -1,3 +1,6 @@
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+
 namespace FlexNet.Layers.Recurrent;
 
 /// <summary>Helpers shared by the cells: parameter creation, argument checks, projections, activations.</summary>

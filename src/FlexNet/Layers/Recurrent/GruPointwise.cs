@@ -1,6 +1,7 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using FlexNet.Autodiff;
+using FlexNet.Tensors;
 
 namespace FlexNet.Layers.Recurrent;
 

@@ -1,6 +1,7 @@
 using FlexNet.Layers.Recurrent;
 using FlexNet.Tests.Testing;
 using static FlexNet.Tests.Layers.Recurrent.NaiveCells;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Layers.Recurrent;
 

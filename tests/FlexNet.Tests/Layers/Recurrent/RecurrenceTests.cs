@@ -1,5 +1,6 @@
 using FlexNet.Layers.Recurrent;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Layers.Recurrent;
 

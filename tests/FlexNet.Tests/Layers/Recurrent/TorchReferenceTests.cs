@@ -1,5 +1,7 @@
 using FlexNet.Layers.Recurrent;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.References;
 
 namespace FlexNet.Tests.Layers.Recurrent;
 

@@ -1,0 +1,80 @@
+using FlexNet.Graph;
+using FlexNet.Tensors;
+
+namespace FlexNet.Layers;
+
+/// <summary>
+/// A graph node made by a catalog layer: an ordinary <see cref="Layer"/> (y = act(combine(cᵢ) + b)) that knows its
+/// <see cref="Owner"/>, so the owner can initialise the parameters of the connections it made once the network is
+/// built (per its <see cref="LayerInit"/>). Subclasses override <see cref="Layer.Transform"/> for layers that
+/// compute more than bias + activation.
+/// </summary>
+public class CatalogNode : Layer
+{
+    /// <summary>Creates the node.</summary>
+    /// <param name="owner">The catalog layer that made it.</param>
+    /// <param name="shape">Per-sample shape, or null to infer it.</param>
+    /// <param name="activation">Activation name.</param>
+    /// <param name="combine">How inputs combine.</param>
+    /// <param name="name">Node name (null: automatic).</param>
+    public CatalogNode(CatalogLayer owner, int[]? shape, string activation = "linear", CombineRule combine = CombineRule.Sum, string? name = null)
+        : base(shape, activation, combine, false, name)
+    {
+        Owner = owner ?? throw new ArgumentNullException(nameof(owner));
+    }
+
+    /// <summary>The catalog layer that made this node.</summary>
+    public CatalogLayer Owner { get; }
+
+    /// <inheritdoc/>
+    public override string Kind => Owner.GetType().Name;
+
+    /// <summary>Incoming connections in combine order (after the node joined a network).</summary>
+    protected IReadOnlyList<Connection> Incoming
+    {
+        get
+        {
+            var list = new List<Connection>();
+            if (Network is null) return list;
+            foreach (var c in Network.Connections)
+                if (ReferenceEquals(c.To, this)) list.Add(c);
+            return list;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected internal override void BuildParameters(DType dtype, RandomGenerator rng)
+    {
+        base.BuildParameters(dtype, rng);
+        foreach (var c in Incoming)
+        {
+            if (!Owner.Connections.Contains(c)) continue;
+            foreach (var p in c.Parameters)
+            {
+                string shortName = p.Name is { } n && n.LastIndexOf('.') is int i and >= 0 ? n[(i + 1)..] : "weight";
+                Owner.InitOnce(p, shortName, rng);
+            }
+        }
+        BuildOwnParameters(dtype, rng);
+    }
+
+    /// <summary>Creates node-level parameters (override; default none). Shapes are known.</summary>
+    /// <param name="dtype">Element type.</param>
+    /// <param name="rng">Network generator.</param>
+    protected virtual void BuildOwnParameters(DType dtype, RandomGenerator rng) { }
+
+    /// <summary>Node-level parameters (override to list them; default: the base layer's).</summary>
+    public override IEnumerable<Tensor> Parameters => base.Parameters;
+
+    /// <summary>Reshapes a per-sample shape into a batch shape [n, ...shape].</summary>
+    /// <param name="n">Batch size.</param>
+    /// <param name="shape">Per-sample shape.</param>
+    /// <returns>The batch shape.</returns>
+    protected static int[] Batch(int n, int[] shape)
+    {
+        var s = new int[shape.Length + 1];
+        s[0] = n;
+        shape.CopyTo(s, 1);
+        return s;
+    }
+}

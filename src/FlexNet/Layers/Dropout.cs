@@ -1,0 +1,36 @@
+using FlexNet.Graph;
+
+namespace FlexNet.Layers;
+
+/// <summary>Inverted dropout, active in training only: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) per element;
+/// y = x in evaluation. The mask generator is the layer's own (seeded by <c>rng</c>, else by its name).</summary>
+public sealed class Dropout : CatalogLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="rate">Drop probability p in [0, 1).</param>
+    /// <param name="name">Layer name.</param>
+    /// <param name="seed">Seed of the mask generator.</param>
+    public Dropout(double rate, string? name = null, ulong? seed = null) : base(name, null)
+    {
+        if (rate < 0 || rate >= 1) throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1). Received: {rate}");
+        Rate = rate;
+        Seed = seed;
+    }
+
+    /// <summary>Drop probability.</summary>
+    public double Rate { get; }
+
+    /// <summary>Mask seed (null: derived from the name).</summary>
+    public ulong? Seed { get; }
+
+    /// <inheritdoc/>
+    public override string Form => "dropout";
+
+    /// <inheritdoc/>
+    protected override Layer AttachCore(AttachContext ctx)
+    {
+        var node = ctx.Add(new NoiseNode(this, ctx.NodeName, NoiseNode.NoiseKind.Dropout, Rate, Seed));
+        ctx.Identity(0, node);
+        return node;
+    }
+}

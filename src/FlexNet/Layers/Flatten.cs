@@ -1,0 +1,23 @@
+using FlexNet.Graph;
+
+namespace FlexNet.Layers;
+
+/// <summary>Flattens each sample: [N, d₁, …, d_k] → [N, d₁·…·d_k] (theanets <c>flat</c>). Graph: a
+/// <see cref="Graph.FlattenLayer"/> node with an identity connection.</summary>
+public sealed class Flatten : CatalogLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="name">Layer name.</param>
+    public Flatten(string? name = null) : base(name, null) { }
+
+    /// <inheritdoc/>
+    public override string Form => "flatten";
+
+    /// <inheritdoc/>
+    protected override Layer AttachCore(AttachContext ctx)
+    {
+        var node = ctx.Add(new Graph.FlattenLayer(ctx.NodeName));
+        ctx.Identity(0, node);
+        return node;
+    }
+}

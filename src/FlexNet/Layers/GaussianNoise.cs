@@ -1,0 +1,35 @@
+using FlexNet.Graph;
+
+namespace FlexNet.Layers;
+
+/// <summary>Additive Gaussian noise, active in training only: y = x + ε, ε ~ N(0, σ²) per element; y = x in evaluation.</summary>
+public sealed class GaussianNoise : CatalogLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="std">Noise standard deviation σ ≥ 0.</param>
+    /// <param name="name">Layer name.</param>
+    /// <param name="seed">Seed of the noise generator.</param>
+    public GaussianNoise(double std, string? name = null, ulong? seed = null) : base(name, null)
+    {
+        if (std < 0 || !double.IsFinite(std)) throw new ArgumentOutOfRangeException(nameof(std), $"GaussianNoise: std must be >= 0. Received: {std}");
+        Std = std;
+        Seed = seed;
+    }
+
+    /// <summary>σ.</summary>
+    public double Std { get; }
+
+    /// <summary>Noise seed (null: derived from the name).</summary>
+    public ulong? Seed { get; }
+
+    /// <inheritdoc/>
+    public override string Form => "noise";
+
+    /// <inheritdoc/>
+    protected override Layer AttachCore(AttachContext ctx)
+    {
+        var node = ctx.Add(new NoiseNode(this, ctx.NodeName, NoiseNode.NoiseKind.Gaussian, Std, Seed));
+        ctx.Identity(0, node);
+        return node;
+    }
+}

@@ -1,0 +1,158 @@
+using FlexNet.Graph;
+using FlexNet.Layers.Recurrent;
+using FlexNet.Tensors;
+
+namespace FlexNet.Layers;
+
+/// <summary>The graph node of a recurrent catalog layer (one cell, or two for <see cref="Bidirectional"/>); see
+/// <see cref="RecurrentLayer"/> for the stepped and whole-sequence modes.</summary>
+internal sealed class RecurrentNode : CatalogNode
+{
+    private readonly RecurrentLayer _fw;
+    private readonly RecurrentLayer? _bw;
+    private bool _sequence;
+    private int _steps, _features;
+    private readonly List<(int Offset, int Width)> _dataParts = new();
+    private (int Offset, int Width)? _initPart;
+    private IRecurrentCell? _cellF, _cellB;
+    private int _time; // stepped mode: index of the step being computed since the state was (re)started
+
+    internal RecurrentNode(CatalogLayer owner, RecurrentLayer fw, RecurrentLayer? bw, string? name, int? inputWidth)
+        : base(owner, inputWidth is int w ? [w] : null, "linear", CombineRule.Concat, name)
+    {
+        _fw = fw;
+        _bw = bw;
+    }
+
+    public override bool ChangesShape => true;
+
+    public override string Kind => _bw is null ? $"{_fw.GetType().Name}{(_sequence ? "(seq)" : "")}" : "Bidirectional";
+
+    private int HiddenTotal => _fw.Units + (_bw?.Units ?? 0);
+
+    public override IEnumerable<Tensor> Parameters
+    {
+        get
+        {
+            if (_cellF is not null) foreach (var p in _cellF.Parameters) yield return p;
+            if (_cellB is not null) foreach (var p in _cellB.Parameters) yield return p;
+        }
+    }
+
+    private void Analyse(bool requireAll)
+    {
+        _dataParts.Clear();
+        _initPart = null;
+        _sequence = false;
+        int offset = 0;
+        foreach (var c in Incoming)
+        {
+            if (c.OutputShape is null)
+            {
+                if (requireAll) throw new GraphException($"Recurrent layer '{Name}': connection '{c.Name}' is not built.");
+                continue; // a recurrent input from a later layer: its width is known once every connection is built
+            }
+            int width = ShapeUtil.Product(c.OutputShape);
+            if (c is InitialStateConnection) _initPart = (offset, width);
+            else
+            {
+                if (c is SequenceInputConnection { IsSequence: true } sc)
+                {
+                    _sequence = true;
+                    _steps = sc.SourceShape![0];
+                    _features = sc.SourceShape[1];
+                }
+                _dataParts.Add((offset, width));
+            }
+            offset += width;
+        }
+        if (_sequence && _dataParts.Count != 1)
+            throw new GraphException($"Recurrent layer '{Name}': a whole-sequence input [T, F] cannot be combined with other inputs into the same layer.");
+        if (!_sequence && (_fw.GoBackwards || _bw is not null))
+            throw new GraphException($"Recurrent layer '{Name}' ({Kind}): running backward in time needs the whole sequence; give it a sequence input of per-sample shape [T, F] (batch-first [N, T, F]) instead of a stepped vector input.");
+    }
+
+    protected internal override int[] InferOutputShape(int[] inputShape)
+    {
+        Analyse(requireAll: false);
+        bool returnSeq = _fw.ReturnSequences;
+        return _sequence && returnSeq ? [_steps, HiddenTotal] : [HiddenTotal];
+    }
+
+    protected override void BuildOwnParameters(DType dtype, RandomGenerator rng)
+    {
+        Analyse(requireAll: true);
+        int input = _sequence ? _features : _dataParts.Sum(p => p.Width);
+        _cellF = _fw.GetCell(input, dtype, rng);
+        _cellB = _bw?.GetCell(input, dtype, rng);
+        if (_initPart is { } ip)
+        {
+            var zero = _cellF.InitialState(1, dtype);
+            int total = zero.Values.Sum(v => v.Shape[1]);
+            if (ip.Width != _fw.Units && ip.Width != total)
+                throw new ShapeMismatchException($"Recurrent layer '{Name}': the initial state has {ip.Width} features; the cell needs h [{_fw.Units}] or all of [{string.Join(", ", zero.Names)}] ({total}).");
+        }
+    }
+
+    protected internal override bool HasStepState => !_sequence;
+
+    private Tensor Data(Tensor z)
+    {
+        if (_dataParts.Count == 1 && _dataParts[0].Offset == 0 && _dataParts[0].Width == z.Shape[1] && _initPart is null) return z;
+        if (_dataParts.Count == 1) return z.Slice(1, _dataParts[0].Offset, _dataParts[0].Width);
+        var parts = new Tensor[_dataParts.Count];
+        for (int i = 0; i < parts.Length; i++) parts[i] = z.Slice(1, _dataParts[i].Offset, _dataParts[i].Width);
+        return Tensor.Concat(parts, 1);
+    }
+
+    private CellState? Initial(IRecurrentCell cell, Tensor z, int n)
+    {
+        if (_initPart is not { } ip) return null;
+        var init = z.Slice(1, ip.Offset, ip.Width);
+        var zero = cell.InitialState(n, z.DType);
+        var values = new Tensor[zero.Names.Count];
+        int off = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            int w = zero.Values[i].Shape[1];
+            values[i] = ip.Width == cell.HiddenSize && i > 0 ? zero.Values[i] : init.Slice(1, off, w);
+            off += w;
+        }
+        return zero.Next(0, values);
+    }
+
+    protected internal override Tensor TransformStep(Tensor combined, bool training, ref Tensor[]? state)
+    {
+        var cell = _cellF!;
+        int n = combined.Shape[0];
+        CellState cs;
+        if (state is null)
+        {
+            _time = 0;
+            cs = Initial(cell, combined, n) ?? cell.InitialState(n, combined.DType);
+        }
+        else cs = cell.InitialState(n, combined.DType).Next(++_time, state);
+        var (y, next) = cell.Step(Data(combined), cs.WithTime(_time));
+        state = [.. next.Values];
+        return y;
+    }
+
+    protected internal override Tensor Transform(Tensor combined, bool training)
+    {
+        if (!_sequence)
+        {
+            Tensor[]? s = null;
+            return TransformStep(combined, training, ref s);
+        }
+        int n = combined.Shape[0];
+        var x = Data(combined).Reshape(n, _steps, _features).Transpose(0, 1).Contiguous();
+        bool returnSeq = _fw.ReturnSequences;
+        var (y, _) = Recurrence.Run(_cellF!, x, Initial(_cellF!, combined, n), _fw.GoBackwards, returnSeq);
+        if (_cellB is not null)
+        {
+            var (yb, _) = Recurrence.Run(_cellB, x, Initial(_cellB, combined, n), !_fw.GoBackwards, returnSeq);
+            y = Tensor.Concat([y, yb], -1);
+        }
+        return returnSeq ? y.Transpose(0, 1) : y;
+    }
+}
