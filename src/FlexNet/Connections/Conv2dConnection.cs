@@ -63,7 +63,8 @@ public sealed class Conv2dConnection : Connection
     public Tensor? Bias => HasBias ? BuiltParameter(1) : null;
 
     /// <inheritdoc/>
-    public override string Kind => $"conv2d {KernelSize}x{KernelSize}/{Stride}{(Padding.IsSame ? " same" : Padding.Top + Padding.Bottom + Padding.Left + Padding.Right > 0 ? $" pad {Padding.Top}" : "")}";
+    public override string Kind => $"conv2d {KernelSize}x{KernelSize}/{Stride}{(Padding.IsSame ? " same" : Padding.Top + Padding.Bottom + Padding.Left + Padding.Right > 0 ? $" pad {Padding.Top},{Padding.Bottom},{Padding.Left},{Padding.Right}" : "")}" +
+                                   $"{(Dilation > 1 ? $" dil {Dilation}" : "")}";
 
     private int OutSize(int n, bool rows)
     {

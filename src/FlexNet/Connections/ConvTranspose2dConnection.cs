@@ -69,7 +69,8 @@ public sealed class ConvTranspose2dConnection : Connection
     public Tensor? Bias => HasBias ? BuiltParameter(1) : null;
 
     /// <inheritdoc/>
-    public override string Kind => $"convT2d {KernelSize}x{KernelSize}/{Stride}";
+    public override string Kind => $"convT2d {KernelSize}x{KernelSize}/{Stride}{(Padding > 0 ? $" pad {Padding}" : "")}" +
+                                   $"{(Dilation > 1 ? $" dil {Dilation}" : "")}{(OutputPadding is (0, 0) ? "" : $" outpad {OutputPadding.H},{OutputPadding.W}")}";
 
     private int BaseSize(int n) => (n - 1) * Stride - 2 * Padding + Dilation * (KernelSize - 1) + 1;
 

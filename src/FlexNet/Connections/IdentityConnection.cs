@@ -25,6 +25,8 @@ public sealed class IdentityConnection : Connection
         return context.SourceShape;
     }
 
+    internal override bool IsIdentity => true;
+
     internal override bool TryGetAffine(out Tensor? weight, out Tensor? bias)
     {
         weight = null;

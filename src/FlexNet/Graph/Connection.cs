@@ -104,6 +104,9 @@ public abstract class Connection
         return false;
     }
 
+    /// <summary>True for a connection that passes its source through unchanged with no parameters (c = s).</summary>
+    internal virtual bool IsIdentity => false;
+
     internal int[] BuildOnce(int[] sourceShape, int[]? targetShape, DType dtype, RandomGenerator rng)
     {
         if (IsBuilt && SourceShape is not null && ShapeUtil.SameShape(SourceShape, sourceShape) &&

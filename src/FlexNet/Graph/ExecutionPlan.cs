@@ -50,6 +50,15 @@ public sealed class ExecutionPlan
         _inputPos = new int[inputs.Count];
         for (int k = 0; k < inputs.Count; k++) _inputPos[k] = pos[inputs[k]];
         _outs = outputs.Select(o => (pos[o.Layer], o.Mode)).ToArray();
+        foreach (var c in connections)
+            if (c.Delay > 0)
+            {
+                FirstDelayed = $"'{c.Name}' (delay {c.Delay})";
+                break;
+            }
+        bool temporal = false;
+        foreach (var i in inputs) temporal |= i.IsTemporal;
+        RecurrentWithoutTime = FirstDelayed.Length > 0 && !temporal;
         _fused = new FusedActivation?[_order.Length];
         if (net.FuseDenseLayers)
             for (int i = 0; i < _order.Length; i++) _fused[i] = Fusable(_order[i], _in[i]);
@@ -90,6 +99,13 @@ public sealed class ExecutionPlan
         }
         return act;
     }
+
+    /// <summary>True when the network has delayed connections but no temporal input (its step count must then be
+    /// given, or the recurrence would never act).</summary>
+    internal bool RecurrentWithoutTime { get; }
+
+    /// <summary>The first delayed connection, e.g. <c>'h2->h1' (delay 2)</c>, for messages.</summary>
+    internal string FirstDelayed { get; } = "";
 
     /// <summary>Whether <paramref name="layer"/> runs through the fused dense kernel.</summary>
     /// <param name="layer">A layer of the network.</param>

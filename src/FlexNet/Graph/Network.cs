@@ -32,6 +32,7 @@ public sealed class Network
     private bool _built;
     private DType _dtype;
     private int _steps = 1;
+    private bool _stepsSet;
     private int? _truncate;
     private RunState? _carried;
 
@@ -76,6 +77,7 @@ public sealed class Network
         {
             if (value <= 0) throw new ArgumentException($"Steps must be positive. Received: {value}", nameof(value));
             _steps = value;
+            _stepsSet = true;
         }
     }
 
@@ -166,6 +168,12 @@ public sealed class Network
         Add(connection.To);
         if (connection.To is InputLayer)
             throw new GraphException($"Connection from '{connection.From.Name}' into input layer '{connection.To.Name}': input layers take no connections.");
+        if (connection.IsIdentity)
+            foreach (var c in _connections)
+                if (c.IsIdentity && ReferenceEquals(c.From, connection.From) && ReferenceEquals(c.To, connection.To) && c.Delay == connection.Delay)
+                    throw new GraphException(
+                        $"Network '{Name}': layer '{connection.To.Name}' already receives '{connection.From.Name}' (delay {c.Delay}) through identity connection " +
+                        $"'{c.Name}'; a second identity edge would add the same values twice. (A builder's Attach already made that edge: do not Connect it again.)");
         string baseName = connection.Name.Length > 0 ? connection.Name : $"{connection.From.Name}->{connection.To.Name}";
         string name = baseName;
         for (int k = 2; _connections.Exists(c => c.Name == name); k++) name = $"{baseName}#{k}";
@@ -429,6 +437,10 @@ public sealed class Network
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask = null, int? steps = null)
     {
         var plan = Compile();
+        if (steps is null && !_stepsSet && plan.RecurrentWithoutTime)
+            throw new GraphException(
+                $"Network '{Name}' has recurrent connections ({plan.FirstDelayed}) but no temporal input and no number of steps: it would run " +
+                "one step, before any delayed edge carries a value. Set Steps (or pass steps:), or give an input layer a sequenceLength and [T, N, ...] data.");
         var carried = Stateful ? _carried : null;
         var result = plan.Run(inputs, training, mask, steps, _truncate, carried, Stateful, out var next);
         if (Stateful) _carried = next;

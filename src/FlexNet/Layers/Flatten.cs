@@ -3,7 +3,7 @@ using FlexNet.Graph;
 namespace FlexNet.Layers;
 
 /// <summary>Flattens each sample: [N, d₁, …, d_k] → [N, d₁·…·d_k] (theanets <c>flat</c>). Graph: a
-/// <see cref="Graph.FlattenLayer"/> node with an identity connection.</summary>
+/// <see cref="FlattenLayer"/> node with an identity connection.</summary>
 public sealed class Flatten : CatalogLayer
 {
     /// <summary>Creates the layer.</summary>
@@ -16,7 +16,7 @@ public sealed class Flatten : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new Graph.FlattenLayer(ctx.NodeName));
+        var node = ctx.Add(new FlattenLayer(ctx.NodeName));
         ctx.Identity(0, node);
         return node;
     }

@@ -56,43 +56,8 @@ public class Pooling : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new PoolNode(this, ctx.NodeName));
+        var node = ctx.Add(Global ? PoolLayer.Global(PoolKind, ctx.NodeName) : new PoolLayer(PoolKind, Dimensions, Size, Stride, Padding, ctx.NodeName));
         ctx.Identity(0, node);
         return node;
-    }
-
-    private sealed class PoolNode(Pooling p, string? name) : CatalogNode(p, null, "linear", CombineRule.Sum, name)
-    {
-        public override bool ChangesShape => true;
-
-        public override string Kind => p.Global ? $"Global{(p.PoolKind == PoolKind.Max ? "Max" : "Avg")}Pool"
-            : $"{(p.PoolKind == PoolKind.Max ? "Max" : "Avg")}Pool{p.Dimensions}d({p.Size}/{p.Stride})";
-
-        protected internal override int[] InferOutputShape(int[] s)
-        {
-            if (p.Global)
-            {
-                if (s.Length < 2) throw new ShapeMismatchException($"Pooling layer '{Name}' ({Kind}): needs [C, ...spatial]; got {ShapeUtil.Format(s)}.");
-                return [s[0]];
-            }
-            if (s.Length != p.Dimensions + 1)
-                throw new ShapeMismatchException($"Pooling layer '{Name}' ({Kind}): needs a [C, {(p.Dimensions == 1 ? "L" : "H, W")}] input; got {ShapeUtil.Format(s)}.");
-            var o = (int[])s.Clone();
-            for (int d = 1; d < s.Length; d++)
-            {
-                if (s[d] + 2 * p.Padding < p.Size)
-                    throw new ShapeMismatchException($"Pooling layer '{Name}' ({Kind}): window {p.Size} does not fit {ShapeUtil.Format(s)} with padding {p.Padding}.");
-                o[d] = (s[d] + 2 * p.Padding - p.Size) / p.Stride + 1;
-            }
-            return o;
-        }
-
-        protected internal override Tensor Transform(Tensor x, bool training)
-        {
-            if (p.Global) return p.PoolKind == PoolKind.Max ? NN.GlobalMaxPool(x) : NN.GlobalAvgPool(x);
-            if (p.Dimensions == 1)
-                return p.PoolKind == PoolKind.Max ? NN.MaxPool1d(x, p.Size, p.Stride, p.Padding) : NN.AvgPool1d(x, p.Size, p.Stride, p.Padding);
-            return p.PoolKind == PoolKind.Max ? NN.MaxPool2d(x, p.Size, p.Stride, p.Padding) : NN.AvgPool2d(x, p.Size, p.Stride, p.Padding);
-        }
     }
 }

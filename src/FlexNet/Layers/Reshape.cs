@@ -3,7 +3,7 @@ using FlexNet.Graph;
 namespace FlexNet.Layers;
 
 /// <summary>Reshapes each sample: [N, ...in] → [N, ...shape] (same element count). Graph: a
-/// <see cref="Graph.ReshapeLayer"/> node with an identity connection.</summary>
+/// <see cref="ReshapeLayer"/> node with an identity connection.</summary>
 public sealed class Reshape : CatalogLayer
 {
     private readonly int[] _shape;
@@ -26,7 +26,7 @@ public sealed class Reshape : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new Graph.ReshapeLayer(_shape, ctx.NodeName));
+        var node = ctx.Add(new ReshapeLayer(_shape, ctx.NodeName));
         ctx.Identity(0, node);
         return node;
     }

@@ -1,3 +1,4 @@
+using FlexNet.Layers;
 using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Autodiff;
@@ -95,7 +96,7 @@ public static class Chain
     /// <param name="size">Window size.</param>
     /// <returns>The element.</returns>
     public static ChainElement MaxPool(int size) =>
-        new LayerElement(i => new Pool2dLayer(PoolKind.Max, size, name: $"pool{i}"), (f, t, d) => new IdentityConnection(f, t, d));
+        new LayerElement(i => new PoolLayer(PoolKind.Max, 2, size, name: $"pool{i}"), (f, t, d) => new IdentityConnection(f, t, d));
 
     /// <summary>Flattens each sample.</summary>
     /// <returns>The element.</returns>

@@ -38,6 +38,19 @@ public class FeedbackChain
     /// <param name="seed">Initialisation seed.</param>
     /// <param name="elements">The elements, applied in order.</param>
     public FeedbackChain(string name, int[] inputShape, DType dtype, ulong seed, params ChainElement[] elements)
+        : this(name, inputShape, OutputMode.LastStep, dtype, seed, elements)
+    {
+    }
+
+    /// <summary>Builds the chain's network with the output at every step or at the last step only.</summary>
+    /// <param name="name">Network name.</param>
+    /// <param name="inputShape">Per-sample input shape.</param>
+    /// <param name="output"><see cref="OutputMode.LastStep"/>: <see cref="Forward"/> returns y(T) [N, ...];
+    /// <see cref="OutputMode.AllSteps"/>: it returns y(1..T) [T, N, ...] (FeedbackNets' readout of every step).</param>
+    /// <param name="dtype">Element type.</param>
+    /// <param name="seed">Initialisation seed.</param>
+    /// <param name="elements">The elements, applied in order.</param>
+    public FeedbackChain(string name, int[] inputShape, OutputMode output, DType dtype, ulong seed, params ChainElement[] elements)
     {
         ArgumentNullException.ThrowIfNull(elements);
         if (elements.Length == 0) throw new ArgumentException("A feedback chain needs at least one element.", nameof(elements));
@@ -76,7 +89,7 @@ public class FeedbackChain
         }
         foreach (var (m, target) in pendingMergers) Network.Connect(m.Op(_splits[m.Name], target, 1));
         Output = Materialise(ref stream, index + 1);
-        Network.AddOutput(Output, OutputMode.LastStep);
+        Network.AddOutput(Output, output);
         Network.Compile();
     }
 
@@ -150,12 +163,13 @@ public class FeedbackChain
         return (next, y);
     }
 
-    /// <summary>Runs <paramref name="steps"/> steps on the same input from a zero state and returns the last output
-    /// (the unrolled network; equals calling <see cref="Step"/> <paramref name="steps"/> times).</summary>
+    /// <summary>Runs <paramref name="steps"/> steps on the same input from a zero state and returns the last output, or
+    /// every step's output for a chain built with <see cref="OutputMode.AllSteps"/> (the unrolled network; equals calling
+    /// <see cref="Step"/> <paramref name="steps"/> times).</summary>
     /// <param name="x">Input [N, ...inputShape].</param>
     /// <param name="steps">Number of steps.</param>
     /// <param name="training">Training mode.</param>
-    /// <returns>y at the last step [N, ...].</returns>
+    /// <returns>y at the last step [N, ...], or at every step [T, N, ...].</returns>
     public Tensor Forward(Tensor x, int steps, bool training = false) => Network.Forward([x], training, steps: steps)[0];
 
     /// <summary>A wrapper that keeps the state between calls (FeedbackNets' StateFull).</summary>

@@ -2,6 +2,7 @@ using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Examples;
 using FlexNet.Graph;
+using FlexNet.Layers;
 using FlexNet.Tests.Testing;
 using FlexNet.Tensors;
 
@@ -305,7 +306,7 @@ public sealed class NetworkTests
         var net = new Network("rcnn", DType.Float64, seed: 5);
         var img = new InputLayer([1, 8, 8], name: "img");
         var c1 = new Layer([3, 8, 8], "tanh", name: "conv1");
-        var pool = new Pool2dLayer(PoolKind.Max, 2, name: "pool");
+        var pool = new PoolLayer(PoolKind.Max, 2, 2, name: "pool");
         var c2 = new Layer([4, 4, 4], "tanh", name: "conv2");
         var flat = new FlattenLayer(name: "flat");
         var outL = new Layer(3, name: "out");
@@ -391,7 +392,7 @@ public sealed class NetworkTests
     {
         var net = new Network("shape-layers");
         var img = new InputLayer([2, 9, 9], name: "img");
-        var pool = new Pool2dLayer(PoolKind.Average, 3, stride: 2, padding: 1, name: "pool");
+        var pool = new PoolLayer(PoolKind.Average, 2, 3, stride: 2, padding: 1, name: "pool");
         var flat = new FlattenLayer(name: "flat");
         var rs = new ReshapeLayer([5, 10], name: "rs");
         var d = new Layer(50, name: "d");
