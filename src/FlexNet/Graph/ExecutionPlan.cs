@@ -137,7 +137,7 @@ public sealed class ExecutionPlan
     }
 
     internal Tensor[] Run(Tensor[] inputs, bool training, Tensor? mask, int? steps, int? truncate, RunState? carried,
-                          bool keepState, out RunState? next, bool persist = true)
+                          bool keepState, out RunState? next, bool persist = true, List<Tensor>[]? record = null)
     {
         var netInputs = _net.Inputs;
         if (inputs.Length != _inputPos.Length)
@@ -286,6 +286,7 @@ public sealed class ExecutionPlan
                 }
                 if (_net.CheckFinite) RunState.RequireFinite(layer, y, t);
                 cur[i] = y;
+                record?[i].Add(y);
             }
             for (int i = 0; i < L; i++)
             {
@@ -316,6 +317,18 @@ public sealed class ExecutionPlan
         }
         else next = null;
         return result;
+    }
+
+    /// <summary>Hidden layers (neither inputs nor outputs), in plan order: what activity regularizers see.</summary>
+    internal IEnumerable<int> HiddenPositions()
+    {
+        for (int i = 0; i < _order.Length; i++)
+        {
+            if (_order[i] is InputLayer) continue;
+            bool output = false;
+            foreach (var (index, _) in _outs) output |= index == i;
+            if (!output) yield return i;
+        }
     }
 
     internal RunState NewState(int batch) => new(_depth, batch);

@@ -120,6 +120,19 @@ public sealed class Network
 
     private bool _fuse = true;
 
+    /// <summary>When true, every <see cref="Forward(Tensor[], bool, Tensor?, int?)"/> keeps the outputs of the hidden
+    /// layers (neither inputs nor outputs) in <see cref="Activations"/>, recorded for autodiff, for activity
+    /// regularizers such as theanets' <c>hidden_l1</c> and the contractive penalty. The trainer turns it on when a
+    /// regularizer needs it. Off by default (no cost).</summary>
+    public bool RecordActivations { get; set; }
+
+    /// <summary>The hidden layers' outputs of the latest forward pass with <see cref="RecordActivations"/> on, in
+    /// execution order, named by layer: [N, ...shape] for a one-step run, [T', N, ...shape] over the T' steps at which
+    /// the layer ran otherwise. Empty before such a pass.</summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> Activations => _activations;
+
+    private IReadOnlyList<KeyValuePair<string, Tensor>> _activations = [];
+
     /// <summary>Forgets the carried state of a <see cref="Stateful"/> network (the next call starts from zeros).</summary>
     public void ResetState() => _carried = null;
 
@@ -442,7 +455,24 @@ public sealed class Network
                 $"Network '{Name}' has recurrent connections ({plan.FirstDelayed}) but no temporal input and no number of steps: it would run " +
                 "one step, before any delayed edge carries a value. Set Steps (or pass steps:), or give an input layer a sequenceLength and [T, N, ...] data.");
         var carried = Stateful ? _carried : null;
-        var result = plan.Run(inputs, training, mask, steps, _truncate, carried, Stateful, out var next);
+        List<Tensor>[]? record = null;
+        if (RecordActivations)
+        {
+            record = new List<Tensor>[plan.Order.Count];
+            for (int i = 0; i < record.Length; i++) record[i] = new List<Tensor>();
+        }
+        var result = plan.Run(inputs, training, mask, steps, _truncate, carried, Stateful, out var next, record: record);
+        if (record is not null)
+        {
+            var acts = new List<KeyValuePair<string, Tensor>>();
+            foreach (int i in plan.HiddenPositions())
+            {
+                var ys = record[i];
+                if (ys.Count == 0) continue;
+                acts.Add(new(plan.Order[i].Name, ys.Count == 1 ? ys[0] : Tensor.Stack(ys.ToArray(), 0)));
+            }
+            _activations = acts;
+        }
         if (Stateful) _carried = next;
         return result;
     }

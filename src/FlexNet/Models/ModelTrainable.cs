@@ -9,7 +9,7 @@ namespace FlexNet.Models;
 /// <see cref="Model.NamedParameters"/> (unnamed ones get that name), forward through the model's network (with the
 /// batch's <c>[T, N]</c> mask when there is one).
 /// </summary>
-public sealed class ModelTrainable : IMaskedTrainable, IGraphBacked
+public sealed class ModelTrainable : IMaskedTrainable, IGraphBacked, IActivationSource
 {
     private readonly Tensor[] _params;
 
@@ -40,6 +40,9 @@ public sealed class ModelTrainable : IMaskedTrainable, IGraphBacked
 
     /// <inheritdoc/>
     public Tensor[] Forward(Tensor[] inputs, bool training) => Model.Forward(inputs, training);
+
+    /// <summary>The hidden layers' outputs of the latest forward pass (see <see cref="Graph.Network.Activations"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> Activations => Model.Network.Activations;
 
     /// <inheritdoc/>
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask) =>

@@ -47,6 +47,10 @@ public abstract class Regularizer
     /// <returns>The penalty.</returns>
     public abstract Tensor? Penalty(RegularizationContext context);
 
+    /// <summary>True when <see cref="Penalty"/> reads <see cref="RegularizationContext.Activations"/>: the trainer then asks
+    /// a network-backed model to record its hidden layers' outputs.</summary>
+    public virtual bool UsesActivations => false;
+
     /// <summary>Whether <paramref name="name"/> matches <see cref="Pattern"/>.</summary>
     /// <param name="name">Parameter or activation name.</param>
     /// <returns>True on a match.</returns>
@@ -117,6 +121,9 @@ public sealed class HiddenL1 : Regularizer
     public override string Name => "hidden_l1";
 
     /// <inheritdoc/>
+    public override bool UsesActivations => true;
+
+    /// <inheritdoc/>
     public override Tensor? Penalty(RegularizationContext context)
     {
         Tensor? sum = null;
@@ -179,6 +186,9 @@ public sealed class Contractive : Regularizer
 
     /// <inheritdoc/>
     public override string Name => "contractive";
+
+    /// <inheritdoc/>
+    public override bool UsesActivations => true;
 
     /// <inheritdoc/>
     public override Tensor? Penalty(RegularizationContext context)

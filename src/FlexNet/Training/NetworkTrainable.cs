@@ -11,7 +11,7 @@ namespace FlexNet.Training;
 /// <see cref="TrainerOptions.InputBatchAxis"/> = 1 for temporal inputs). A batch's <c>[T, N]</c> mask reaches
 /// <c>Network.Forward</c> (masked steps keep state) as well as the losses.
 /// </summary>
-public sealed class NetworkTrainable : IMaskedTrainable, IGraphBacked
+public sealed class NetworkTrainable : IMaskedTrainable, IGraphBacked, IActivationSource
 {
     private readonly Tensor[] _params;
 
@@ -38,6 +38,9 @@ public sealed class NetworkTrainable : IMaskedTrainable, IGraphBacked
 
     /// <inheritdoc/>
     public Tensor[] Forward(Tensor[] inputs, bool training) => Network.Forward(inputs, training);
+
+    /// <summary>The hidden layers' outputs of the latest forward pass (see <see cref="Graph.Network.Activations"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> Activations => Network.Activations;
 
     /// <inheritdoc/>
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask) => Network.Forward(inputs, training, mask);

@@ -126,6 +126,14 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(train);
         var o = Options;
         o.Validate();
+        foreach (var r in o.Regularizers)
+        {
+            if (!r.UsesActivations) continue;
+            if (ActivationModel is IGraphBacked gb) gb.Network.RecordActivations = true;
+            else if (ActivationModel is not IActivationSource)
+                throw new ArgumentException($"Trainer: regularizer '{r.Name}' needs the model's hidden activations, but {ActivationModel.GetType().Name} " +
+                                            "exposes none (implement IActivationSource, or train a Network or Model).");
+        }
         int n = train.Count;
         if (validation is null && o.ValidationSplit > 0)
         {
@@ -295,6 +303,9 @@ public sealed class Trainer
             foreach (var r in Options.Regularizers)
             {
                 var p = r.Penalty(ctx);
+                if (p is null && r.UsesActivations)
+                    throw new ArgumentException($"Trainer: regularizer '{r.Name}' (pattern '{r.Pattern}') matches no activation of the model; " +
+                                                $"it exposes: {(acts.Count == 0 ? "none" : string.Join(", ", acts.Select(a => a.Key)))}.");
                 if (p is null || r.Weight == 0) continue;
                 total = total! + p * r.Weight;
             }
