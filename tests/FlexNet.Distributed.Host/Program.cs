@@ -15,6 +15,9 @@ var report = new Report(world);
 int code = args[0] switch
 {
     "binding" => BindingChecks.Run(world, report),
+    "train" => Train(world, report, args.Length > 1 ? args[1] : "mlp"),
+    "uneven" => Run(() => TrainChecks.Uneven(world, report)),
+    "resume" => Run(() => TrainChecks.Resume(world, report, 40, 8)),
     _ => -1,
 };
 if (code == -1)
@@ -23,3 +26,16 @@ if (code == -1)
     return 2;
 }
 return report.Finish() | code;
+
+static int Run(Action a)
+{
+    a();
+    return 0;
+}
+
+static int Train(ICommunicator c, Report report, string kind)
+{
+    // 50 samples in batches of 16: 16, 16, 16, 2 (the last one smaller than 3 ranks).
+    TrainChecks.Train(c, report, kind, 50, 16, 3);
+    return 0;
+}
