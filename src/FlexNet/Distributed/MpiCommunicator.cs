@@ -78,6 +78,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator, IDisposable
         {
             if (s_current is { _disposed: false } c) return c;
             if (s_finalized) throw new DistributedException("MPI was finalized in this process; MPI cannot be initialized twice.");
+            MpiLibrary.PrepareEnvironment(); // before the load: UCX reads its settings when the library is loaded
             var abi = MpiLibrary.Load();
             if (abi.Finalized()) throw new DistributedException($"MPI ({abi.Name}, {abi.Path}) was already finalized in this process.");
             int provided = (int)threadLevel;

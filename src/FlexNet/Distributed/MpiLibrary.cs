@@ -27,6 +27,21 @@ internal static unsafe class MpiLibrary
         return [OpenMpi, Mpich, MpichAbi12];
     }
 
+    /// <summary>Keeps MPI's transports from taking over the signals .NET relies on. UCX (the transport of Debian's
+    /// MPICH, and of Open MPI on InfiniBand) installs its own SIGSEGV handler at MPI_Init, which turns every
+    /// NullReferenceException into a crash of the process; <c>UCX_ERROR_SIGNALS=""</c> (the JVM's workaround too)
+    /// leaves the handlers alone. Set in the native environment (setenv), since MPI reads it with getenv; a value
+    /// the user already set is kept.</summary>
+    public static void PrepareEnvironment()
+    {
+        if (!NativeLibrary.TryLoad("libc.so.6", out var libc) || !NativeLibrary.TryGetExport(libc, "setenv", out var setenv)) return;
+        var name = "UCX_ERROR_SIGNALS\0"u8;
+        var empty = "\0"u8;
+        fixed (byte* n = name)
+        fixed (byte* v = empty)
+            ((delegate* unmanaged<byte*, byte*, int, int>)setenv)(n, v, 0);
+    }
+
     /// <summary>Loads the first candidate that opens.</summary>
     /// <exception cref="DistributedException">None loads; the message says what to install.</exception>
     public static MpiAbi Load()
