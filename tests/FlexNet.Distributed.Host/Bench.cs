@@ -50,4 +50,20 @@ internal static class Bench
                 $"bench {kind} ranks={ranks} parameters={parameters} allreduce_bytes_per_step={4 * parameters} batch={batch} samples={samples} epochs={epochs} seconds={sw.Elapsed.TotalSeconds:F2} samples_per_s={samples * (double)epochs / sw.Elapsed.TotalSeconds:F0}"));
         return 0;
     }
+
+    /// <summary>Time of one in-place float all-reduce of <paramref name="floats"/> elements (mean of
+    /// <paramref name="reps"/> after 3 warm-ups), as rank 0 sees it.</summary>
+    public static int AllReduce(ICommunicator c, int floats, int reps)
+    {
+        var buf = new float[floats];
+        for (int i = 0; i < 3; i++) c.AllReduce<float>(buf, ReduceOp.Sum);
+        c.Barrier();
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < reps; i++) c.AllReduce<float>(buf, ReduceOp.Sum);
+        sw.Stop();
+        if (c.Rank == 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"allreduce ranks={c.Size} floats={floats} bytes={4L * floats} mean_ms={sw.Elapsed.TotalMilliseconds / reps:F3}"));
+        return 0;
+    }
 }
