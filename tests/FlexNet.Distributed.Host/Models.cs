@@ -14,15 +14,16 @@ internal static class Models
     public static Network Build(string kind, ulong seed) => kind switch
     {
         "mlp" => Mlp(seed),
+        "mlp64" => Mlp(seed, dtype: DType.Float64),
         "feedback" => Feedback(seed),
         "conv" => Conv(seed),
         _ => throw new ArgumentException($"unknown model '{kind}' (mlp, feedback, conv)"),
     };
 
     /// <summary>MLP 8-16-16-3, tanh (Sequential).</summary>
-    public static Network Mlp(ulong seed, int width = 16)
+    public static Network Mlp(ulong seed, int width = 16, DType dtype = DType.Float32)
     {
-        var m = new Sequential("mlp", DType.Float32, seed, new Dense(width, "tanh"), new Dense(width, "tanh"), new Dense(3));
+        var m = new Sequential("mlp", dtype, seed, new Dense(width, "tanh"), new Dense(width, "tanh"), new Dense(3));
         m.InputShape = [8];
         return m.Network;
     }
@@ -60,7 +61,8 @@ internal static class Models
     {
         var rng = new RandomGenerator(seed);
         var x = kind == "conv" ? Tensor.Normal([n, 1, 8, 8], 0, 1, rng) : Tensor.Normal([n, 8], 0, 1, rng);
-        var xs = x.ToFloatArray();
+        if (kind == "mlp64") x = x.To(DType.Float64);
+        var xs = x.ToDoubleArray();
         int per = xs.Length / n;
         var y = new int[n];
         for (int i = 0; i < n; i++)

@@ -23,6 +23,8 @@ int code = args[0] switch
     "kill" => FailureChecks.Kill(world),
     "bench" => Bench.Run(world, args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])),
     "allreduce" => Bench.AllReduce(world, int.Parse(args[1]), int.Parse(args[2])),
+    "control" => Run(() => TrainChecks.Control(world, report)),
+    "disagree" => TrainChecks.Disagree(world),
     "resume" => Run(() => TrainChecks.Resume(world, report, 40, 8)),
     _ => -1,
 };

@@ -85,7 +85,7 @@ internal static class TrainChecks
         var a = Flat(straight);
         var b = Flat(resumed);
         int diff = 0;
-        for (int i = 0; i < a.Length; i++) if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i])) diff++;
+        for (int i = 0; i < a.Length; i++) if (BitConverter.DoubleToInt64Bits(a[i]) != BitConverter.DoubleToInt64Bits(b[i])) diff++;
         report.Check($"resume from a rank-0 checkpoint continues exactly ({c.Size} ranks)", diff == 0, $"{diff} of {a.Length} weights differ from the uninterrupted run");
     }
 
@@ -101,17 +101,17 @@ internal static class TrainChecks
     private static void BitIdentical(ICommunicator c, Report report, string tag, Network net)
     {
         var mine = Flat(net);
-        var root = (float[])mine.Clone();
-        c.Broadcast<float>(root, 0);
+        var root = (double[])mine.Clone();
+        c.Broadcast<double>(root, 0);
         int diff = 0;
-        for (int i = 0; i < mine.Length; i++) if (BitConverter.SingleToInt32Bits(mine[i]) != BitConverter.SingleToInt32Bits(root[i])) diff++;
+        for (int i = 0; i < mine.Length; i++) if (BitConverter.DoubleToInt64Bits(mine[i]) != BitConverter.DoubleToInt64Bits(root[i])) diff++;
         report.Check($"{tag}: weights bit-identical on all ranks", diff == 0, $"rank {c.Rank}: {diff} of {mine.Length} weights differ from rank 0's");
     }
 
-    private static float[] Flat(Network net)
+    private static double[] Flat(Network net)
     {
-        var list = new List<float>();
-        foreach (var (_, p) in net.NamedParameters) list.AddRange(p.ToFloatArray());
+        var list = new List<double>();
+        foreach (var (_, p) in net.NamedParameters) list.AddRange(p.ToDoubleArray()); // float → double is exact
         return [.. list];
     }
 
@@ -123,17 +123,54 @@ internal static class TrainChecks
         var pb = b.NamedParameters;
         for (int k = 0; k < pa.Count; k++)
         {
-            var va = pa[k].Item2.ToFloatArray();
-            var vb = pb[k].Item2.ToFloatArray();
+            var va = pa[k].Item2.ToDoubleArray();
+            var vb = pb[k].Item2.ToDoubleArray();
             double maxDiff = 0, maxAbs = 0;
             for (int i = 0; i < va.Length; i++)
             {
-                maxDiff = Math.Max(maxDiff, Math.Abs((double)va[i] - vb[i]));
-                maxAbs = Math.Max(maxAbs, Math.Abs((double)vb[i]));
+                maxDiff = Math.Max(maxDiff, Math.Abs(va[i] - vb[i]));
+                maxAbs = Math.Max(maxAbs, Math.Abs(vb[i]));
             }
             double rel = maxDiff / Math.Max(maxAbs, 1e-30);
             if (rel >= worst) { worst = rel; where = pa[k].Item1; }
         }
         return worst;
+    }
+
+    /// <summary>Control that starts on one rank reaches all: the last rank's cancellation token (set after step 3)
+    /// cancels every rank before step 4; the last rank's OnEpochEnd stop request (after epoch 1) stops every rank.</summary>
+    public static void Control(ICommunicator c, Report report)
+    {
+        var (x, y) = Models.Data("mlp", 40);
+        int last = c.Size - 1;
+        using var cts = new CancellationTokenSource();
+        var o = Models.Options("mlp", 50, 8);
+        o.Communicator = c;
+        o.CancellationToken = cts.Token;
+        o.OnBatchEnd = info => { if (c.Rank == last && info.Step == 3) cts.Cancel(); };
+        var t = new Trainer(Models.Mlp(1).AsTrainable(), o);
+        var h = t.Fit(x, y);
+        report.Check("a cancellation on the last rank cancels every rank before the next step", h.Cancelled && t.Optimizer.StepCount == 3,
+            $"rank {c.Rank}: cancelled {h.Cancelled}, {t.Optimizer.StepCount} steps");
+
+        var o2 = Models.Options("mlp", 50, 8);
+        o2.Communicator = c;
+        o2.OnEpochEnd = info => { if (c.Rank == last && info.Epoch == 1) info.StopTraining = true; };
+        var t2 = new Trainer(Models.Mlp(1).AsTrainable(), o2);
+        var h2 = t2.Fit(x, y);
+        report.Check("a stop request on the last rank stops every rank after the same epoch", t2.Epoch == 2 && h2.StoppedEarly,
+            $"rank {c.Rank}: stopped after {t2.Epoch} epochs (early: {h2.StoppedEarly})");
+    }
+
+    /// <summary>The last rank has one sample more than the others: every rank must refuse before the first step (the
+    /// abort that follows ends the job with the message).</summary>
+    public static int Disagree(ICommunicator c)
+    {
+        var (x, y) = Models.Data("mlp", c.Rank == c.Size - 1 ? 41 : 40);
+        var o = Models.Options("mlp", 2, 8);
+        o.Communicator = c;
+        new Trainer(Models.Mlp(1).AsTrainable(), o).Fit(x, y);
+        Console.WriteLine($"rank {c.Rank}: training ran although the ranks disagree");
+        return 3;
     }
 }

@@ -31,6 +31,7 @@ public sealed class MpiRunTests
     [InlineData("openmpi", 3, "feedback")]
     [InlineData("openmpi", 2, "conv")]
     [InlineData("openmpi", 3, "conv")]
+    [InlineData("openmpi", 3, "mlp64")]
     [InlineData("mpich", 3, "mlp")]
     [InlineData("mpich", 3, "feedback")]
     [InlineData("mpich", 3, "conv")]
@@ -41,6 +42,22 @@ public sealed class MpiRunTests
     [InlineData("openmpi", 3)]
     [InlineData("mpich", 3)]
     public void UnevenDataSetEndsCleanly(string mpi, int ranks) => AllChecksPass(mpi, ranks, "uneven");
+
+    [Theory]
+    [InlineData("openmpi", 3)]
+    [InlineData("mpich", 2)]
+    public void CancellationAndStopRequestsOnOneRankReachAll(string mpi, int ranks) => AllChecksPass(mpi, ranks, "control");
+
+    [Fact]
+    public void RanksThatDisagreeOnTheDataStopBeforeTraining()
+    {
+        var r = MpiHost.Run("openmpi", 3, "disagree");
+        Assert.False(r.TimedOut, "ranks with different data sets hung");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("disagree on the training samples", r.Output);
+        Assert.Contains("range over ranks 40 … 41", r.Output);
+        Assert.DoesNotContain("training ran although", r.Output);
+    }
 
     [Theory]
     [InlineData("openmpi", 3)]
