@@ -65,17 +65,17 @@ internal static unsafe class MpiLibrary
     private static nint Open(string name, out string error)
     {
         error = "";
-        if (NativeLibrary.TryLoad("libc.so.6", out var libc) && NativeLibrary.TryGetExport(libc, "dlopen", out var dlopen))
+        if (NativeLibrary.TryLoad("libc.so.6", out var libc) && NativeLibrary.TryGetExport(libc, "dlopen", out var dlopen)
+            && NativeLibrary.TryGetExport(libc, "dlerror", out var dlerror))
         {
+            // dlerror is resolved first: a dlsym between dlopen and dlerror would clear the message.
             nint h;
             var bytes = System.Text.Encoding.UTF8.GetBytes(name + "\0");
             fixed (byte* p = bytes) h = ((delegate* unmanaged<byte*, int, nint>)dlopen)(p, RtldNow | RtldGlobal);
             if (h != 0) return h;
-            if (NativeLibrary.TryGetExport(libc, "dlerror", out var dlerror))
-            {
-                var msg = ((delegate* unmanaged<byte*>)dlerror)();
-                if (msg != null) error = Marshal.PtrToStringUTF8((nint)msg) ?? "";
-            }
+            var msg = ((delegate* unmanaged<byte*>)dlerror)();
+            error = msg == null ? "" : Marshal.PtrToStringUTF8((nint)msg) ?? "";
+            if (error.Length == 0) error = "cannot be opened";
             return 0;
         }
         if (NativeLibrary.TryLoad(name, out var handle)) return handle;
