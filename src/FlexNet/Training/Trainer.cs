@@ -23,7 +23,7 @@ namespace FlexNet.Training;
 /// var history = Trainer.Fit(model, x, y, new TrainerOptions { Loss = new CrossEntropy(), Epochs = 5,
 ///     Optimizer = new Adam(1e-3), Metrics = [new Accuracy()], ValidationSplit = 0.1 });
 /// </code></example>
-public sealed class Trainer
+public sealed partial class Trainer
 {
     private const string CheckpointFormat = "flexnet-checkpoint/1";
     private readonly IMultiTrainable _model;
@@ -123,6 +123,21 @@ public sealed class Trainer
     /// <returns>The history of this call.</returns>
     public History Fit(IDataset train, IDataset? validation = null)
     {
+        if (Options.Communicator is not { Size: > 1 } comm) return FitCore(train, validation);
+        try
+        {
+            return FitCore(train, validation);
+        }
+        catch (Exception e)
+        {
+            // The other ranks are blocked in a collective this rank will never join: stop them all.
+            comm.Abort(1, $"FlexNet data-parallel training failed on rank {comm.Rank} of {comm.Size}: {e}");
+            throw;
+        }
+    }
+
+    private History FitCore(IDataset train, IDataset? validation)
+    {
         ArgumentNullException.ThrowIfNull(train);
         var o = Options;
         o.Validate();
@@ -144,11 +159,12 @@ public sealed class Trainer
             n -= nVal;
         }
         if (n == 0) throw new ArgumentException("Trainer: the training set is empty.");
+        var dp = BeginParallel(train, n);
 
         var history = new History();
         if (Epoch == 0 && Optimizer.StepCount == 0) RandomGenerator.Default.Reseed(o.Seed ^ 0xD1B54A32D192ED03UL);
         int batches = (n + o.BatchSize - 1) / o.BatchSize;
-        var progress = new ProgressPrinter(o.Progress, o.Output, o.Epochs, batches);
+        var progress = new ProgressPrinter(dp is { Rank: not 0 } ? ProgressMode.None : o.Progress, o.Output, o.Epochs, batches);
         var perm = new int[n];
         var metricNames = MetricNames(_outputCount ??= CountOutputs(train));
         var sums = new double[metricNames.Length];
@@ -177,10 +193,12 @@ public sealed class Trainer
             bool cancelled = false;
             for (int b = 0; b < batches; b++)
             {
-                if (o.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
+                if (dp is null && o.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
                 int start = b * o.BatchSize, count = Math.Min(o.BatchSize, n - start);
                 lrUsed = Optimizer.CurrentLearningRate;
-                double loss = TrainStep(train, perm.AsSpan(start, count), epoch, b, sums, counts);
+                double loss;
+                if (dp is null) loss = TrainStep(train, perm.AsSpan(start, count), epoch, b, sums, counts);
+                else if (!TrainStepParallel(dp, train, perm.AsSpan(start, count), epoch, b, sums, counts, out loss)) { cancelled = true; break; }
                 lossSum += loss * count;
                 seen += count;
                 if (o.OnBatchEnd is not null) o.OnBatchEnd(new BatchEndInfo(epoch, b, Optimizer.StepCount, loss, lrUsed));
@@ -222,7 +240,8 @@ public sealed class Trainer
                 }
                 else if (++wait >= Math.Max(es.Patience, 1)) stop = true;
             }
-            if (o.CheckpointPath is not null && Epoch % o.CheckpointEvery == 0) SaveCheckpoint(o.CheckpointPath);
+            if (dp is not null) stop = EndEpochParallel(dp, stop);
+            if (o.CheckpointPath is not null && Epoch % o.CheckpointEvery == 0 && dp is not { Rank: not 0 }) SaveCheckpoint(o.CheckpointPath);
             if (stop)
             {
                 history.StoppedEarly = Epoch < o.Epochs;

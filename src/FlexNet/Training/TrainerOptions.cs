@@ -157,6 +157,16 @@ public sealed class TrainerOptions
     /// <summary>Epochs between checkpoints.</summary>
     public int CheckpointEvery { get; set; } = 1;
 
+    /// <summary>Synchronous data-parallel training over this communicator when it has more than one rank (null: one
+    /// process). Every rank calls Fit with the same data, options and model architecture: rank 0's parameters,
+    /// optimizer state and generators are broadcast at the start; each rank runs forward and backward on its share
+    /// of every global batch of <see cref="BatchSize"/> samples (same shuffled order everywhere), the gradients are
+    /// averaged weighted by the shares' sample counts in one all-reduce, and every rank takes the same optimizer
+    /// step, so R ranks follow the single-process trajectory up to float rounding. Loss and metrics are reduced
+    /// across ranks; only rank 0 prints progress and writes checkpoints. An exception on any rank aborts all ranks
+    /// (<see cref="Distributed.ICommunicator.Abort"/>) with a message naming the rank. See docs/distributed.md.</summary>
+    public Distributed.ICommunicator? Communicator { get; set; }
+
     internal IReadOnlyList<WeightedLoss> ResolveLosses(int outputs)
     {
         if (Losses is { Count: > 0 } ls)
