@@ -28,6 +28,7 @@ public class LayeringTests
         ["FlexNet.Tensors", "FlexNet.Autodiff", "FlexNet.Autodiff.Ops"], // the engine: a tensor records its gradient function
         ["FlexNet.IO", "FlexNet.Data", "FlexNet.Initializers", "FlexNet.Distributed"], // files, data sets, initialisers, MPI
         ["FlexNet.Graph"],                                              // the graph engine: Layer, Connection, Network, plan
+        ["FlexNet.FunctionalBlocks"],                                   // the functional tier: blocks over NN ops
         ["FlexNet.Connections", "FlexNet.Layers", "FlexNet.Layers.Recurrent"], // concrete connections and layers
         ["FlexNet.Losses", "FlexNet.Metrics", "FlexNet.Regularizers", "FlexNet.Optimizers"],
         ["FlexNet.Training"],
