@@ -101,14 +101,14 @@ internal static class SnippetRunner
             {
                 // the thread cannot be stopped; it is a background thread, and the context stays loaded
                 return new SnippetResult($"{block.Id}: the C# block did not finish within {timeout.TotalSeconds:0.#} s " +
-                                         "(mark a long block 'norun').\n" + Tail(output), output.ToString());
+                                         "(mark a long block 'norun').\n" + Tail(output), Text(output));
             }
         }
         finally
         {
             ConsoleCapture.Current.Value = null;
         }
-        string printed = output.ToString();
+        string printed = Text(output);
         if (thread.ThreadState == ThreadState.Stopped) context.Unload();
         if (error is not null) return new SnippetResult($"{block.Id}: the C# block threw {WithoutRunnerFrames(error)}\n{Tail(output)}", printed);
         if (exitCode != 0) return new SnippetResult($"{block.Id}: the C# block returned exit code {exitCode}.\n{Tail(output)}", printed);
@@ -120,9 +120,15 @@ internal static class SnippetRunner
         string.Join('\n', e.ToString().ReplaceLineEndings("\n").Split('\n').Where(l =>
             !l.Contains("at System.Reflection.", StringComparison.Ordinal) && !l.Contains(nameof(SnippetRunner), StringComparison.Ordinal)));
 
+    // ConsoleCapture writes under lock(writer); a timed-out block may still be writing
+    private static string Text(StringWriter output)
+    {
+        lock (output) return output.ToString();
+    }
+
     private static string Tail(StringWriter output)
     {
-        var s = output.ToString();
+        var s = Text(output);
         return s.Length == 0 ? "(it printed nothing)" : "it printed:\n" + (s.Length > 4000 ? "..." + s[^4000..] : s);
     }
 
