@@ -18,6 +18,9 @@ public static class LayerRegistry
     {
         string[] dense = ["size (int, required)", "activation", "bias (bool)", ConnectionParam, .. InitParams];
         Add("dense", "Fully connected y = act(Σ x_k·W_kᵀ + b)", dense, DenseFromSpec, "ff", "feedforward");
+        // theanets' documented custom layer, built in so its docs' tied autoencoder (4, (3, "nobias"), (4, "tied")) runs as written
+        Add("nobias", "Fully connected without bias y = act(Σ x_k·W_kᵀ)", ["size (int, required)", "activation", .. InitParams], a =>
+            new Dense(a.Int("size"), a.Activation("linear"), false, a.Name, a.Init()) { SpecPath = a.Path });
         Add("classifier", "Softmax over a linear transform", ["size (int, required)", ConnectionParam, .. InitParams], a =>
         {
             var (kind, options) = ConnectionFromSpec(a);

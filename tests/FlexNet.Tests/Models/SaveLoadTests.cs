@@ -15,9 +15,9 @@ public class SaveLoadTests
     [Fact]
     public void SpecModelWithCustomFormRoundTrips()
     {
-        LayerRegistry.Register("nobias", "Feedforward without bias (theanets docs example)", ["size (int, required)", "activation"],
+        LayerRegistry.Register("mynobias", "Feedforward without bias (theanets docs example)", ["size (int, required)", "activation"],
                                a => new SpecModelTests.NoBias(a.Int("size"), a.Activation("linear"), a.Name, a.Init()));
-        var ae = new Autoencoder(DataKind.Feedforward, DType.Float64, 4, (3, "nobias", "linear"), (4, "tied", "linear"));
+        var ae = new Autoencoder(DataKind.Feedforward, DType.Float64, 4, (3, "mynobias", "linear"), (4, "tied", "linear"));
         var x = T.Rand(1, 5, 4).Detach();
         using (FlexNet.Autodiff.Autograd.NoGrad())
             foreach (var p in ae.Parameters) p.CopyFrom(p + 0.25); // move away from the initial values

@@ -13,7 +13,7 @@ public class SpecModelTests
     public sealed class NoBias(int size, string activation = "linear", string? name = null, LayerInit? init = null)
         : CustomLayer(size, activation, name, init)
     {
-        public override string Form => "nobias";
+        public override string Form => "mynobias";
 
         protected override void Setup() => AddWeights("w", InputSize, Size);
 
@@ -21,7 +21,7 @@ public class SpecModelTests
     }
 
     static SpecModelTests() =>
-        LayerRegistry.Register("nobias", "Feedforward without bias (theanets docs example)", ["size (int, required)", "activation"],
+        LayerRegistry.Register("mynobias", "Feedforward without bias (theanets docs example)", ["size (int, required)", "activation"],
                                a => new NoBias(a.Int("size"), a.Activation("linear"), a.Name, a.Init()));
 
     private static Dictionary<string, object> D(params (string, object)[] kv) => kv.ToDictionary(p => p.Item1, p => p.Item2);
@@ -29,7 +29,7 @@ public class SpecModelTests
     [Fact]
     public void BuildsARegisteredFormByName()
     {
-        var layer = CatalogLayer.Build("nobias", size: 4);
+        var layer = CatalogLayer.Build("mynobias", size: 4);
         Assert.IsType<NoBias>(layer);
         Assert.Equal(4, ((NoBias)layer).Size);
     }
@@ -37,7 +37,7 @@ public class SpecModelTests
     [Fact]
     public void TiedAutoencoderWithNoBiasMatchesHandComputation()
     {
-        var ae = new Autoencoder(DataKind.Feedforward, DType.Float64, 4, (3, "nobias", "linear"), (4, "tied", "linear"));
+        var ae = new Autoencoder(DataKind.Feedforward, DType.Float64, 4, (3, "mynobias", "linear"), (4, "tied", "linear"));
         Assert.Equal(["in", "hid1", "out"], ae.LayerNames);
         var ps = ae.NamedParameters;
         Assert.Equal(2, ps.Count); // the shared W [4, 3] and the tied layer's bias [4]
@@ -136,7 +136,7 @@ public class SpecModelTests
 
     public static TheoryData<object[], string[]> BadSpecs => new()
     {
-        { [4, (3, "nosuchform")], ["layers[1] 'out'", "nosuchform", "dense", "lstm", "nobias"] },
+        { [4, (3, "nosuchform")], ["layers[1] 'out'", "nosuchform", "dense", "lstm", "mynobias"] },
         { [4, D(("form", "nosuch"), ("size", 2))], ["layers[1] 'out'", "unknown form 'nosuch'", "Registered forms"] },
         { [4, D(("form", "dense"))], ["layers[1] 'out'", "missing 'size'"] },
         { [4, 3, D(("size", 2), ("inputs", "ghost"))], ["layers[2] 'out'", "'ghost'", "not an earlier layer", "in, hid1"] },
