@@ -145,6 +145,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator, IDisposable
             Console.Out.Flush();
             Console.Error.WriteLine($"[rank {Rank} of {Size}] {message}");
             Console.Error.Flush();
+            // the launcher forwards each rank's output asynchronously and drops what is still in flight when
+            // MPI_Abort tears the job down (seen with MPICH's Hydra on a loaded machine): give it a moment
+            Thread.Sleep(500);
         }
         finally
         {

@@ -55,7 +55,6 @@ public class BlocksTrainingTests
     {
         var (x, y) = Load(1500);
         // README:functional-blocks:begin
-        // x: images [N, 1, 28, 28], y: Int32 labels [N] (e.g. from FlexNet.Data.FashionMnist.Load)
         var rng = new RandomGenerator(1);
         var b = Blocks.Input([1, 28, 28]);        // per-sample shape; each block below infers its own
         b = Blocks.Conv(b, 16, 3, rng);           // [16, 26, 26]: creates conv1.weight [16, 1, 3, 3], conv1.bias [16]
@@ -94,11 +93,13 @@ public class BlocksTrainingTests
         var readme = File.ReadAllLines(Path.Combine(RepoRoot(), "README.md"));
         int section = Array.FindIndex(readme, l => l.Trim() == "## Functional blocks");
         Assert.True(section >= 0, "README.md has no '## Functional blocks' section");
-        int open = Array.FindIndex(readme, section, l => l.Trim() == "```csharp");
+        int open = Array.FindIndex(readme, section, l => l.Trim().StartsWith("```csharp", StringComparison.Ordinal));
         int close = Array.FindIndex(readme, open + 1, l => l.Trim() == "```");
         var block = readme[(open + 1)..close];
         var usings = block.TakeWhile(l => l.StartsWith("using ", StringComparison.Ordinal)).ToArray();
-        var body = block.Skip(usings.Length).SkipWhile(string.IsNullOrWhiteSpace).ToArray();
+        // the README first loads the shipped images into x and y (the test loads them itself); the rest is the same code
+        var body = block.Skip(usings.Length).SkipWhile(l => !l.StartsWith("var rng", StringComparison.Ordinal)).ToArray();
+        Assert.True(body.Length > 10, "README's functional-blocks block has no 'var rng' line");
 
         var source = File.ReadAllLines(ThisFile());
         int begin = Array.FindIndex(source, l => l.Trim() == "// README:functional-blocks:begin");
