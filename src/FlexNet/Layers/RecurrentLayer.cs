@@ -1,3 +1,4 @@
+using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Layers.Recurrent;
 using FlexNet.Tensors;

@@ -79,7 +79,7 @@ public sealed class OptimizerTests
             acc[i] = 0.9 * acc[i] + 0.1 * d * d;
             return w - 1.0 * d;
         });
-        T.Close(exp, Run(new AdaDelta(), 5), 1e-12, 1e-15, "adadelta");
+        T.Close(exp, Run(new Adadelta(), 5), 1e-12, 1e-15, "adadelta");
 
         double[] prev = new double[W0.Length], step = Enumerable.Repeat(0.01, W0.Length).ToArray();
         exp = Hand(6, (t, i, w, g) =>
@@ -90,7 +90,7 @@ public sealed class OptimizerTests
             prev[i] = g;
             return w - Math.Sign(g) * step[i];
         });
-        T.Close(exp, Run(new RProp(), 6), 1e-13, 1e-15, "rprop");
+        T.Close(exp, Run(new Rprop(), 6), 1e-13, 1e-15, "rprop");
 
         double[] sa = new double[W0.Length], ga = new double[W0.Length], mb = new double[W0.Length];
         exp = Hand(4, (t, i, w, g) =>
@@ -114,7 +114,7 @@ public sealed class OptimizerTests
     [Fact]
     public void Float32UpdatesFollowFloat64()
     {
-        foreach (var rule in new OptimizerRule[] { new Adam(0.01), new Nesterov(0.05), new RmsProp(0.01), new Adagrad(0.1), new AdaDelta(), new AdamW(0.01) })
+        foreach (var rule in new OptimizerRule[] { new Adam(0.01), new Nesterov(0.05), new RmsProp(0.01), new Adagrad(0.1), new Adadelta(), new AdamW(0.01) })
             T.Close(Run(rule, 5), Run(rule, 5, DType.Float32), 1e-4, 1e-5, rule.Name + " float32");
     }
 
@@ -250,7 +250,7 @@ public sealed class OptimizerTests
     {
         var ps = new[] { Tensor.Normal([64, 33], 0, 1, new RandomGenerator(1)).RequireGrad(), Tensor.Normal([33], 0, 1, new RandomGenerator(2)).RequireGrad() };
         foreach (var p in ps) p.Grad = Tensor.Normal(p.Shape.ToArray(), 0, 1, new RandomGenerator(3));
-        foreach (var rule in new OptimizerRule[] { new Adam(), new Nesterov(), new RmsProp(), new Adagrad(), new AdaDelta(), new RProp(), new AdamW() })
+        foreach (var rule in new OptimizerRule[] { new Adam(), new Nesterov(), new RmsProp(), new Adagrad(), new Adadelta(), new Rprop(), new AdamW() })
         {
             var opt = new Optimizer(ps, rule) { ClipNorm = 1, Schedule = LearningRateSchedule.Cosine(100) };
             opt.Step();
@@ -272,8 +272,8 @@ public sealed class OptimizerTests
         Assert.Equal(0.01, OptimizerFactory.FromPyTorchName("AdamW", h).WeightDecay);
         Assert.Equal(0.99, ((RmsProp)OptimizerFactory.FromPyTorchName("RMSprop", h)).Alpha);
         Assert.Equal(1e-10, ((Adagrad)OptimizerFactory.FromPyTorchName("Adagrad", h)).Epsilon);
-        Assert.IsType<RProp>(OptimizerFactory.FromPyTorchName("Rprop", h));
-        Assert.IsType<AdaDelta>(OptimizerFactory.FromPyTorchName("adadelta", h));
+        Assert.IsType<Rprop>(OptimizerFactory.FromPyTorchName("Rprop", h));
+        Assert.IsType<Adadelta>(OptimizerFactory.FromPyTorchName("adadelta", h));
         Assert.Throws<ArgumentException>(() => OptimizerFactory.FromPyTorchName("LBFGS", h));
         Assert.Throws<ArgumentException>(() => OptimizerFactory.FromPyTorchName("SGD", new Dictionary<string, string> { ["lr"] = "fast" }));
         foreach (var n in new[] { "sgd", "momentum", "nag", "rmsprop", "adam", "adamw", "adadelta", "adagrad", "rprop", "esgd" })

@@ -2,7 +2,7 @@ using FlexNet.Graph;
 using FlexNet.Tensors;
 using FlexNet.Autodiff;
 
-namespace FlexNet.Layers;
+namespace FlexNet.Connections;
 
 /// <summary>
 /// 1-D convolution (torch conv1d): s [N, Cin, L] → c [N, Cout, Lout], W [Cout, Cin, k], b [Cout],

@@ -1,7 +1,7 @@
 using FlexNet.Graph;
 using FlexNet.Tensors;
 
-namespace FlexNet.Layers;
+namespace FlexNet.Connections;
 
 /// <summary>The data edge into a recurrent node: a vector source [F] passes unchanged (stepped mode); a sequence
 /// source [T, F] is passed flattened [T·F] (whole-sequence mode) and unflattened by the node. No parameters.</summary>

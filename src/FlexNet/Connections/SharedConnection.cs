@@ -1,7 +1,7 @@
 using FlexNet.Graph;
 using FlexNet.Tensors;
 
-namespace FlexNet.Layers;
+namespace FlexNet.Connections;
 
 /// <summary>
 /// A connection that reuses another connection's parameters and transform: c = partner.Contribute(s). It is what a

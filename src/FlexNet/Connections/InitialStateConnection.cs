@@ -1,7 +1,7 @@
 using FlexNet.Graph;
 using FlexNet.Tensors;
 
-namespace FlexNet.Layers;
+namespace FlexNet.Connections;
 
 /// <summary>The edge that gives a recurrent node its initial state: the source's output [H] (h₀) or, for an LSTM,
 /// [2H] (h₀; c₀) is read when the node starts (step 0, or the start of a whole-sequence run). No parameters.</summary>
