@@ -3,16 +3,16 @@ using System.Numerics;
 namespace FlexNet.Optimizers;
 
 /// <summary>
-/// AdaDelta as <c>torch.optim.Adadelta</c>: <c>g ← g + λw</c>; <c>v ← ρv + (1−ρ)g²</c>;
+/// Adadelta as <c>torch.optim.Adadelta</c>: <c>g ← g + λw</c>; <c>v ← ρv + (1−ρ)g²</c>;
 /// <c>δ = √(u + ε)/√(v + ε)·g</c>; <c>u ← ρu + (1−ρ)δ²</c>; <c>w ← w − ηδ</c> (η = 1 by default).
 /// </summary>
-public sealed record AdaDelta : OptimizerRule
+public sealed record Adadelta : OptimizerRule
 {
     /// <summary>Creates the rule (PyTorch defaults).</summary>
     /// <param name="learningRate">η.</param>
     /// <param name="rho">ρ.</param>
     /// <param name="epsilon">ε (inside the square roots).</param>
-    public AdaDelta(double learningRate = 1.0, double rho = 0.9, double epsilon = 1e-6)
+    public Adadelta(double learningRate = 1.0, double rho = 0.9, double epsilon = 1e-6)
     {
         LearningRate = learningRate;
         Rho = rho;

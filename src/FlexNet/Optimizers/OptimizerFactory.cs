@@ -31,8 +31,8 @@ public static class OptimizerFactory
             "adamw" => new AdamW(Num(hyper, "lr", 1e-3), Pair(hyper, "betas", 0.9, 0.999).a, Pair(hyper, "betas", 0.9, 0.999).b, Num(hyper, "eps", 1e-8), Num(hyper, "weight_decay", 0.01)),
             "rmsprop" => new RmsProp(Num(hyper, "lr", 1e-2), Num(hyper, "alpha", 0.99), Num(hyper, "eps", 1e-8), Num(hyper, "momentum", 0), Bool(hyper, "centered", false)) { WeightDecay = wd },
             "adagrad" => new Adagrad(Num(hyper, "lr", 1e-2), Num(hyper, "eps", 1e-10), Num(hyper, "lr_decay", 0), Num(hyper, "initial_accumulator_value", 0)) { WeightDecay = wd },
-            "adadelta" => new AdaDelta(Num(hyper, "lr", 1.0), Num(hyper, "rho", 0.9), Num(hyper, "eps", 1e-6)) { WeightDecay = wd },
-            "rprop" => new RProp(Num(hyper, "lr", 1e-2), Pair(hyper, "etas", 0.5, 1.2).a, Pair(hyper, "etas", 0.5, 1.2).b, Pair(hyper, "step_sizes", 1e-6, 50).a, Pair(hyper, "step_sizes", 1e-6, 50).b),
+            "adadelta" => new Adadelta(Num(hyper, "lr", 1.0), Num(hyper, "rho", 0.9), Num(hyper, "eps", 1e-6)) { WeightDecay = wd },
+            "rprop" => new Rprop(Num(hyper, "lr", 1e-2), Pair(hyper, "etas", 0.5, 1.2).a, Pair(hyper, "etas", 0.5, 1.2).b, Pair(hyper, "step_sizes", 1e-6, 50).a, Pair(hyper, "step_sizes", 1e-6, 50).b),
             _ => throw new ArgumentException($"OptimizerFactory: unknown PyTorch optimizer '{op}' (known: SGD, SGD nesterov, Adam, AdamW, RMSprop, Adagrad, Adadelta, Rprop).", nameof(op)),
         };
         rule.Validate();
@@ -56,9 +56,9 @@ public static class OptimizerFactory
             "rmsprop" => new RmsProp(),
             "adam" => new Adam(),
             "adamw" => new AdamW(),
-            "adadelta" => new AdaDelta(),
+            "adadelta" => new Adadelta(),
             "adagrad" => new Adagrad(),
-            "rprop" => new RProp(),
+            "rprop" => new Rprop(),
             "esgd" => new Esgd(),
             _ => throw new ArgumentException($"OptimizerFactory: unknown algorithm '{name}' (known: sgd, momentum, nag, rmsprop, adam, adamw, adadelta, adagrad, rprop, esgd).", nameof(name)),
         };

@@ -6,9 +6,9 @@ namespace FlexNet.Optimizers;
 /// Resilient backpropagation as <c>torch.optim.Rprop</c>: per element a step size s (starts at η) and the
 /// previous gradient p. With <c>σ = sign(g·p)</c>: σ &gt; 0 → <c>s ← min(s·η₊, s_max)</c>; σ &lt; 0 →
 /// <c>s ← max(s·η₋, s_min)</c> and g is treated as 0; then <c>w ← w − sign(g)·s</c>, <c>p ← g</c>.
-/// (downhill's RProp differs only in defaults: η₊ = 1.01, η₋ = 0.99, s ∈ [0, 100]; set them to reproduce it.)
+/// (downhill's Rprop differs only in defaults: η₊ = 1.01, η₋ = 0.99, s ∈ [0, 100]; set them to reproduce it.)
 /// </summary>
-public sealed record RProp : OptimizerRule
+public sealed record Rprop : OptimizerRule
 {
     /// <summary>Creates the rule (PyTorch defaults).</summary>
     /// <param name="learningRate">Initial step size η.</param>
@@ -16,7 +16,7 @@ public sealed record RProp : OptimizerRule
     /// <param name="etaPlus">η₊ (increase factor).</param>
     /// <param name="minStep">s_min.</param>
     /// <param name="maxStep">s_max.</param>
-    public RProp(double learningRate = 0.01, double etaMinus = 0.5, double etaPlus = 1.2, double minStep = 1e-6, double maxStep = 50)
+    public Rprop(double learningRate = 0.01, double etaMinus = 0.5, double etaPlus = 1.2, double minStep = 1e-6, double maxStep = 50)
     {
         LearningRate = learningRate;
         EtaMinus = etaMinus;
