@@ -50,8 +50,9 @@ internal static class ChecksummedFile
         var file = SafeTensorParser.Parse(bytes, source);
         if (!file.Metadata.TryGetValue(ChecksumKey, out var hex))
             throw new ModelFormatException($"'{source}': the file has no '{ChecksumKey}' in its metadata (not a FlexNet checkpoint, or written by an older version).");
-        if (hex.Length != Digits || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong stored))
-            throw new ModelFormatException($"'{source}': the '{ChecksumKey}' metadata must be {Digits} hex digits; got '{Truncate(hex)}'.");
+        if (hex.Length != Digits || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong stored) ||
+            hex != stored.ToString("x16", CultureInfo.InvariantCulture))
+            throw new ModelFormatException($"'{source}': the '{ChecksumKey}' metadata must be {Digits} lower-case hex digits; got '{Truncate(hex)}'.");
         int at = Locate(bytes) ?? throw new ModelFormatException($"'{source}': the '{ChecksumKey}' metadata is not stored in canonical form; the file was altered.");
         ulong actual = Hash(bytes, at);
         if (actual != stored)
