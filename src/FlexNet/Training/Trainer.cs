@@ -259,7 +259,7 @@ public sealed partial class Trainer
         var outputs = Run(bt, training: true);
         var total = TotalLoss(outputs, yb, bt.Weights, bt.Mask, xb, training: true);
         double loss = total.Item();
-        if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, step, epoch, batch);
+        if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, yb, step, epoch, batch);
         total.Backward();
         if (o.CheckFinite) CheckParams(grads: true, step, epoch, batch);
         Func<Tensor>? closure = null;
@@ -446,13 +446,18 @@ public sealed partial class Trainer
     private string Where(long step, int epoch, int batch) =>
         string.Create(CultureInfo.InvariantCulture, $"step {step} (epoch {epoch + 1}, batch {batch + 1})");
 
-    private NonFiniteValueException ForwardError(double loss, Tensor[] outputs, Tensor[] inputs, long step, int epoch, int batch)
+    private NonFiniteValueException ForwardError(double loss, Tensor[] outputs, Tensor[] inputs, Tensor[] targets, long step, int epoch, int batch)
     {
         var detail = new List<string>();
         for (int i = 0; i < inputs.Length; i++)
         {
             int bad = Batching.CountNonFinite(inputs[i]);
             if (bad > 0) detail.Add($"input {i} {ShapeUtil.Format(inputs[i].Shape)} has {bad} non-finite values (bad data)");
+        }
+        for (int i = 0; i < targets.Length; i++)
+        {
+            int bad = targets[i].DType == DType.Int32 ? 0 : Batching.CountNonFinite(targets[i]);
+            if (bad > 0) detail.Add($"target {i} {ShapeUtil.Format(targets[i].Shape)} has {bad} non-finite values (bad data)");
         }
         if (ActivationModel is IActivationSource src)
             foreach (var (name, t) in src.Activations)
