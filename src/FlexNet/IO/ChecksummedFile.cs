@@ -61,6 +61,17 @@ internal static class ChecksummedFile
         return file;
     }
 
+    /// <summary>Test support: recomputes the checksum of a (mutated) image in place, so that mutations reach the
+    /// checks behind the checksum. Returns false when the image has no checksum field to fill.</summary>
+    internal static bool Reseal(byte[] image)
+    {
+        if (image.Length < 8 || BitConverter.ToUInt64(image, 0) > (ulong)(image.Length - 8)) return false;
+        if (Locate(image) is not int at) return false;
+        string hex = Hash(image, at).ToString("x16", CultureInfo.InvariantCulture);
+        for (int i = 0; i < Digits; i++) image[at + i] = (byte)hex[i];
+        return true;
+    }
+
     private static int? Locate(byte[] image)
     {
         // Within JSON strings every quote is escaped, so the first "checksum":" is the metadata key.

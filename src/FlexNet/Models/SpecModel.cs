@@ -264,7 +264,12 @@ public abstract class SpecModel : Model
     public static SpecModel Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var file = IO.SafeTensorFile.Read(path);
+        return LoadFrom(IO.SafeTensorFile.Read(path), path);
+    }
+
+    /// <summary>Loads a spec model from a file already read and validated as safetensors (<paramref name="path"/> names it in errors).</summary>
+    internal static SpecModel LoadFrom(IO.SafeTensorFile file, string path)
+    {
         var meta = file.Metadata;
         string Get(string key) => meta.TryGetValue(key, out var v) ? v
             : throw new ModelFormatException($"{path}: not a saved FlexNet spec model (metadata '{key}' is missing).");
@@ -291,7 +296,7 @@ public abstract class SpecModel : Model
         SpecModel m;
         try
         {
-            using (AllocationBudget.Limit(8 * stored + (4L << 20), $"{path}: the stored architecture"))
+            using (AllocationBudget.Limit(8 * stored + (1L << 20), $"{path}: the stored architecture"))
             {
                 m = type switch
                 {

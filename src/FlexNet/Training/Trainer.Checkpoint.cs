@@ -157,7 +157,14 @@ public sealed partial class Trainer
     public void LoadCheckpoint(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var file = ChecksummedFile.Read(path);
+        Restore(ChecksummedFile.Read(path), path);
+    }
+
+    /// <summary>Restores a checkpoint image held in memory (<paramref name="source"/> names it in errors).</summary>
+    internal void LoadCheckpointImage(byte[] image, string source) => Restore(ChecksummedFile.Parse(image, source), source);
+
+    private void Restore(SafeTensorFile file, string path)
+    {
         Loaded c;
         using (TensorScope.Suspend()) c = Validate(file, path);
         // Nothing below can fail: every value was checked above.
