@@ -75,6 +75,11 @@ internal static class AtomicFile
         foreach (string file in candidates)
         {
             string rest = Path.GetFileName(file)[prefix.Length..];
+            if (rest.Length == 36 && Guid.TryParseExact(rest.AsSpan(0, 32), "N", out _))
+            {
+                TryDelete(file); // the format of earlier versions (.NAME.GUID.tmp), which only a crash leaves behind
+                continue;
+            }
             int dot = rest.IndexOf('.', StringComparison.Ordinal);
             if (dot <= 0 || !int.TryParse(rest.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
             bool stale;

@@ -10,6 +10,7 @@ using FlexNet.Training;
 namespace FlexNet.Tests.IO;
 
 /// <summary>Loader and training-input defects of issue 10, each with the behaviour that was wrong before.</summary>
+[Collection("Training")] // Fit reseeds RandomGenerator.Default
 public sealed class LoaderDefectTests
 {
     [Fact]

@@ -22,6 +22,7 @@ namespace FlexNet.Tests.IO;
 /// rejected checkpoint must leave the trainer's model unchanged. Checkpoint mutations are re-sealed with a valid
 /// checksum so they reach the checks behind it.
 /// </summary>
+[Collection("Training")] // loading a checkpoint restores RandomGenerator.Default
 public sealed partial class ModelFileFuzzTests
 {
     private sealed class Kind(string name, byte[] seed, Action<byte[], string> load, bool sealedByChecksum, Func<byte[]>? state = null)

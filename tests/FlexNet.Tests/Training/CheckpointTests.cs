@@ -12,6 +12,7 @@ namespace FlexNet.Tests.Training;
 
 /// <summary>Checkpoints: complete state (buffers, every generator, early stopping, mid-epoch position), checksum,
 /// all-or-nothing loading, stale temporary files.</summary>
+[Collection("Training")]
 public sealed class CheckpointTests
 {
     private static byte[] Uninterrupted()
@@ -225,12 +226,14 @@ public sealed class CheckpointTests
             string dead = Path.Combine(dir, ".small.ckpt.2147483646.0123456789abcdef.tmp");
             string own = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $".small.ckpt.{Environment.ProcessId}.feed.tmp"));
             string live = Path.Combine(dir, ".small.ckpt.1.cafe.tmp");
-            foreach (var f in new[] { dead, own, live }) File.WriteAllBytes(f, [1, 2, 3]);
+            string older = Path.Combine(dir, ".small.ckpt.0123456789abcdef0123456789abcdef.tmp"); // earlier versions' name
+            foreach (var f in new[] { dead, own, live, older }) File.WriteAllBytes(f, [1, 2, 3]);
             var (_, t, _, _) = Small(2);
             t.LoadCheckpoint(path); // the temporaries are ignored
             t.SaveCheckpoint(path);
             Assert.False(File.Exists(dead));
             Assert.False(File.Exists(own));
+            Assert.False(File.Exists(older));
             Assert.True(File.Exists(live));
             Assert.Equal(2, Directory.GetFiles(dir).Length);
         }
