@@ -214,6 +214,30 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void MidEpochCheckpoint_ResumedWithOtherData_IsRefusedUntilTheDataMatches()
+    {
+        string dir = TestFiles.NewTempDir();
+        try
+        {
+            string path = Path.Combine(dir, "small.ckpt");
+            File.WriteAllBytes(path, SmallCheckpoint(dir));
+            var (model, t, x, y) = Small(3);
+            t.LoadCheckpoint(path);
+            byte[] loaded = ResumeScenario.WeightsImage(model);
+            var e = Assert.Throws<ModelFormatException>(() => t.Fit(x.Slice(0, 0, 9), y.Slice(0, 0, 9)));
+            Assert.Contains("10 training samples", e.Message);
+            Assert.Contains("9 samples", e.Message);
+            Assert.Equal(loaded, ResumeScenario.WeightsImage(model)); // nothing trained
+            var h = t.Fit(x, y); // the same data resumes
+            Assert.Equal([1], h.Epochs);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void StaleTemporaryFiles_AreIgnoredAndRemovedByTheNextWrite()
     {
         string dir = TestFiles.NewTempDir();

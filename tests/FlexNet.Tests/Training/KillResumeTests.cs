@@ -162,7 +162,7 @@ public sealed class KillResumeTests
                     {
                         long s = StepOf(l);
                         if (s < 0) return false;
-                        if (target < 0) target = s + rng.Next(1, 22);
+                        if (target < 0) target = s + rng.Next(1, 16);
                         return s >= target;
                     }, TimeSpan.FromSeconds(60));
                     Assert.True(reached, $"trial {trial}: the run finished before the kill {Context()}:\n{c.Output}");
