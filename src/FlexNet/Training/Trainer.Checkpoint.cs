@@ -114,6 +114,7 @@ public sealed partial class Trainer
             ["early_stopping.best"] = D(_early.Best),
             ["early_stopping.wait"] = I(_early.Wait),
             ["early_stopping.best_epoch"] = I(_early.BestEpoch),
+            ["machine"] = Machine(),
         };
         using (TensorScope.Suspend())
         {
@@ -178,6 +179,10 @@ public sealed partial class Trainer
         for (int k = 0; k < generators.Count; k++) generators[k].Generator.SetState(c.Nodes[k]);
         Epoch = c.Epoch;
         _early = c.Early;
+        if (file.Metadata.TryGetValue("machine", out var machine) && machine != Machine() && Options.Progress != ProgressMode.None)
+            (Options.Output ?? Console.Out).WriteLine(
+                $"Note: checkpoint '{path}' was written on [{Short(machine)}], this process runs on [{Machine()}]; " +
+                "the resumed training is exact only with the same vector width and core count.");
         _position = c.Position;
         _resumePending = true;
     }
@@ -377,6 +382,11 @@ public sealed partial class Trainer
         for (int i = 0; i < state.Length; i++) { v[2 * i] = (int)(uint)state[i]; v[2 * i + 1] = (int)(uint)(state[i] >> 32); }
         return SafeTensorEntry.FromInt32s(name, [v.Length], v);
     }
+
+    /// <summary>What bit-exact resumption depends on besides the file: architecture, SIMD width and core count
+    /// (reduction order). Recorded in checkpoints; a different value on load prints a note.</summary>
+    private static string Machine() => string.Create(CultureInfo.InvariantCulture,
+        $"{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, {FlexNet.Kernels.Simd.MaxVectorBits}-bit vectors, {Environment.ProcessorCount} cores");
 
     private string PName(int i) => FlexNet.Optimizers.Optimizer.ParamName(_params[i], i);
 

@@ -238,6 +238,34 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void CheckpointFromAnotherMachine_LoadsWithANote()
+    {
+        string dir = TestFiles.NewTempDir();
+        try
+        {
+            string path = Path.Combine(dir, "small.ckpt");
+            File.WriteAllBytes(path, SmallCheckpoint(dir));
+            var (_, same, _, _) = Small(4);
+            var quiet = new StringWriter();
+            same.Options.Progress = ProgressMode.Plain;
+            same.Options.Output = quiet;
+            same.LoadCheckpoint(path);
+            Assert.Equal("", quiet.ToString());
+            Rewrite(path, (meta, _) => meta["machine"] = "Arm64, 128-bit vectors, 64 cores");
+            var (_, other, _, _) = Small(4);
+            var note = new StringWriter();
+            other.Options.Progress = ProgressMode.Plain;
+            other.Options.Output = note;
+            other.LoadCheckpoint(path);
+            Assert.Contains("Arm64, 128-bit vectors, 64 cores", note.ToString());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void StaleTemporaryFiles_AreIgnoredAndRemovedByTheNextWrite()
     {
         string dir = TestFiles.NewTempDir();
