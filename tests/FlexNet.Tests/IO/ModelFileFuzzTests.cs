@@ -57,7 +57,17 @@ public sealed partial class ModelFileFuzzTests
         writer.Fit(x, y);
         var target = CkptModel();
         var trainer = new Trainer((ITrainable)target, CkptOptions());
-        kinds.Add(new Kind("checkpoint", File.ReadAllBytes(ckpt), (b, src) => trainer.LoadCheckpointImage(b, src), true, () => ModelState(target)));
+        byte[] TrainerState()
+        {
+            // weights and buffers, epoch, step count, the first Adam slot and the process-wide generator
+            var extra = new List<byte>(ModelState(target));
+            extra.AddRange(BitConverter.GetBytes(trainer.Epoch));
+            extra.AddRange(BitConverter.GetBytes(trainer.Optimizer.StepCount));
+            if (trainer.Optimizer.State(0) is { } st) foreach (float v in st.Slots[0].ToFloatArray()) extra.AddRange(BitConverter.GetBytes(v));
+            foreach (ulong w in RandomGenerator.Default.GetState()) extra.AddRange(BitConverter.GetBytes(w));
+            return [.. extra];
+        }
+        kinds.Add(new Kind("checkpoint", File.ReadAllBytes(ckpt), (b, src) => trainer.LoadCheckpointImage(b, src), true, TrainerState));
 
         // 2. spec models (theanets-style): a regressor and a classifier with dropout and an explicit 'inputs'
         string spec1 = Path.Combine(dir, "reg.safetensors"), spec2 = Path.Combine(dir, "cls.safetensors");
