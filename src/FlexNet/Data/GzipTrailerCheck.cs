@@ -24,6 +24,72 @@ internal static class GzipTrailerCheck
                "the .gz file is truncated, has bytes appended, or has several gzip members (not supported)";
     }
 
+    /// <summary>After the decompressor reported corrupt data (zlib checks the trailer itself and reports a CRC
+    /// mismatch as "unsupported compression method"): re-reads the member from <paramref name="start"/> of a seekable
+    /// stream and inflates the raw deflate data without the trailer check. When that succeeds, the data is intact
+    /// and the trailer is what fails: returns that diagnosis; null when the deflate data itself is damaged.</summary>
+    internal static string? DiagnoseTrailer(Stream stream, long start)
+    {
+        if (!stream.CanSeek || start < 0) return null;
+        stream.Position = start;
+        var head = new byte[10];
+        if (ReadFully(stream, head) < 10 || head[0] != 0x1F || head[1] != 0x8B || head[2] != 8) return null;
+        int flags = head[3];
+        if ((flags & 4) != 0)
+        {
+            var xlen = new byte[2];
+            if (ReadFully(stream, xlen) < 2) return null;
+            stream.Position += xlen[0] | (xlen[1] << 8);
+        }
+        for (int bit = 8; bit <= 16; bit <<= 1)
+        {
+            if ((flags & bit) == 0) continue;
+            int b;
+            do b = stream.ReadByte(); while (b > 0);
+            if (b < 0) return null;
+        }
+        if ((flags & 2) != 0) stream.Position += 2;
+        long dataStart = stream.Position, end = stream.Length;
+        if (end - dataStart < 8) return null;
+        stream.Position = end - 8;
+        var t = new byte[8];
+        if (ReadFully(stream, t) < 8) return null;
+        uint crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(0, 4));
+        uint isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(t.AsSpan(4));
+        stream.Position = dataStart;
+        var body = new TailStream(stream); // only to bound the read to the deflate data below
+        uint actualCrc;
+        long actualLength;
+        try
+        {
+            using var inflate = new System.IO.Compression.DeflateStream(body, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true);
+            var sum = new Crc32Stream(inflate);
+            var buf = new byte[1 << 16];
+            while (sum.Read(buf, 0, buf.Length) > 0)
+                if (sum.Length > uint.MaxValue) return null;
+            actualCrc = sum.Crc;
+            actualLength = sum.Length;
+        }
+        catch (InvalidDataException)
+        {
+            return null; // the deflate data is damaged
+        }
+        if (crc == actualCrc && isize == unchecked((uint)actualLength)) return null;
+        return $"the gzip trailer (CRC-32 0x{crc:X8}, size {isize}) does not match the intact decompressed data (CRC-32 0x{actualCrc:X8}, size {unchecked((uint)actualLength)}): the trailer is corrupt";
+    }
+
+    private static int ReadFully(Stream s, byte[] buffer)
+    {
+        int got = 0;
+        while (got < buffer.Length)
+        {
+            int n = s.Read(buffer, got, buffer.Length - got);
+            if (n == 0) break;
+            got += n;
+        }
+        return got;
+    }
+
     /// <summary>Pass-through reader that counts bytes and keeps the last 8.</summary>
     internal sealed class TailStream(Stream inner) : Stream
     {

@@ -40,6 +40,7 @@ public static class Idx
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(sourceName);
+        long start = stream.CanSeek ? stream.Position : -1;
         var peek = new byte[2];
         int got = ReadUpTo(stream, peek, 0, 2);
         bool gzip = got == 2 && peek[0] == 0x1F && peek[1] == 0x8B;
@@ -52,7 +53,16 @@ public static class Idx
         using (var gz = new GZipStream(tail, CompressionMode.Decompress, leaveOpen: true))
         {
             crc = new GzipTrailerCheck.Crc32Stream(gz);
-            result = Parse(crc, sourceName, expectedRank, compressed: true);
+            try
+            {
+                result = Parse(crc, sourceName, expectedRank, compressed: true);
+            }
+            catch (DatasetFormatException e) when (e.InnerException is InvalidDataException)
+            {
+                // zlib checks the trailer itself and reports a mismatch as "unsupported compression method".
+                if (GzipTrailerCheck.DiagnoseTrailer(stream, start) is not string trailer) throw;
+                throw new DatasetFormatException($"IDX file '{sourceName}': {trailer}.", e);
+            }
         }
         if (GzipTrailerCheck.Verify(tail, crc) is string defect)
             throw new DatasetFormatException($"IDX file '{sourceName}': {defect} (at compressed byte offset {Math.Max(0, tail.Total - 8)}).");
@@ -152,7 +162,7 @@ public static class Idx
         }
         catch (InvalidDataException e)
         {
-            throw Fail(source, compressed, offset, $"corrupt or truncated gzip stream: {e.Message}", e);
+            throw Fail(source, compressed, offset, "corrupt or truncated gzip stream: the deflate data does not decode or fails its CRC-32 check", e);
         }
     }
 

@@ -1,12 +1,23 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace FlexNet.IO;
 
 /// <summary>
-/// Crash-safe file replacement: write to a temporary file in the destination's directory, flush it to disk,
-/// then rename it over the destination. A reader of the final name sees the old file or the complete new
-/// one, never a partial write; a failed write deletes its temporary file.
+/// Crash-safe file replacement: write to a uniquely named temporary file in the destination's directory
+/// (<c>.NAME.PID.GUID.tmp</c>), flush it to disk (fsync), rename it over the destination, then fsync the directory
+/// so the rename itself survives a power loss. A reader of the final name sees the old file or the complete new
+/// one, never a partial write; a failed write deletes its temporary file. A temporary file left by a process that
+/// was killed mid-write is never read, and the next write to the same destination deletes it.
 /// </summary>
 internal static class AtomicFile
 {
+    private static readonly HashSet<string> InFlight = new(StringComparer.Ordinal);
+
+    /// <summary>Test hook: runs after the temporary file is complete and flushed, just before the rename (the
+    /// kill-and-resume test sleeps here so a SIGKILL lands inside a checkpoint write).</summary>
+    internal static Action<string>? BeforeRename { get; set; }
+
     /// <summary>Writes <paramref name="path"/> atomically.</summary>
     /// <param name="path">Destination.</param>
     /// <param name="write">Writes the full content into the stream it is given.</param>
@@ -16,7 +27,10 @@ internal static class AtomicFile
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string name = Path.GetFileName(full);
+        string temp = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp"));
+        RemoveStaleTemporaries(directory, name);
+        lock (InFlight) InFlight.Add(temp);
         bool moved = false;
         try
         {
@@ -28,12 +42,74 @@ internal static class AtomicFile
                 if (s is FileStream fs) fs.Flush(flushToDisk: true);
                 else s.Flush();
             }
+            BeforeRename?.Invoke(full);
             File.Move(temp, full, overwrite: true);
             moved = true;
+            DirectorySync.Flush(directory);
         }
         finally
         {
             if (!moved) TryDelete(temp);
+            lock (InFlight) InFlight.Remove(temp);
+        }
+    }
+
+    /// <summary>Deletes <c>.NAME.PID.*.tmp</c> files beside the destination that no live write owns: those of a
+    /// process that no longer runs, and those of this process that no write of it is producing.</summary>
+    internal static void RemoveStaleTemporaries(string directory, string name)
+    {
+        string prefix = "." + name + ".";
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(directory, prefix + "*.tmp");
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (string file in candidates)
+        {
+            string rest = Path.GetFileName(file)[prefix.Length..];
+            if (rest.Length == 36 && Guid.TryParseExact(rest.AsSpan(0, 32), "N", out _))
+            {
+                TryDelete(file); // the format of earlier versions (.NAME.GUID.tmp), which only a crash leaves behind
+                continue;
+            }
+            int dot = rest.IndexOf('.', StringComparison.Ordinal);
+            if (dot <= 0 || !int.TryParse(rest.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            bool stale;
+            if (pid == Environment.ProcessId)
+            {
+                lock (InFlight) stale = !InFlight.Contains(file);
+            }
+            else stale = !IsRunning(pid);
+            if (stale) TryDelete(file);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return true; // exists but is not ours to inspect: leave its file alone
         }
     }
 

@@ -156,9 +156,12 @@ public sealed class SafeTensorEntry
             throw new ArgumentException($"SafeTensorEntry '{name}': rank {shape.Length} exceeds the maximum {MaxRank} (shape {FormatShape(shape)}).", nameof(shape));
         long count = 1;
         foreach (int d in shape)
-        {
             if (d < 0)
                 throw new ArgumentException($"SafeTensorEntry '{name}': negative dimension in shape {FormatShape(shape)}.", nameof(shape));
+        if (shape.Contains(0)) count = 0; // an empty tensor, whatever its other dimensions
+        foreach (int d in shape)
+        {
+            if (count == 0) break;
             count *= d; // at most 8 factors, each < 2^31, checked below before it can overflow
             if (count > Array.MaxLength / dtype.ElementSize())
                 throw new ArgumentException($"SafeTensorEntry '{name}': shape {FormatShape(shape)} is too large for one array.", nameof(shape));

@@ -182,6 +182,8 @@ public sealed class LayerArgs
     private static string Describe(object v) => v switch
     {
         string s => $"\"{s}\"",
+        int[] a => "[" + string.Join(", ", a) + "]",
+        string[] a => "[" + string.Join(", ", a.Select(x => $"\"{x}\"")) + "]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => v.ToString() ?? "null",
     };

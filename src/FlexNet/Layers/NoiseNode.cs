@@ -5,7 +5,7 @@ using FlexNet.Autodiff;
 namespace FlexNet.Layers;
 
 /// <summary>The node of <see cref="Dropout"/> and <see cref="GaussianNoise"/>: identity in evaluation, the noise in training.</summary>
-internal sealed class NoiseNode : CatalogNode
+internal sealed class NoiseNode : CatalogNode, IStochasticNode
 {
     internal enum NoiseKind { Dropout, Gaussian }
 
@@ -23,6 +23,9 @@ internal sealed class NoiseNode : CatalogNode
     }
 
     public override string Kind => _kind == NoiseKind.Dropout ? $"Dropout({_amount})" : $"GaussianNoise({_amount})";
+
+    /// <inheritdoc/>
+    public RandomGenerator Generator => _rng ??= new RandomGenerator(LayerInit.Mix(_seed ?? 0x5eed, Name));
 
     protected internal override Tensor Transform(Tensor combined, bool training)
     {

@@ -291,7 +291,16 @@ public class Model : ITrainable, IMaskedTrainable, IGraphBacked
     /// <exception cref="ModelFormatException">A tensor is missing, unexpected, or has another shape (names the tensor and the file).</exception>
     public void LoadWeights(string path)
     {
-        var loaded = TensorFile.Load(path, out _);
+        ArgumentNullException.ThrowIfNull(path);
+        LoadWeights(IO.SafeTensorFile.Read(path), path);
+    }
+
+    /// <summary>Loads the tensors of an already-read file: all names, shapes and values (finite) are checked before
+    /// any weight changes.</summary>
+    internal void LoadWeights(IO.SafeTensorFile file, string path)
+    {
+        var loaded = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var e in file.Tensors) loaded[e.Name] = TensorFile.ToTensor(e);
         var state = StateDict();
         foreach (var name in state.Keys)
             if (!loaded.ContainsKey(name))
@@ -302,6 +311,9 @@ public class Model : ITrainable, IMaskedTrainable, IGraphBacked
                 throw new ModelFormatException($"{path}: tensor '{name}' does not belong to model '{Name}' (its tensors: {string.Join(", ", state.Keys)}).");
             if (!ShapeUtil.SameShape(p.Shape, t.Shape))
                 throw new ModelFormatException($"{path}: tensor '{name}' has shape {ShapeUtil.Format(t.Shape)}; model '{Name}' needs {ShapeUtil.Format(p.Shape)}.");
+            int bad = Training.Batching.CountNonFinite(t);
+            if (bad > 0)
+                throw new ModelFormatException($"{path}: tensor '{name}' {ShapeUtil.Format(t.Shape)} has {bad} non-finite values (NaN or ±Inf); refusing to load it into model '{Name}'.");
         }
         using (Autograd.NoGrad())
             foreach (var (name, t) in loaded) state[name].CopyFrom(t.To(state[name].DType));

@@ -86,12 +86,45 @@ internal static class SpecJson
 
     private static object ReadValue(JsonElement v, string key, string path) => v.ValueKind switch
     {
-        JsonValueKind.Number => v.TryGetInt32(out int i) ? (object)i : v.GetDouble(),
+        JsonValueKind.Number => v.TryGetInt32(out int i) ? (object)i
+            : v.TryGetDouble(out double d) && double.IsFinite(d) ? (object)d
+            : throw new ModelFormatException($"{path}: spec value '{key}' = {Raw(v)} is not a finite number."),
         JsonValueKind.String => v.GetString()!,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.Array when v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number) => v.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
-        JsonValueKind.Array when v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) => v.EnumerateArray().Select(x => x.GetString()!).ToArray(),
+        JsonValueKind.Array => ReadArray(v, key, path),
         _ => throw new ModelFormatException($"{path}: spec value '{key}' has an unsupported JSON kind {v.ValueKind}."),
     };
+
+    private static object ReadArray(JsonElement v, string key, string path)
+    {
+        int n = v.GetArrayLength();
+        if (n == 0) return Array.Empty<int>();
+        var first = v[0].ValueKind;
+        if (first == JsonValueKind.Number)
+        {
+            var a = new int[n];
+            int k = 0;
+            foreach (var x in v.EnumerateArray())
+                a[k++] = x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int i) ? i
+                    : throw new ModelFormatException($"{path}: spec value '{key}' = {Raw(v)}: array entries must be integers in the int32 range; got {Raw(x)}.");
+            return a;
+        }
+        if (first == JsonValueKind.String)
+        {
+            var a = new string[n];
+            int k = 0;
+            foreach (var x in v.EnumerateArray())
+                a[k++] = x.ValueKind == JsonValueKind.String ? x.GetString()!
+                    : throw new ModelFormatException($"{path}: spec value '{key}' = {Raw(v)}: an array holds only integers or only strings; got {Raw(x)}.");
+            return a;
+        }
+        throw new ModelFormatException($"{path}: spec value '{key}' = {Raw(v)}: an array holds only integers or only strings.");
+    }
+
+    private static string Raw(JsonElement v)
+    {
+        string s = v.GetRawText();
+        return s.Length <= 64 ? s : s[..64] + "...";
+    }
 }

@@ -58,6 +58,7 @@ public abstract class SpecModel : Model
             forms.Add(form);
             prev = value;
         }
+        RequireReachable(prev);
         SetGraph([input], [prev]);
         try
         {
@@ -74,6 +75,22 @@ public abstract class SpecModel : Model
                 throw new SpecValidationException($"layers[{i}] '{name}': size {s} does not fit; the layer produces {ShapeUtil.Format(NodeOf(value).OutputShape!)} " +
                                                   $"from its input {Connection.FormatShape(NodeOf(value).InputShape)}.");
         }
+    }
+
+    /// <summary>Every layer must lead to the output (an <c>inputs</c> list that skips a layer cuts it out).</summary>
+    private void RequireReachable(SymbolicTensor output)
+    {
+        var reach = new HashSet<SymbolicTensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<SymbolicTensor>();
+        stack.Push(output);
+        while (stack.Count > 0)
+        {
+            var v = stack.Pop();
+            if (reach.Add(v)) foreach (var i in v.Inputs) stack.Push(i);
+        }
+        for (int i = 0; i < _specLayers.Count; i++)
+            if (!reach.Contains(_specLayers[i].Value))
+                throw new SpecValidationException($"layers[{i}] '{_specLayers[i].Name}': the output does not depend on this layer (a later layer's 'inputs' skip it); every layer must lead to the output.");
     }
 
     /// <summary>The data family.</summary>
@@ -203,6 +220,8 @@ public abstract class SpecModel : Model
             args["partner"] = partner ?? throw new SpecValidationException($"{path}: a tied layer needs a partner and none can be paired by mirroring; give 'partner'.");
         }
         int? size = args.TryGetValue("size", out var sz) && sz is int si ? si : null;
+        if (sz is not null and not int)
+            throw new SpecValidationException($"{path}: 'size' must be a positive integer in the int32 range; got {Convert.ToString(sz, System.Globalization.CultureInfo.InvariantCulture)}.");
         if (registered.Name == "tied") args.Remove("size");
         else if (size is null && registered.Parameters.Any(p => p.StartsWith("size (", StringComparison.Ordinal) && p.Contains("required", StringComparison.Ordinal)))
             throw new SpecValidationException($"{path}: missing 'size' for form '{registered.Name}'.");
@@ -245,20 +264,58 @@ public abstract class SpecModel : Model
     /// <exception cref="SpecValidationException">A stored spec names a form that is not registered.</exception>
     public static SpecModel Load(string path)
     {
-        var meta = IO.SafeTensorFile.Read(path).Metadata;
+        ArgumentNullException.ThrowIfNull(path);
+        return LoadFrom(IO.SafeTensorFile.Read(path), path);
+    }
+
+    /// <summary>Loads a spec model from a file already read and validated as safetensors (<paramref name="path"/> names it in errors).</summary>
+    internal static SpecModel LoadFrom(IO.SafeTensorFile file, string path)
+    {
+        var meta = file.Metadata;
         string Get(string key) => meta.TryGetValue(key, out var v) ? v
             : throw new ModelFormatException($"{path}: not a saved FlexNet spec model (metadata '{key}' is missing).");
-        var specs = SpecJson.Read(Get("spec"), path);
-        if (!Enum.TryParse<DataKind>(Get("kind"), out var kind)) throw new ModelFormatException($"{path}: unknown data kind '{Get("kind")}'.");
-        if (!Enum.TryParse<DType>(Get("dtype"), out var dtype)) throw new ModelFormatException($"{path}: unknown dtype '{Get("dtype")}'.");
-        SpecModel m = Get("type") switch
+        // Enum names exactly (Enum.TryParse would also take "99" or "A,B").
+        string kindName = Get("kind");
+        if (!Enum.GetNames<DataKind>().Contains(kindName, StringComparer.Ordinal))
+            throw new ModelFormatException($"{path}: unknown data kind '{kindName}' (expected {string.Join(", ", Enum.GetNames<DataKind>())}).");
+        var kind = Enum.Parse<DataKind>(kindName);
+        string dtypeName = Get("dtype");
+        DType dtype = dtypeName switch
         {
-            nameof(Regressor) => new Regressor(kind, dtype, specs),
-            nameof(Classifier) => new Classifier(kind, dtype, specs),
-            nameof(Autoencoder) => new Autoencoder(kind, dtype, specs),
-            var t => throw new ModelFormatException($"{path}: unknown model type '{t}' (Regressor, Classifier or Autoencoder)."),
+            nameof(DType.Float32) => DType.Float32,
+            nameof(DType.Float64) => DType.Float64,
+            _ => throw new ModelFormatException($"{path}: unknown dtype '{dtypeName}' (a spec model is Float32 or Float64)."),
         };
-        m.LoadWeights(path);
+        string type = Get("type");
+        if (type is not (nameof(Regressor) or nameof(Classifier) or nameof(Autoencoder)))
+            throw new ModelFormatException($"{path}: unknown model type '{type}' (Regressor, Classifier or Autoencoder).");
+        var specs = SpecJson.Read(Get("spec"), path);
+        // Building allocates the declared layers: cap it relative to the weights the file stores, so a small file
+        // declaring a huge layer fails before the allocation (initialisers may need a few temporaries).
+        long stored = 0;
+        foreach (var e in file.Tensors) stored += (long)e.ElementCount * (dtype == DType.Float64 ? 8 : 4);
+        SpecModel m;
+        try
+        {
+            using (AllocationBudget.Limit(8 * stored + (1L << 20), $"{path}: the stored architecture"))
+            {
+                m = type switch
+                {
+                    nameof(Regressor) => new Regressor(kind, dtype, specs),
+                    nameof(Classifier) => new Classifier(kind, dtype, specs),
+                    _ => new Autoencoder(kind, dtype, specs),
+                };
+            }
+        }
+        catch (SpecValidationException e)
+        {
+            throw new SpecValidationException($"{path}: {e.Message}");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException($"{path}: the stored architecture cannot be built: {e.Message}", e);
+        }
+        m.LoadWeights(file, path);
         return m;
     }
 

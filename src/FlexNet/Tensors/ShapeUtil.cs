@@ -9,8 +9,10 @@ internal static class ShapeUtil
     {
         long p = 1;
         foreach (int d in shape)
-        {
             if (d < 0) throw new ArgumentException($"Negative dimension {d} in shape {Format(shape)}.");
+        if (shape.Contains(0)) return 0; // an empty tensor, whatever its other dimensions
+        foreach (int d in shape)
+        {
             p *= d;
             if (p > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has more than {int.MaxValue} elements.");
         }

@@ -12,6 +12,7 @@ internal sealed class Storage
 
     internal Storage(DType dtype, int length, bool pooled)
     {
+        AllocationBudget.Charge(dtype, length);
         DType = dtype;
         Length = length;
         Pooled = pooled;

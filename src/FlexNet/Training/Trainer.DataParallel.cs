@@ -125,7 +125,7 @@ public sealed partial class Trainer
             var outputs = Run(bt, training: true);
             var total = TotalLoss(outputs, bt.Targets, bt.Weights, bt.Mask, bt.Inputs, training: true);
             localLoss = total.Item();
-            if (o.CheckFinite && !double.IsFinite(localLoss)) throw ForwardError(localLoss, outputs, bt.Inputs, step, epoch, batch);
+            if (o.CheckFinite && !double.IsFinite(localLoss)) throw ForwardError(localLoss, outputs, bt.Inputs, bt.Targets, step, epoch, batch);
             total.Backward();
             if (o.CheckFinite) CheckParams(grads: true, step, epoch, batch);
             if (o.Metrics.Count > 0)

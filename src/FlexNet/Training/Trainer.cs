@@ -25,7 +25,6 @@ namespace FlexNet.Training;
 /// </code></example>
 public sealed partial class Trainer
 {
-    private const string CheckpointFormat = "flexnet-checkpoint/1";
     private readonly IMultiTrainable _model;
     private readonly Tensor[] _params;
     private readonly RandomGenerator _rng;
@@ -167,52 +166,70 @@ public sealed partial class Trainer
         var progress = new ProgressPrinter(dp is { Rank: not 0 } ? ProgressMode.None : o.Progress, o.Output, o.Epochs, batches);
         var perm = new int[n];
         var metricNames = MetricNames(_outputCount ??= CountOutputs(train));
-        var sums = new double[metricNames.Length];
-        var counts = new double[metricNames.Length];
         var live = new List<(string, double)>(metricNames.Length);
 
         var es = o.EarlyStopping;
         string monitor = es?.Monitor ?? "val_loss";
         if (es is not null && validation is null && monitor.StartsWith("val_", StringComparison.Ordinal)) monitor = monitor[4..];
         bool higher = es?.HigherIsBetter ?? (monitor.Contains("acc", StringComparison.Ordinal) || monitor.Contains("top", StringComparison.Ordinal));
-        double best = higher ? double.NegativeInfinity : double.PositiveInfinity;
-        int wait = 0;
-        Tensor[]? bestWeights = null;
+        if (_resumePending)
+        {
+            // Continue exactly where the loaded checkpoint stopped (early-stopping state and position in the epoch).
+            if (_position is { } p && (p.Perm.Length != n || p.BatchSize != o.BatchSize || p.Sums.Length != metricNames.Length))
+                throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,
+                    $"Trainer: the loaded checkpoint stopped inside epoch {Epoch + 1} of {p.Perm.Length} training samples in batches of {p.BatchSize} with {p.Sums.Length} metric values; " +
+                    $"this Fit has {n} samples in batches of {o.BatchSize} with {metricNames.Length} metric values (resume with the same data and settings)."));
+            _resumePending = false;
+            history.BestEpoch = _early.BestEpoch;
+        }
+        else
+        {
+            _position = null;
+            _early = new EarlyStoppingState(higher ? double.NegativeInfinity : double.PositiveInfinity);
+        }
 
         while (Epoch < o.Epochs)
         {
             int epoch = Epoch;
-            for (int i = 0; i < n; i++) perm[i] = i;
-            if (o.Shuffle) _rng.Shuffle(perm);
-            Array.Clear(sums);
-            Array.Clear(counts);
-            double lossSum = 0;
-            long seen = 0;
-            double lrUsed = Optimizer.CurrentLearningRate;
+            var pos = _position;
+            if (pos is null)
+            {
+                pos = new EpochPosition(perm, o.BatchSize, new double[metricNames.Length], new double[metricNames.Length]);
+                for (int i = 0; i < n; i++) perm[i] = i;
+                if (o.Shuffle) _rng.Shuffle(perm);
+                pos.LearningRate = Optimizer.CurrentLearningRate;
+                _position = pos;
+            }
             progress.BeginEpoch();
             bool cancelled = false;
-            for (int b = 0; b < batches; b++)
+            for (int b = pos.NextBatch; b < batches; b++)
             {
                 if (dp is null && o.CancellationToken.IsCancellationRequested) { cancelled = true; break; }
                 int start = b * o.BatchSize, count = Math.Min(o.BatchSize, n - start);
-                lrUsed = Optimizer.CurrentLearningRate;
+                pos.LearningRate = Optimizer.CurrentLearningRate;
                 double loss;
-                if (dp is null) loss = TrainStep(train, perm.AsSpan(start, count), epoch, b, sums, counts);
-                else if (!TrainStepParallel(dp, train, perm.AsSpan(start, count), epoch, b, sums, counts, out loss)) { cancelled = true; break; }
-                lossSum += loss * count;
-                seen += count;
-                if (o.OnBatchEnd is not null) o.OnBatchEnd(new BatchEndInfo(epoch, b, Optimizer.StepCount, loss, lrUsed));
+                if (dp is null) loss = TrainStep(train, pos.Perm.AsSpan(start, count), epoch, b, pos.Sums, pos.Counts);
+                else if (!TrainStepParallel(dp, train, pos.Perm.AsSpan(start, count), epoch, b, pos.Sums, pos.Counts, out loss)) { cancelled = true; break; }
+                pos.LossSum += loss * count;
+                pos.Seen += count;
+                pos.NextBatch = b + 1;
+                if (o.OnBatchEnd is not null) o.OnBatchEnd(new BatchEndInfo(epoch, b, Optimizer.StepCount, loss, pos.LearningRate));
                 live.Clear();
-                for (int m = 0; m < metricNames.Length; m++) live.Add((metricNames[m], sums[m] / Math.Max(counts[m], 1)));
-                progress.Batch(epoch, b, count, lossSum / seen, live);
+                for (int m = 0; m < metricNames.Length; m++) live.Add((metricNames[m], pos.Sums[m] / Math.Max(pos.Counts[m], 1)));
+                progress.Batch(epoch, b, count, pos.LossSum / pos.Seen, live);
+                if (o.CheckpointPath is not null && o.CheckpointEverySteps > 0 && Optimizer.StepCount % o.CheckpointEverySteps == 0 && dp is not { Rank: not 0 })
+                    SaveCheckpoint(o.CheckpointPath);
             }
             if (cancelled)
             {
+                _position = null; // a cancelled epoch starts over (with a new shuffle) in the next Fit
                 history.Cancelled = true;
                 break;
             }
-            var logs = new Dictionary<string, double> { ["loss"] = seen > 0 ? lossSum / seen : double.NaN };
-            for (int m = 0; m < metricNames.Length; m++) logs[metricNames[m]] = sums[m] / Math.Max(counts[m], 1);
+            _position = null;
+            double lrUsed = pos.LearningRate;
+            var logs = new Dictionary<string, double> { ["loss"] = pos.Seen > 0 ? pos.LossSum / pos.Seen : double.NaN };
+            for (int m = 0; m < metricNames.Length; m++) logs[metricNames[m]] = pos.Sums[m] / Math.Max(pos.Counts[m], 1);
             Epoch++;
             if (validation is not null && ((epoch + 1) % o.ValidateEvery == 0 || Epoch == o.Epochs))
                 foreach (var (k, v) in Evaluate(validation)) logs["val_" + k] = v;
@@ -230,15 +247,17 @@ public sealed partial class Trainer
             }
             if (es is not null && logs.TryGetValue(monitor, out var value) && !double.IsNaN(value))
             {
-                bool improved = higher ? value > best + es.MinDelta : value < best - es.MinDelta;
+                var st = _early;
+                bool improved = higher ? value > st.Best + es.MinDelta : value < st.Best - es.MinDelta;
                 if (improved)
                 {
-                    best = value;
-                    wait = 0;
+                    st.Best = value;
+                    st.Wait = 0;
+                    st.BestEpoch = epoch;
                     history.BestEpoch = epoch;
-                    if (es.RestoreBestWeights) bestWeights = Snapshot(bestWeights);
+                    if (es.RestoreBestWeights) SnapshotBest();
                 }
-                else if (++wait >= Math.Max(es.Patience, 1)) stop = true;
+                else if (++st.Wait >= Math.Max(es.Patience, 1)) stop = true;
             }
             if (dp is not null) stop = EndEpochParallel(dp, stop);
             if (o.CheckpointPath is not null && Epoch % o.CheckpointEvery == 0 && dp is not { Rank: not 0 }) SaveCheckpoint(o.CheckpointPath);
@@ -248,9 +267,9 @@ public sealed partial class Trainer
                 break;
             }
         }
-        if (bestWeights is not null && es is { RestoreBestWeights: true })
+        if (_early.BestParams is not null && es is { RestoreBestWeights: true })
         {
-            for (int i = 0; i < _params.Length; i++) _params[i].CopyFrom(bestWeights[i]);
+            RestoreBest();
             history.RestoredBestWeights = true;
         }
         return history;
@@ -268,7 +287,7 @@ public sealed partial class Trainer
         var outputs = Run(bt, training: true);
         var total = TotalLoss(outputs, yb, bt.Weights, bt.Mask, xb, training: true);
         double loss = total.Item();
-        if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, step, epoch, batch);
+        if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, yb, step, epoch, batch);
         total.Backward();
         if (o.CheckFinite) CheckParams(grads: true, step, epoch, batch);
         Func<Tensor>? closure = null;
@@ -455,28 +474,21 @@ public sealed partial class Trainer
         return result ?? throw new ArgumentException("Predict: no samples.");
     }
 
-    private Tensor[] Snapshot(Tensor[]? into)
-    {
-        using var suspend = TensorScope.Suspend();
-        into ??= new Tensor[_params.Length];
-        for (int i = 0; i < _params.Length; i++)
-        {
-            if (into[i] is null) into[i] = Tensor.Zeros(_params[i].ShapeArray, _params[i].DType);
-            into[i].CopyFrom(_params[i]);
-        }
-        return into;
-    }
-
     private string Where(long step, int epoch, int batch) =>
         string.Create(CultureInfo.InvariantCulture, $"step {step} (epoch {epoch + 1}, batch {batch + 1})");
 
-    private NonFiniteValueException ForwardError(double loss, Tensor[] outputs, Tensor[] inputs, long step, int epoch, int batch)
+    private NonFiniteValueException ForwardError(double loss, Tensor[] outputs, Tensor[] inputs, Tensor[] targets, long step, int epoch, int batch)
     {
         var detail = new List<string>();
         for (int i = 0; i < inputs.Length; i++)
         {
             int bad = Batching.CountNonFinite(inputs[i]);
             if (bad > 0) detail.Add($"input {i} {ShapeUtil.Format(inputs[i].Shape)} has {bad} non-finite values (bad data)");
+        }
+        for (int i = 0; i < targets.Length; i++)
+        {
+            int bad = targets[i].DType == DType.Int32 ? 0 : Batching.CountNonFinite(targets[i]);
+            if (bad > 0) detail.Add($"target {i} {ShapeUtil.Format(targets[i].Shape)} has {bad} non-finite values (bad data)");
         }
         if (ActivationModel is IActivationSource src)
             foreach (var (name, t) in src.Activations)
@@ -534,79 +546,5 @@ public sealed partial class Trainer
                 ? string.Create(CultureInfo.InvariantCulture, $"Non-finite gradient in phase 'backward' at {Where(step, epoch, batch)}: parameter {name} {ShapeUtil.Format(p.Shape)} has {bad} non-finite gradient values.")
                 : string.Create(CultureInfo.InvariantCulture, $"Non-finite weights in phase 'update' at {Where(step, epoch, batch)}: parameter {name} {ShapeUtil.Format(p.Shape)} has {bad} non-finite values after the '{Optimizer.Rule.Name}' step (learning rate {Optimizer.Rule.LearningRate * (Optimizer.Schedule?.Multiplier(step - 1) ?? 1):G6})."));
         }
-    }
-
-    /// <summary>Writes parameters, optimizer state, generator states and the epoch to a safetensors file
-    /// atomically (temporary file, then rename). Entries: <c>param.{i}</c>, <c>optimizer.{key}</c>,
-    /// <c>rng.trainer</c>, <c>rng.default</c>; metadata: format, epoch, rule, parameter names.</summary>
-    /// <param name="path">Destination file.</param>
-    public void SaveCheckpoint(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var tensors = new Dictionary<string, Tensor>();
-        using (TensorScope.Suspend())
-        {
-            for (int i = 0; i < _params.Length; i++) tensors[$"param.{i}"] = _params[i];
-            foreach (var (k, v) in Optimizer.StateDict()) tensors["optimizer." + k] = v;
-            tensors["rng.trainer"] = RngTensor(_rng.GetState());
-            tensors["rng.default"] = RngTensor(RandomGenerator.Default.GetState());
-            tensors["rng.optimizer"] = RngTensor(Optimizer.Random.GetState());
-        }
-        var names = new string[_params.Length];
-        for (int i = 0; i < names.Length; i++) names[i] = _params[i].Name ?? "";
-        var meta = new Dictionary<string, string>
-        {
-            ["format"] = CheckpointFormat,
-            ["epoch"] = Epoch.ToString(CultureInfo.InvariantCulture),
-            ["optimizer"] = Optimizer.Rule.Name,
-            ["parameters"] = string.Join("\n", names),
-        };
-        TensorFile.Save(path, tensors, meta);
-    }
-
-    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this trainer's model and
-    /// optimizer (parameter count, shapes and rule kind must match).</summary>
-    /// <param name="path">Checkpoint file.</param>
-    public void LoadCheckpoint(string path)
-    {
-        var tensors = TensorFile.Load(path, out var meta);
-        if (!meta.TryGetValue("format", out var fmt) || fmt != CheckpointFormat)
-            throw new ModelFormatException($"{path}: not a FlexNet checkpoint (metadata format '{fmt}', expected '{CheckpointFormat}').");
-        if (meta.TryGetValue("optimizer", out var rule) && rule != Optimizer.Rule.Name)
-            throw new ModelFormatException($"{path}: optimizer state is for '{rule}', this trainer uses '{Optimizer.Rule.Name}'.");
-        for (int i = 0; i < _params.Length; i++)
-        {
-            if (!tensors.TryGetValue($"param.{i}", out var t))
-                throw new ModelFormatException($"{path}: parameter {i} ({Optimizer.ParamName(_params[i], i)}) is missing; the checkpoint has a different model.");
-            if (!ShapeUtil.SameShape(t.Shape, _params[i].Shape))
-                throw new ModelFormatException($"{path}: parameter {i} ({Optimizer.ParamName(_params[i], i)}) has shape {ShapeUtil.Format(t.Shape)} in the file, {ShapeUtil.Format(_params[i].Shape)} in the model.");
-        }
-        if (tensors.ContainsKey($"param.{_params.Length}"))
-            throw new ModelFormatException($"{path}: the checkpoint has more than {_params.Length} parameters; the model differs.");
-        for (int i = 0; i < _params.Length; i++) _params[i].CopyFrom(tensors[$"param.{i}"].To(_params[i].DType));
-        var opt = new Dictionary<string, Tensor>();
-        foreach (var (k, v) in tensors)
-            if (k.StartsWith("optimizer.", StringComparison.Ordinal)) opt[k["optimizer.".Length..]] = v;
-        Optimizer.LoadStateDict(opt);
-        _rng.SetState(RngState(tensors, "rng.trainer", path));
-        RandomGenerator.Default.SetState(RngState(tensors, "rng.default", path));
-        Optimizer.Random.SetState(RngState(tensors, "rng.optimizer", path));
-        Epoch = int.Parse(meta["epoch"], CultureInfo.InvariantCulture);
-    }
-
-    private static Tensor RngTensor(ulong[] state)
-    {
-        var v = new int[state.Length * 2];
-        for (int i = 0; i < state.Length; i++) { v[2 * i] = (int)(uint)state[i]; v[2 * i + 1] = (int)(uint)(state[i] >> 32); }
-        return Tensor.FromArray(v, v.Length);
-    }
-
-    private static ulong[] RngState(Dictionary<string, Tensor> tensors, string key, string path)
-    {
-        if (!tensors.TryGetValue(key, out var t)) throw new ModelFormatException($"{path}: '{key}' is missing.");
-        var v = t.ToInt32Array();
-        var s = new ulong[v.Length / 2];
-        for (int i = 0; i < s.Length; i++) s[i] = (uint)v[2 * i] | ((ulong)(uint)v[2 * i + 1] << 32);
-        return s;
     }
 }

@@ -167,6 +167,11 @@ public sealed class TrainerOptions
     /// (<see cref="Distributed.ICommunicator.Abort"/>) with a message naming the rank. See docs/distributed.md.</summary>
     public Distributed.ICommunicator? Communicator { get; set; }
 
+    /// <summary>Also write a checkpoint to <see cref="CheckpointPath"/> after every N optimizer steps, mid-epoch
+    /// included (0: only at epoch ends). A mid-epoch checkpoint records the epoch's sample order and batch, so
+    /// <see cref="Trainer.LoadCheckpoint"/> resumes at the next batch.</summary>
+    public int CheckpointEverySteps { get; set; }
+
     internal IReadOnlyList<WeightedLoss> ResolveLosses(int outputs)
     {
         if (Losses is { Count: > 0 } ls)
@@ -186,6 +191,7 @@ public sealed class TrainerOptions
         if (!(ValidationSplit >= 0 && ValidationSplit < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationSplit), $"Trainer: validation split must be in [0, 1); got {ValidationSplit}.");
         if (ValidateEvery < 1) throw new ArgumentOutOfRangeException(nameof(ValidateEvery), $"Trainer: ValidateEvery must be >= 1; got {ValidateEvery}.");
         if (CheckpointEvery < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), $"Trainer: CheckpointEvery must be >= 1; got {CheckpointEvery}.");
+        if (CheckpointEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), $"Trainer: CheckpointEverySteps must be >= 0; got {CheckpointEverySteps}.");
         if (EarlyStopping is { Patience: < 0 }) throw new ArgumentOutOfRangeException(nameof(EarlyStopping), "Trainer: early-stopping patience must be >= 0.");
     }
 }

@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Tests.Examples;
 
 /// <summary>

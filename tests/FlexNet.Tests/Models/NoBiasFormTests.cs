@@ -2,6 +2,7 @@ using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tensors;
 using FlexNet.Tests.Testing;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tests.Models;
 
