@@ -5,7 +5,7 @@ namespace FlexNet.Connections;
 
 /// <summary>The edge that gives a recurrent node its initial state: the source's output [H] (h₀) or, for an LSTM,
 /// [2H] (h₀; c₀) is read when the node starts (step 0, or the start of a whole-sequence run). No parameters.</summary>
-public sealed class InitialStateConnection : Connection
+internal sealed class InitialStateConnection : Connection
 {
     /// <summary>Creates the connection.</summary>
     /// <param name="from">Source of the initial state.</param>

@@ -5,7 +5,7 @@ namespace FlexNet.Connections;
 
 /// <summary>The data edge into a recurrent node: a vector source [F] passes unchanged (stepped mode); a sequence
 /// source [T, F] is passed flattened [T·F] (whole-sequence mode) and unflattened by the node. No parameters.</summary>
-public sealed class SequenceInputConnection : Connection
+internal sealed class SequenceInputConnection : Connection
 {
     /// <summary>Creates the connection.</summary>
     /// <param name="from">Source.</param>

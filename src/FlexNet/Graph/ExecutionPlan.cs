@@ -11,7 +11,7 @@ namespace FlexNet.Graph;
 /// unrolls the step T times; every intermediate is allocated from the enclosing <see cref="TensorScope"/>'s pool,
 /// so a training loop that opens one scope per batch reuses the same buffers step after step.
 /// </summary>
-public sealed class ExecutionPlan
+internal sealed class ExecutionPlan
 {
     private readonly Network _net;
     private readonly Layer[] _order;

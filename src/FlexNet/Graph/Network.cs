@@ -137,7 +137,7 @@ public sealed class Network
     public void ResetState() => _carried = null;
 
     /// <summary>The compiled plan (null before <see cref="Compile"/> or after the graph changed).</summary>
-    public ExecutionPlan? Plan => _plan;
+    internal ExecutionPlan? Plan => _plan;
 
     // ------------------------------------------------------------------ building the graph
 
@@ -374,9 +374,18 @@ public sealed class Network
 
     /// <summary>Builds the network (shapes, parameters) and its execution plan: the topological order of the delay-0
     /// subgraph, the ring-buffer depth of every recurrent source (its largest outgoing delay) and the per-layer
-    /// input lists. Forward calls compile on demand; call it explicitly to get errors early.</summary>
-    /// <returns>The plan.</returns>
-    public ExecutionPlan Compile()
+    /// input lists. Forward calls compile on demand; call it explicitly to get errors early.
+    /// <see cref="DescribePlan"/> shows the result.</summary>
+    /// <exception cref="GraphException">A delay-0 cycle, a layer without inputs, or no layers.</exception>
+    /// <exception cref="ShapeMismatchException">A connection does not fit its layers.</exception>
+    public void Compile() => CompilePlan();
+
+    /// <summary>The execution order within one step, each layer's inputs with their delays and the ring-buffer depth of
+    /// every recurrent source, one line per layer (compiles the network first).</summary>
+    /// <returns>Multi-line text.</returns>
+    public string DescribePlan() => CompilePlan().ToString();
+
+    internal ExecutionPlan CompilePlan()
     {
         Build();
         if (_plan is not null) return _plan;
@@ -449,7 +458,7 @@ public sealed class Network
     /// <exception cref="ShapeMismatchException">An input, the mask or a contribution has the wrong shape.</exception>
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask = null, int? steps = null)
     {
-        var plan = Compile();
+        var plan = CompilePlan();
         if (steps is null && !_stepsSet && plan.RecurrentWithoutTime)
             throw new GraphException(
                 $"Network '{Name}' has recurrent connections ({plan.FirstDelayed}) but no temporal input and no number of steps: it would run " +
@@ -488,7 +497,7 @@ public sealed class Network
     /// <returns>The outputs at this step ([N, ...shape]; every-step outputs get a leading axis of length 1).</returns>
     public Tensor[] Step(Tensor[] inputs, IReadOnlyDictionary<Layer, Tensor> previous, bool training, out Dictionary<Layer, Tensor> current)
     {
-        var plan = Compile();
+        var plan = CompilePlan();
         foreach (var i in Inputs)
             if (i.IsTemporal)
                 throw new GraphException($"Network '{Name}': Step takes one step of non-temporal inputs; input '{i.Name}' is temporal.");
