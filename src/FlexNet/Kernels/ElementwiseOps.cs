@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: every lane-wise operator (activations and their gradients) as a small struct with its
+// scalar and Vector128/256/512 members; one file so the formulas of an op and its gradient are read side by side.
 // Lane-wise operators for Simd.Map / Simd.MapAdd. Each op states its formula once in the summary; the scalar
 // member and the three vector members (128/256/512 bits, identical formula) must stay consistent: the driver
 // may use any of them for any element. Operand names x1..x4 follow the order in the summary.

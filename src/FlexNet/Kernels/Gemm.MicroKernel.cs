@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the register-blocked micro-kernel, specialised at JIT time on row count and layout
+// through the type-level constants declared here; splitting it would separate the kernel from its specialisations.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the matrix-vector path of GEMM (m = 1 or n = 1) in its two forms, axpy over columns and
+// dot products over rows, each with its vector core, scalar tail and strided-input gather.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;

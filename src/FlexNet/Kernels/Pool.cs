@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the pooling geometry and max/average/global pooling forward and backward, each with an
+// interior fast path and a border path that share that geometry.
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the operator interfaces (one Invoke per scalar, Vector128, Vector256 and Vector512) and
+// the loops that apply them at the width the CPU has, with scalar tails; every elementwise kernel builds on them.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;

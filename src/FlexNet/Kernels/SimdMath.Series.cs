@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: tanh, expm1, log1p, ... each as a scalar and a Vector128/256/512 version next to one
+// another, sharing their range reduction and constants; splitting them would separate a function from its constants.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;

@@ -1,3 +1,5 @@
+// Just over 400 lines: everything a checkpoint holds, written and validated in one place so that loading stays
+// all-or-nothing (every check runs before the first assignment).
 using System.Globalization;
 using FlexNet.IO;
 using FlexNet.Layers;

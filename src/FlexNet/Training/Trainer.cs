@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the training loop itself (epochs, steps, validation, early stopping, callbacks and the
+// non-finite diagnostics that must see the loop's locals); checkpoints and data parallelism live in the partial files.
 using System.Diagnostics;
 using System.Globalization;
 using FlexNet.Autodiff;
