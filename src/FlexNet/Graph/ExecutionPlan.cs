@@ -266,7 +266,9 @@ internal sealed class ExecutionPlan
                     {
                         var prevState = state.Steps[i];
                         var newState = prevState;
-                        y = layer.TransformStep(z!, training, ref newState);
+                        int time = prevState is null ? 0 : state.StepTime[i];
+                        y = layer.TransformStep(z!, training, time, ref newState);
+                        state.StepTime[i] = time + 1;
                         if (mask is not null && newState is not null)
                         {
                             m ??= StepMask(mask, t, n);

@@ -175,13 +175,17 @@ public class Layer
     /// boundaries, keeps it across calls of a stateful network and holds it at masked steps.</summary>
     protected internal virtual bool HasStepState => false;
 
-    /// <summary>One step of a layer with <see cref="HasStepState"/>: y_t = f(z_t, s_{t−1}) and s_t.</summary>
+    /// <summary>One step of a layer with <see cref="HasStepState"/>: (s_{t−1}, z_t) → (s_t, y_t). The state is explicit:
+    /// the plan keeps it (with the step counter) between steps and between calls of a stateful network; the layer keeps
+    /// nothing of a run.</summary>
     /// <param name="combined">Combined input z_t [N, ...InputShape].</param>
     /// <param name="training">True in training.</param>
+    /// <param name="time">Steps taken since the state started (0 with <paramref name="state"/> null), for cells whose
+    /// update depends on t (e.g. Clockwork).</param>
     /// <param name="state">In: the state after the previous step (null before the first step of a run). Out: the new
     /// state (a new array; tensors [N, ...]); the plan stores it for the next step.</param>
     /// <returns>y_t [N, ...OutputShape].</returns>
-    protected internal virtual Tensor TransformStep(Tensor combined, bool training, ref Tensor[]? state) => Transform(combined, training);
+    protected internal virtual Tensor TransformStep(Tensor combined, bool training, int time, ref Tensor[]? state) => Transform(combined, training);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> PlainStepTypes = new();
 

@@ -20,6 +20,7 @@ internal sealed class RunState
         _head = new int[depth.Length];
         Last = new Tensor?[depth.Length];
         Steps = new Tensor[]?[depth.Length];
+        StepTime = new int[depth.Length];
     }
 
     private RunState(RunState other)
@@ -31,6 +32,7 @@ internal sealed class RunState
         _head = (int[])other._head.Clone();
         Last = (Tensor?[])other.Last.Clone();
         Steps = (Tensor[]?[])other.Steps.Clone();
+        StepTime = (int[])other.StepTime.Clone();
     }
 
     internal int Batch { get; }
@@ -40,6 +42,10 @@ internal sealed class RunState
 
     /// <summary>Per-step state of layers with <see cref="Layer.HasStepState"/> (null before their first step).</summary>
     internal Tensor[]?[] Steps { get; }
+
+    /// <summary>Steps each layer with step state has taken since its state started (the <c>time</c> passed to
+    /// <see cref="Layer.TransformStep"/>).</summary>
+    internal int[] StepTime { get; }
 
     /// <summary>The output of layer <paramref name="i"/> <paramref name="delay"/> steps ago, or null before step 0.</summary>
     internal Tensor? Read(int i, int delay)

@@ -16,7 +16,6 @@ internal sealed class RecurrentNode : CatalogNode
     private readonly List<(int Offset, int Width)> _dataParts = new();
     private (int Offset, int Width)? _initPart;
     private IRecurrentCell? _cellF, _cellB;
-    private int _time; // stepped mode: index of the step being computed since the state was (re)started
 
     internal RecurrentNode(CatalogLayer owner, RecurrentLayer fw, RecurrentLayer? bw, string? name, int? inputWidth)
         : base(owner, inputWidth is int w ? [w] : null, "linear", CombineRule.Concat, name)
@@ -122,18 +121,14 @@ internal sealed class RecurrentNode : CatalogNode
         return zero.Next(0, values);
     }
 
-    protected internal override Tensor TransformStep(Tensor combined, bool training, ref Tensor[]? state)
+    protected internal override Tensor TransformStep(Tensor combined, bool training, int time, ref Tensor[]? state)
     {
         var cell = _cellF!;
         int n = combined.Shape[0];
-        CellState cs;
-        if (state is null)
-        {
-            _time = 0;
-            cs = Initial(cell, combined, n) ?? cell.InitialState(n, combined.DType);
-        }
-        else cs = cell.InitialState(n, combined.DType).Next(++_time, state);
-        var (y, next) = cell.Step(Data(combined), cs.WithTime(_time));
+        var cs = state is null
+            ? Initial(cell, combined, n) ?? cell.InitialState(n, combined.DType)
+            : cell.InitialState(n, combined.DType).Next(time, state);
+        var (y, next) = cell.Step(Data(combined), cs.WithTime(time));
         state = [.. next.Values];
         return y;
     }
@@ -143,7 +138,7 @@ internal sealed class RecurrentNode : CatalogNode
         if (!_sequence)
         {
             Tensor[]? s = null;
-            return TransformStep(combined, training, ref s);
+            return TransformStep(combined, training, 0, ref s);
         }
         int n = combined.Shape[0];
         var x = Data(combined).Reshape(n, _steps, _features).Transpose(0, 1).Contiguous();
