@@ -11,29 +11,31 @@ namespace FlexNet.Graph;
 /// </summary>
 public static class Activations
 {
-    private static readonly Dictionary<string, Func<Tensor, Tensor>> Table = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Registry<Func<Tensor, Tensor>> Table = Build();
+
+    private static Registry<Func<Tensor, Tensor>> Build()
     {
-        ["linear"] = static x => x,
-        ["identity"] = static x => x,
-        ["sigmoid"] = static x => x.Sigmoid(),
-        ["logistic"] = static x => x.Sigmoid(),
-        ["tanh"] = static x => x.Tanh(),
-        ["relu"] = static x => x.Relu(),
-        ["leaky-relu"] = static x => x.LeakyRelu(),
-        ["elu"] = static x => x.Elu(),
-        ["softplus"] = static x => x.Softplus(),
-        ["softsign"] = static x => x.Softsign(),
-        ["softmax"] = static x => NN.Softmax(x, 1),
-        ["log-softmax"] = static x => NN.LogSoftmax(x, 1),
-    };
+        var r = new Registry<Func<Tensor, Tensor>>("activation");
+        r.Register("linear", static x => x, "identity");
+        r.Register("sigmoid", static x => x.Sigmoid(), "logistic");
+        r.Register("tanh", static x => x.Tanh());
+        r.Register("relu", static x => x.Relu());
+        r.Register("leaky-relu", static x => x.LeakyRelu(), "leaky_relu");
+        r.Register("elu", static x => x.Elu());
+        r.Register("softplus", static x => x.Softplus());
+        r.Register("softsign", static x => x.Softsign());
+        r.Register("softmax", static x => NN.Softmax(x, 1));
+        r.Register("log-softmax", static x => NN.LogSoftmax(x, 1), "log_softmax");
+        return r;
+    }
 
     /// <summary>The registered activation names.</summary>
-    public static IEnumerable<string> Names => Table.Keys;
+    public static IEnumerable<string> Names => Table.Names;
 
     /// <summary>Whether <paramref name="name"/> is a known activation.</summary>
     /// <param name="name">Activation name.</param>
     /// <returns>True when registered.</returns>
-    public static bool IsKnown(string name) => Table.ContainsKey(name);
+    public static bool IsKnown(string name) => Table.Contains(name);
 
     /// <summary>Registers (or replaces) a named activation so layers can refer to it.</summary>
     /// <param name="name">Name used in layer definitions.</param>
@@ -42,7 +44,7 @@ public static class Activations
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(function);
-        lock (Table) Table[name] = function;
+        Table.Register(name, function);
     }
 
     /// <summary>The function for <paramref name="name"/>.</summary>
@@ -51,7 +53,7 @@ public static class Activations
     /// <exception cref="ArgumentException">Unknown name (the message lists the known ones).</exception>
     public static Func<Tensor, Tensor> Get(string name)
     {
-        if (Table.TryGetValue(name, out var f)) return f;
-        throw new ArgumentException($"Unknown activation '{name}'. Known: {string.Join(", ", Table.Keys)}.", nameof(name));
+        if (Table.TryGet(name, out var f)) return f;
+        throw new ArgumentException(Table.UnknownMessage(name), nameof(name));
     }
 }

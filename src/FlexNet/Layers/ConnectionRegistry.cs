@@ -49,8 +49,7 @@ public sealed class ConnectionSite
 /// </summary>
 public static class ConnectionRegistry
 {
-    private static readonly Dictionary<string, ConnectionKind> Table = new(StringComparer.OrdinalIgnoreCase);
-    private static readonly List<ConnectionKind> Ordered = new();
+    private static readonly Registry<ConnectionKind> Table = new("connection kind");
     private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase) { "form", "name", "inputs", "size", "activation", "bias", "init", "rng", "connection" };
 
     static ConnectionRegistry()
@@ -67,24 +66,19 @@ public static class ConnectionRegistry
 
     private static void Add(ConnectionKind kind)
     {
-        lock (Table)
-        {
-            if (Table.TryGetValue(kind.Name, out var old)) Ordered.Remove(old);
-            Table[kind.Name] = kind;
-            Ordered.Add(kind);
-        }
+        Table.Register(kind.Name, kind);
     }
 
     /// <summary>Every registered kind (built-in first, then custom ones in registration order).</summary>
     public static IReadOnlyList<ConnectionKind> Kinds
     {
-        get { lock (Table) return Ordered.ToArray(); }
+        get => Table.Entries;
     }
 
     /// <summary>All registered kind names, sorted.</summary>
     public static IReadOnlyList<string> Names
     {
-        get { lock (Table) return Table.Keys.Order(StringComparer.Ordinal).ToArray(); }
+        get => Table.AcceptedNames;
     }
 
     /// <summary>Whether <paramref name="name"/> is a registered kind.</summary>
@@ -92,7 +86,7 @@ public static class ConnectionRegistry
     /// <returns>True when registered.</returns>
     public static bool IsRegistered(string name)
     {
-        lock (Table) return Table.ContainsKey(name);
+        return Table.Contains(name);
     }
 
     /// <summary>The kind registered as <paramref name="name"/>, or null.</summary>
@@ -100,7 +94,7 @@ public static class ConnectionRegistry
     /// <returns>The kind.</returns>
     public static ConnectionKind? Describe(string name)
     {
-        lock (Table) return Table.TryGetValue(name, out var k) ? k : null;
+        return Table.TryGet(name, out var k) ? k : null;
     }
 
     /// <summary>Registers (or replaces) a kind without options, e.g.

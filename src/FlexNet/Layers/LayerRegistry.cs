@@ -10,8 +10,7 @@ namespace FlexNet.Layers;
 /// </summary>
 public static class LayerRegistry
 {
-    private static readonly Dictionary<string, LayerForm> Table = new(StringComparer.OrdinalIgnoreCase);
-    private static readonly List<LayerForm> Ordered = new();
+    private static readonly Registry<LayerForm> Table = new("layer form");
     private static readonly string[] InitParams = ["init (scheme)", "rng (seed)", "mean, std, sparsity, diagonal, radius, value", "mean_PARAM, std_PARAM, ..."];
 
     static LayerRegistry()
@@ -151,22 +150,19 @@ public static class LayerRegistry
 
     private static void Add(string name, string description, string[] parameters, Func<LayerArgs, CatalogLayer> factory, params string[] aliases)
     {
-        var form = new LayerForm(name, description, parameters, factory, aliases);
-        Table[name] = form;
-        foreach (var al in aliases) Table[al] = form;
-        Ordered.Add(form);
+        Table.Register(name, new LayerForm(name, description, parameters, factory, aliases), aliases);
     }
 
     /// <summary>Every registered form (built-in first, then custom ones in registration order).</summary>
     public static IReadOnlyList<LayerForm> Forms
     {
-        get { lock (Table) return Ordered.ToArray(); }
+        get => Table.Entries;
     }
 
     /// <summary>All accepted names (forms and aliases), sorted.</summary>
     public static IReadOnlyList<string> Names
     {
-        get { lock (Table) return Table.Keys.Order(StringComparer.Ordinal).ToArray(); }
+        get => Table.AcceptedNames;
     }
 
     /// <summary>Whether <paramref name="name"/> is a registered form or alias.</summary>
@@ -174,7 +170,7 @@ public static class LayerRegistry
     /// <returns>True when registered.</returns>
     public static bool IsRegistered(string name)
     {
-        lock (Table) return Table.ContainsKey(name);
+        return Table.Contains(name);
     }
 
     /// <summary>The form registered as <paramref name="name"/>, or null.</summary>
@@ -182,7 +178,7 @@ public static class LayerRegistry
     /// <returns>The form.</returns>
     public static LayerForm? Describe(string name)
     {
-        lock (Table) return Table.TryGetValue(name, out var f) ? f : null;
+        return Table.TryGet(name, out var f) ? f : null;
     }
 
     /// <summary>Registers (or replaces) a form, e.g. a custom layer: <c>Register("nobias", "...", ["size"], a =&gt; new NoBias(a.Int("size"), ...))</c>.</summary>
@@ -194,13 +190,7 @@ public static class LayerRegistry
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(factory);
-        lock (Table)
-        {
-            if (Table.TryGetValue(name, out var old)) Ordered.Remove(old);
-            var form = new LayerForm(name.ToLowerInvariant(), description ?? "", parameters ?? [], factory, []);
-            Table[name] = form;
-            Ordered.Add(form);
-        }
+        Table.Register(name, new LayerForm(name.ToLowerInvariant(), description ?? "", parameters ?? [], factory, []));
     }
 
     /// <summary>Builds a layer of form <paramref name="form"/> from <paramref name="args"/>; rejects arguments the form does not read.</summary>

@@ -27,19 +27,21 @@ public enum Reduction
 /// </summary>
 public abstract class Loss
 {
-    private static readonly Dictionary<string, Func<Loss>> Registry = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>The losses by name: theanets' names with Keras' and PyTorch's as aliases.</summary>
+    private static readonly Registry<Func<Loss>> Losses = Build();
+
+    private static Registry<Func<Loss>> Build()
     {
-        ["mse"] = () => new MeanSquaredError(),
-        ["mae"] = () => new MeanAbsoluteError(),
-        ["xe"] = () => new CrossEntropy(),
-        ["crossentropy"] = () => new CrossEntropy(),
-        ["cross_entropy"] = () => new CrossEntropy(),
-        ["bce"] = () => new BinaryCrossEntropy(),
-        ["binary_crossentropy"] = () => new BinaryCrossEntropy(),
-        ["huber"] = () => new Huber(),
-        ["hinge"] = () => new Hinge(),
-        ["kl"] = () => new KLDivergence(),
-    };
+        var r = new Registry<Func<Loss>>("loss");
+        r.Register("mse", () => new MeanSquaredError(), "mean_squared_error", "MSELoss");
+        r.Register("mae", () => new MeanAbsoluteError(), "mean_absolute_error", "L1Loss");
+        r.Register("xe", () => new CrossEntropy(), "crossentropy", "cross_entropy", "sparse_categorical_crossentropy", "CrossEntropyLoss");
+        r.Register("bce", () => new BinaryCrossEntropy(), "binary_crossentropy", "BCELoss");
+        r.Register("huber", () => new Huber(), "HuberLoss");
+        r.Register("hinge", () => new Hinge());
+        r.Register("kl", () => new KLDivergence(), "kl_divergence", "kld", "KLDivLoss");
+        return r;
+    }
 
     /// <summary>Registry name, e.g. <c>mse</c>.</summary>
     public abstract string Name { get; }
@@ -150,11 +152,7 @@ public abstract class Loss
     public static Loss Create(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        lock (Registry)
-        {
-            if (Registry.TryGetValue(name.Trim(), out var f)) return f();
-            throw new ArgumentException($"Unknown loss '{name}'; registered: {string.Join(", ", Registry.Keys.Order())}.", nameof(name));
-        }
+        return Losses.TryGet(name.Trim(), out var f) ? f() : throw new ArgumentException(Losses.UnknownMessage(name), nameof(name));
     }
 
     /// <summary>Registers (or replaces) a loss factory under <paramref name="name"/>.</summary>
@@ -164,13 +162,13 @@ public abstract class Loss
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(factory);
-        lock (Registry) Registry[name.Trim()] = factory;
+        Losses.Register(name.Trim(), factory);
     }
 
     /// <summary>The registered names.</summary>
     public static IReadOnlyList<string> RegisteredNames
     {
-        get { lock (Registry) return Registry.Keys.Order().ToArray(); }
+        get => Losses.Names;
     }
 }
 

@@ -6,6 +6,31 @@ namespace FlexNet.Optimizers;
 /// reference checker), and theanets/downhill algorithm names.</summary>
 public static class OptimizerFactory
 {
+    /// <summary>The optimizers by name, each with its defaults (the rule's constructor defaults, written once).</summary>
+    private static readonly Registry<Func<OptimizerRule>> Rules = BuildRules();
+
+    private static Registry<Func<OptimizerRule>> BuildRules()
+    {
+        var r = new Registry<Func<OptimizerRule>>("optimizer");
+        r.Register("sgd", () => new Sgd());
+        r.Register("momentum", () => new Momentum());
+        r.Register("nag", () => new Nesterov(), "nesterov");
+        r.Register("rmsprop", () => new RmsProp());
+        r.Register("adam", () => new Adam());
+        r.Register("adamw", () => new AdamW());
+        r.Register("adadelta", () => new Adadelta());
+        r.Register("adagrad", () => new Adagrad());
+        r.Register("rprop", () => new Rprop());
+        r.Register("esgd", () => new Esgd());
+        return r;
+    }
+
+    /// <summary>torch.optim.SGD's default learning rate (FlexNet's <see cref="Sgd"/>, like Keras, defaults to 0.01).</summary>
+    private const double TorchSgdLearningRate = 1e-3;
+
+    /// <summary>The registered optimizer names.</summary>
+    public static IReadOnlyList<string> Names => Rules.Names;
+
     /// <summary>
     /// A rule from a PyTorch optimizer name (<c>SGD</c>, <c>SGD nesterov</c>, <c>Adam</c>, <c>AdamW</c>,
     /// <c>RMSprop</c>, <c>Adagrad</c>, <c>Adadelta</c>, <c>Rprop</c>; case-insensitive) and its keyword arguments as
@@ -22,18 +47,42 @@ public static class OptimizerFactory
         ArgumentNullException.ThrowIfNull(hyper);
         var parts = op.Trim().ToLowerInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         string name = parts.Length > 0 ? parts[0] : "";
-        bool nesterovFlag = Array.IndexOf(parts, "nesterov") > 0 || Bool(hyper, "nesterov", false);
-        double wd = Num(hyper, "weight_decay", 0);
-        OptimizerRule rule = name switch
+        if (name is "esgd" or "momentum" or "nag" or "nesterov" || !Rules.TryGet(name, out var make))
+            throw new ArgumentException($"OptimizerFactory: unknown PyTorch optimizer '{op}' (known: SGD, SGD nesterov, Adam, AdamW, RMSprop, Adagrad, Adadelta, Rprop).", nameof(op));
+        // every default comes from the rule's own constructor (written once) except where torch.optim's default
+        // differs from Keras'/theanets' (SGD's learning rate); the file's values override them
+        var rule = make();
+        if (rule is Sgd) rule = rule with { LearningRate = TorchSgdLearningRate };
+        rule = rule with { LearningRate = Num(hyper, "lr", rule.LearningRate), WeightDecay = Num(hyper, "weight_decay", rule.WeightDecay) };
+        rule = rule switch
         {
-            "sgd" => new Sgd(Num(hyper, "lr", 1e-3), Num(hyper, "momentum", 0), nesterovFlag) { Dampening = Num(hyper, "dampening", 0), WeightDecay = wd },
-            "adam" => new Adam(Num(hyper, "lr", 1e-3), Pair(hyper, "betas", 0.9, 0.999).a, Pair(hyper, "betas", 0.9, 0.999).b, Num(hyper, "eps", 1e-8)) { WeightDecay = wd },
-            "adamw" => new AdamW(Num(hyper, "lr", 1e-3), Pair(hyper, "betas", 0.9, 0.999).a, Pair(hyper, "betas", 0.9, 0.999).b, Num(hyper, "eps", 1e-8), Num(hyper, "weight_decay", 0.01)),
-            "rmsprop" => new RmsProp(Num(hyper, "lr", 1e-2), Num(hyper, "alpha", 0.99), Num(hyper, "eps", 1e-8), Num(hyper, "momentum", 0), Bool(hyper, "centered", false)) { WeightDecay = wd },
-            "adagrad" => new Adagrad(Num(hyper, "lr", 1e-2), Num(hyper, "eps", 1e-10), Num(hyper, "lr_decay", 0), Num(hyper, "initial_accumulator_value", 0)) { WeightDecay = wd },
-            "adadelta" => new Adadelta(Num(hyper, "lr", 1.0), Num(hyper, "rho", 0.9), Num(hyper, "eps", 1e-6)) { WeightDecay = wd },
-            "rprop" => new Rprop(Num(hyper, "lr", 1e-2), Pair(hyper, "etas", 0.5, 1.2).a, Pair(hyper, "etas", 0.5, 1.2).b, Pair(hyper, "step_sizes", 1e-6, 50).a, Pair(hyper, "step_sizes", 1e-6, 50).b),
-            _ => throw new ArgumentException($"OptimizerFactory: unknown PyTorch optimizer '{op}' (known: SGD, SGD nesterov, Adam, AdamW, RMSprop, Adagrad, Adadelta, Rprop).", nameof(op)),
+            Sgd g => g with
+            {
+                Momentum = Num(hyper, "momentum", g.Momentum), Dampening = Num(hyper, "dampening", g.Dampening),
+                Nesterov = Array.IndexOf(parts, "nesterov") > 0 || Bool(hyper, "nesterov", g.Nesterov),
+            },
+            Adam a => a with
+            {
+                Beta1 = Pair(hyper, "betas", a.Beta1, a.Beta2).a, Beta2 = Pair(hyper, "betas", a.Beta1, a.Beta2).b,
+                Epsilon = Num(hyper, "eps", a.Epsilon),
+            },
+            RmsProp r => r with
+            {
+                Alpha = Num(hyper, "alpha", r.Alpha), Epsilon = Num(hyper, "eps", r.Epsilon),
+                Momentum = Num(hyper, "momentum", r.Momentum), Centered = Bool(hyper, "centered", r.Centered),
+            },
+            Adagrad a => a with
+            {
+                Epsilon = Num(hyper, "eps", a.Epsilon), LearningRateDecay = Num(hyper, "lr_decay", a.LearningRateDecay),
+                InitialAccumulator = Num(hyper, "initial_accumulator_value", a.InitialAccumulator),
+            },
+            Adadelta d => d with { Rho = Num(hyper, "rho", d.Rho), Epsilon = Num(hyper, "eps", d.Epsilon) },
+            Rprop p => p with
+            {
+                EtaMinus = Pair(hyper, "etas", p.EtaMinus, p.EtaPlus).a, EtaPlus = Pair(hyper, "etas", p.EtaMinus, p.EtaPlus).b,
+                MinStep = Pair(hyper, "step_sizes", p.MinStep, p.MaxStep).a, MaxStep = Pair(hyper, "step_sizes", p.MinStep, p.MaxStep).b,
+            },
+            _ => rule,
         };
         rule.Validate();
         return rule;
@@ -48,20 +97,8 @@ public static class OptimizerFactory
     public static OptimizerRule Create(string name, double? learningRate = null)
     {
         ArgumentNullException.ThrowIfNull(name);
-        OptimizerRule rule = name.Trim().ToLowerInvariant() switch
-        {
-            "sgd" => new Sgd(),
-            "momentum" => new Momentum(),
-            "nag" or "nesterov" => new Nesterov(),
-            "rmsprop" => new RmsProp(),
-            "adam" => new Adam(),
-            "adamw" => new AdamW(),
-            "adadelta" => new Adadelta(),
-            "adagrad" => new Adagrad(),
-            "rprop" => new Rprop(),
-            "esgd" => new Esgd(),
-            _ => throw new ArgumentException($"OptimizerFactory: unknown algorithm '{name}' (known: sgd, momentum, nag, rmsprop, adam, adamw, adadelta, adagrad, rprop, esgd).", nameof(name)),
-        };
+        var rule = Rules.TryGet(name.Trim(), out var make) ? make()
+            : throw new ArgumentException($"OptimizerFactory: {Rules.UnknownMessage(name)}", nameof(name));
         if (learningRate is { } lr) rule = rule with { LearningRate = lr };
         rule.Validate();
         return rule;
