@@ -50,7 +50,7 @@ internal sealed class Storage
         if (Pooled && _buffer is not null)
         {
             Pooled = false;
-            BufferPool.Forget();
+            BufferPool.Forget(_buffer);
         }
     }
 
