@@ -53,7 +53,11 @@ internal sealed class AllocWorkload : IWorkload
                 break;
             }
         }
+        using var sampler = AllocationSampler.Enabled ? new AllocationSampler() : null;
+        sampler?.Start();
         var probe = StepProbe.Run(model, options, data, Warmup + Measured);
+        if (sampler is not null)
+            foreach (var (type, b) in sampler.Stop(15)) reporter.Log($"{name}: sampled allocations {type}: ~{b / (Warmup + Measured + 1)} bytes/step");
         double[] bytes = probe.Values(k => probe.AllocatedBytes(k), Warmup);
         reporter.Report(name, Timing.Median(bytes), "bytes/step", bytes);
         reporter.Log($"{name}: first steps {BenchSupport.List(probe.Values(k => probe.AllocatedBytes(k), 0).Take(5))} bytes; " +

@@ -126,8 +126,37 @@ public static class Autograd
         }
         if (root.GradFn.Released) throw Released(root.GradFn);
 
-        var order = TopologicalOrder(root.GradFn);
-        root.GradFn.PendingGrad = seed.IsContiguous ? seed : seed.Contiguous();
+        var walk = t_walk ?? new Walk();
+        t_walk = null; // a Backward inside a backward (rare) gets its own
+        try { BackwardWalk(root, seed, retainGraph, walk); }
+        finally
+        {
+            walk.Clear();
+            t_walk = walk;
+        }
+    }
+
+    /// <summary>The collections of one backward walk, reused across calls on a thread (no allocation per step).</summary>
+    private sealed class Walk
+    {
+        public readonly List<Node> Order = new();
+        public readonly HashSet<Node> Visited = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<(Node Node, int Next)> Stack = new();
+
+        public void Clear()
+        {
+            Order.Clear();
+            Visited.Clear();
+            Stack.Clear();
+        }
+    }
+
+    [ThreadStatic] private static Walk? t_walk;
+
+    private static void BackwardWalk(Tensor root, Tensor seed, bool retainGraph, Walk walk)
+    {
+        var order = TopologicalOrder(root.GradFn!, walk);
+        root.GradFn!.PendingGrad = seed.IsContiguous ? seed : seed.Contiguous();
         bool flush = FlushSubnormals, census = !flush && SubnormalCensus;
         for (int k = order.Count - 1; k >= 0; k--)
         {
@@ -153,11 +182,11 @@ public static class Autograd
         "earlier Backward. Pass retainGraph: true to the first Backward to run backward twice.");
 
     /// <summary>Post-order of the nodes reachable from <paramref name="root"/> (inputs before consumers), iteratively.</summary>
-    private static List<Node> TopologicalOrder(Node root)
+    private static List<Node> TopologicalOrder(Node root, Walk walk)
     {
-        var order = new List<Node>();
-        var visited = new HashSet<Node>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Node node, int next)>();
+        var order = walk.Order;
+        var visited = walk.Visited;
+        var stack = walk.Stack;
         stack.Push((root, 0));
         visited.Add(root);
         while (stack.Count > 0)
@@ -204,7 +233,12 @@ public static class Autograd
     {
         if (leaf.Grad is null)
         {
-            using (TensorScope.Suspend()) leaf.Grad = grad.Clone();
+            if (ShapeUtil.SameShape(grad.Shape, leaf.Shape) && leaf.TakeSpareGrad(grad.DType) is { } spare)
+            {
+                Ops.Movement.CopyInto(grad, spare); // any layout of grad; spare is contiguous
+                leaf.Grad = spare;
+            }
+            else using (TensorScope.Suspend()) leaf.Grad = grad.Clone();
         }
         else
         {

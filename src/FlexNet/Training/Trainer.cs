@@ -232,7 +232,8 @@ public sealed class Trainer
     {
         var o = Options;
         long step = Optimizer.StepCount + 1;
-        Optimizer.ZeroGrad(setToNone: !o.ReuseGradientBuffers);
+        if (o.ReuseGradientBuffers) Optimizer.ZeroGrad(setToNone: false);
+        else Optimizer.RecycleGrads(); // set-to-none semantics, buffers kept for the next backward
         using var scope = TensorScope.Begin();
         var bt = data.GetBatch(idx);
         var xb = bt.Inputs;

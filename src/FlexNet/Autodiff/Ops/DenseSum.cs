@@ -164,6 +164,8 @@ internal static class DenseSum
                         {
                             bool fresh = w.Grad is null;
                             if (fresh)
+                                w.Grad = w.TakeSpareGrad(w.DType); // recycled buffer: overwritten below (β = 0)
+                            if (fresh && w.Grad is null)
                                 using (TensorScope.Suspend()) w.Grad = Tensor.Empty(w.ShapeArray, w.DType);
                             Gemm.Run(true, false, outF, inF, n, T.One, dzs, outF, x.Data<T>(), inF, fresh ? T.Zero : T.One, w.Grad!.Data<T>(), inF);
                         }
