@@ -153,7 +153,29 @@ public static class Autograd
 
     [ThreadStatic] private static Walk? t_walk;
 
+    /// <summary>Hands a node's private temporary (made during this backward, never given to another node) back to
+    /// the pool before the step's scope ends. Anything else is left alone.</summary>
+    internal static void ReleaseTemporary(Tensor t)
+    {
+        var st = t.Storage;
+        if (st.BornInBackward && st.HandOffs == 0 && st.Pooled && st.Owner is not null && t.Offset == 0 && t.Length == st.Length)
+            st.Release();
+    }
+
+    [ThreadStatic] private static bool t_inBackward;
+
+    /// <summary>True while a backward pass runs on this thread.</summary>
+    internal static bool InBackward => t_inBackward;
+
     private static void BackwardWalk(Tensor root, Tensor seed, bool retainGraph, Walk walk)
+    {
+        bool outer = t_inBackward;
+        t_inBackward = true;
+        try { BackwardNodes(root, seed, retainGraph, walk); }
+        finally { t_inBackward = outer; }
+    }
+
+    private static void BackwardNodes(Tensor root, Tensor seed, bool retainGraph, Walk walk)
     {
         var order = TopologicalOrder(root.GradFn!, walk);
         root.GradFn!.PendingGrad = seed.IsContiguous ? seed : seed.Contiguous();
@@ -171,7 +193,15 @@ public static class Autograd
                 else if (census) Census(gy);
             }
             if (node.RetainTarget is { } keep) AccumulateLeafGrad(keep, gy);
+            var st = gy.Storage;
+            int handOffs = st.HandOffs;
             node.Backward(gy);
+            // A gradient made during this backward, consumed by its node and not handed on to another node
+            // (nor a view of a larger buffer) goes back to the pool now instead of when the step's scope ends:
+            // gradient memory then follows the live frontier of the walk, not the whole unrolled graph.
+            if (k < order.Count - 1 && st.BornInBackward && st.HandOffs == handOffs && st.Pooled && st.Owner is not null
+                && gy.Offset == 0 && gy.Length == st.Length)
+                st.Release();
         }
         if (!retainGraph)
             foreach (var node in order) node.Release();
@@ -221,7 +251,14 @@ public static class Autograd
         if (input.GradFn is { } fn)
         {
             if (fn.PendingGrad is null)
-                fn.PendingGrad = owned && grad.IsContiguous ? grad : grad.Clone();
+            {
+                if (owned && grad.IsContiguous)
+                {
+                    grad.Storage.HandOffs++;
+                    fn.PendingGrad = grad;
+                }
+                else fn.PendingGrad = grad.Clone();
+            }
             else
                 Ops.Binary.AddInPlace(fn.PendingGrad, grad);
             return;

@@ -188,6 +188,10 @@ internal static class DenseSum
                     Accumulate(i, dz, owned: false);
                 }
             }
+            // node-private temporaries (what was handed on was copied): back to the pool now
+            if (!ReferenceEquals(dz, g)) Autograd.ReleaseTemporary(dz);
+            if (db is not null) Autograd.ReleaseTemporary(db);
+            if (!ReferenceEquals(g, gy)) Autograd.ReleaseTemporary(g);
         }
 
         protected override void ReleaseSaved()
