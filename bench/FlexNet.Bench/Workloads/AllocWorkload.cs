@@ -13,7 +13,10 @@ namespace FlexNet.Bench.Workloads;
 /// </summary>
 internal sealed class AllocWorkload : IWorkload
 {
-    private const int Warmup = 20, Measured = 30;
+    private const int Warmup = 20;
+
+    /// <summary>Steps measured: 30, or FLEXNET_BENCH_ALLOC_STEPS (more steps give the type sampler more events).</summary>
+    private static int Measured => int.TryParse(Environment.GetEnvironmentVariable("FLEXNET_BENCH_ALLOC_STEPS"), out int n) && n > 0 ? n : 30;
 
     public IEnumerable<string> Names => ["train_step_alloc_bytes_mlp", "train_step_alloc_bytes_feedback", "train_step_alloc_bytes_lstm_cell_loop"];
 
@@ -54,10 +57,10 @@ internal sealed class AllocWorkload : IWorkload
             }
         }
         using var sampler = AllocationSampler.Enabled ? new AllocationSampler() : null;
-        sampler?.Start();
-        var probe = StepProbe.Run(model, options, data, Warmup + Measured);
+        var probe = new StepProbe(data, Warmup + Measured, atStep: Warmup, () => sampler?.Start());
+        probe.Train(model, options);
         if (sampler is not null)
-            foreach (var (type, b) in sampler.Stop(15)) reporter.Log($"{name}: sampled allocations {type}: ~{b / (Warmup + Measured + 1)} bytes/step");
+            foreach (var (type, b) in sampler.Stop(15)) reporter.Log($"{name}: sampled allocations after warm-up {type}: ~{b / (Measured + 1)} bytes/step");
         double[] bytes = probe.Values(k => probe.AllocatedBytes(k), Warmup);
         reporter.Report(name, Timing.Median(bytes), "bytes/step", bytes);
         reporter.Log($"{name}: first steps {BenchSupport.List(probe.Values(k => probe.AllocatedBytes(k), 0).Take(5))} bytes; " +

@@ -19,11 +19,16 @@ internal sealed class StepProbe : IDataset
     private readonly CancellationTokenSource _cts = new();
     private long _baseLive;
     private int _calls;
+    private readonly int _atStep;
+    private readonly Action? _atStepAction;
 
-    /// <summary>Wraps <paramref name="inner"/> for <paramref name="steps"/> training steps.</summary>
-    public StepProbe(IDataset inner, int steps)
+    /// <summary>Wraps <paramref name="inner"/> for <paramref name="steps"/> training steps; calls
+    /// <paramref name="atStepAction"/> when step <paramref name="atStep"/> begins (e.g. to start a sampler after warm-up).</summary>
+    public StepProbe(IDataset inner, int steps, int atStep = -1, Action? atStepAction = null)
     {
         _inner = inner;
+        _atStep = atStep;
+        _atStepAction = atStepAction;
         _bytes = new long[steps + 1];
         _ticks = new long[steps + 1];
         _peaks = new long[steps + 1];
@@ -37,6 +42,7 @@ internal sealed class StepProbe : IDataset
     public Batch GetBatch(ReadOnlySpan<int> indices)
     {
         int k = _calls++;
+        if (k == _atStep) _atStepAction?.Invoke();
         if (k < _bytes.Length)
         {
             if (k > 0) _peaks[k - 1] = FlexNet.BufferPool.PeakLiveBytes - _baseLive;
@@ -66,13 +72,20 @@ internal sealed class StepProbe : IDataset
     public static StepProbe Run(IMultiTrainable model, TrainerOptions options, IDataset data, int steps)
     {
         var probe = new StepProbe(data, steps);
-        int perEpoch = (data.Count + options.BatchSize - 1) / options.BatchSize;
-        options.Epochs = (steps + 1 + perEpoch - 1) / perEpoch + 1;
-        options.CancellationToken = probe.Token;
-        if (options.Progress == ProgressMode.Auto) options.Progress = ProgressMode.None;
-        new Trainer(model, options).Fit(probe);
-        if (probe.Measured < steps) throw new InvalidOperationException($"bench: only {probe.Measured} of {steps} steps were measured");
+        probe.Train(model, options);
         return probe;
+    }
+
+    /// <summary>Trains <paramref name="model"/> through this probe until every step is measured.</summary>
+    public void Train(IMultiTrainable model, TrainerOptions options)
+    {
+        int steps = _bytes.Length - 1;
+        int perEpoch = (_inner.Count + options.BatchSize - 1) / options.BatchSize;
+        options.Epochs = (steps + 1 + perEpoch - 1) / perEpoch + 1;
+        options.CancellationToken = Token;
+        if (options.Progress == ProgressMode.Auto) options.Progress = ProgressMode.None;
+        new Trainer(model, options).Fit(this);
+        if (Measured < steps) throw new InvalidOperationException($"bench: only {Measured} of {steps} steps were measured");
     }
 
     /// <summary>The median of <paramref name="f"/> over steps [<paramref name="from"/>, Measured).</summary>
