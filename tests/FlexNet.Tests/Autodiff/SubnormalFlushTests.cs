@@ -24,6 +24,7 @@ public sealed class SubnormalFlushTests
     }
 
     [Fact]
+    [Trait("Category", "Kernels")] // rerun by CI with the SIMD levels switched off (Vector256 and scalar paths)
     public void KernelFlushesSubnormalsToSignedZeroAndLeavesEverythingElseBitIdentical()
     {
         var rng = new Random(5);
@@ -53,6 +54,7 @@ public sealed class SubnormalFlushTests
     }
 
     [Fact]
+    [Trait("Category", "Kernels")]
     public void KernelFlushesDoubleSubnormals()
     {
         double[] x = [1e-310, -4.9e-324, 2.2250738585072014e-308, -1.0, 0.0, double.NaN, 3e-300, 1e-320, 5.0, 6.0, -1e-315];
