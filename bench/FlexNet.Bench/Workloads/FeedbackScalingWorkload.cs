@@ -24,6 +24,7 @@ internal sealed class FeedbackScalingWorkload : IWorkload
     private const int Warmup = 3, Measured = 7, Batch = FeedbackTrain.Batch;
     private const double MinimumBytes = (256 + 256 + 128) * 4;
     private readonly Dictionary<(int T, int? Window), (double Seconds, double PeakBytes)> _runs = new();
+    private readonly Dictionary<int, double> _cpu = new();
 
     public IEnumerable<string> Names => ["feedback_scaling", "feedback_memory_bytes_per_step_sample", "feedback_memory_bytes_per_step_sample_tbptt8"];
 
@@ -38,6 +39,7 @@ internal sealed class FeedbackScalingWorkload : IWorkload
         var options = new TrainerOptions { BatchSize = Batch, Loss = new CrossEntropy(), Optimizer = new Sgd(0.01, 0.9) };
         var probe = StepProbe.Run(net.AsTrainable(), options, new TensorDataset([x], [y]), Warmup + Measured);
         r = (probe.Median(k => probe.Seconds(k), Warmup), probe.Median(k => probe.PeakTensorBytes(k), Warmup));
+        if (window is null) _cpu[t] = probe.Median(k => probe.CpuSeconds(k), Warmup);
         reporter.Log($"feedback T={t}{(window is { } w ? $" TruncatedBptt={w}" : "")}: seconds per step {BenchSupport.List(probe.Values(k => probe.Seconds(k), Warmup))}, " +
                      $"peak tensor bytes {r.PeakBytes:F0}, {StepProbe.Load()}");
         _runs[(t, window)] = r;
@@ -55,7 +57,8 @@ internal sealed class FeedbackScalingWorkload : IWorkload
             }
             double t4 = _runs[(4, null)].Seconds;
             for (int i = 1; i < Ts.Length; i++)
-                reporter.Log($"feedback_scaling: time({Ts[i]})/time(4) = {_runs[(Ts[i], null)].Seconds / t4:F2} (linear: {Ts[i] / 4})");
+                reporter.Log($"feedback_scaling: time({Ts[i]})/time(4) = {_runs[(Ts[i], null)].Seconds / t4:F2}, " +
+                             $"CPU time({Ts[i]})/CPU time(4) = {_cpu[Ts[i]] / _cpu[4]:F2} (linear: {Ts[i] / 4})");
             reporter.Report("feedback_scaling", _runs[(32, null)].Seconds / t4, "x_time32_over_time4");
             reporter.Report("feedback_scaling_t128_over_t4", _runs[(128, null)].Seconds / t4, "x_time128_over_time4");
             return;

@@ -16,6 +16,7 @@ internal sealed class StepProbe : IDataset
 {
     private readonly IDataset _inner;
     private readonly long[] _bytes, _ticks, _peaks;
+    private readonly TimeSpan[] _cpu;
     private readonly CancellationTokenSource _cts = new();
     private long _baseLive;
     private int _calls;
@@ -32,6 +33,7 @@ internal sealed class StepProbe : IDataset
         _bytes = new long[steps + 1];
         _ticks = new long[steps + 1];
         _peaks = new long[steps + 1];
+        _cpu = new TimeSpan[steps + 1];
     }
 
     /// <summary>Cancels the trainer once every step has been measured (give it to <see cref="TrainerOptions.CancellationToken"/>).</summary>
@@ -47,6 +49,7 @@ internal sealed class StepProbe : IDataset
         {
             if (k > 0) _peaks[k - 1] = FlexNet.BufferPool.PeakLiveBytes - _baseLive;
             _ticks[k] = Stopwatch.GetTimestamp();
+            _cpu[k] = Environment.CpuUsage.TotalTime;
             _bytes[k] = GC.GetTotalAllocatedBytes(precise: true);
             _baseLive = FlexNet.BufferPool.LiveBytes;
             FlexNet.BufferPool.ResetPeak();
@@ -63,6 +66,10 @@ internal sealed class StepProbe : IDataset
 
     /// <summary>Seconds of step <paramref name="k"/>.</summary>
     public double Seconds(int k) => Stopwatch.GetElapsedTime(_ticks[k], _ticks[k + 1]).TotalSeconds;
+
+    /// <summary>Process CPU seconds (user + system, all threads) of step <paramref name="k"/>: less sensitive than
+    /// wall time to other processes taking the cores (but counts the workers' short polling).</summary>
+    public double CpuSeconds(int k) => (_cpu[k + 1] - _cpu[k]).TotalSeconds;
 
     /// <summary>Highest pooled tensor bytes held during step <paramref name="k"/> beyond what was held at its start.</summary>
     public long PeakTensorBytes(int k) => _peaks[k];
