@@ -10,9 +10,11 @@ internal sealed class Reporter
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Formats a value as common.py's <c>report</c> does.</summary>
+    /// <summary>Formats a value as common.py's <c>report</c> does (values below 0.01 other than 0, which common.py
+    /// never prints, get 4 significant digits instead of rounding to 0.000).</summary>
     public static string FormatValue(double value)
-        => value >= 100 ? value.ToString("F0", Inv) : value >= 10 ? value.ToString("F1", Inv) : value.ToString("F3", Inv);
+        => value != 0 && Math.Abs(value) < 0.01 ? value.ToString("G4", Inv)
+        : value >= 100 ? value.ToString("F0", Inv) : value >= 10 ? value.ToString("F1", Inv) : value.ToString("F3", Inv);
 
     /// <summary>Prints <c>name value unit</c> on stdout and the per-repeat figures on stderr.</summary>
     public void Report(string name, double value, string unit, IReadOnlyList<double>? perRepeat = null)

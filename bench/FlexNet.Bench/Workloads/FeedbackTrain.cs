@@ -21,7 +21,9 @@ internal static class FeedbackTrain
     internal const int Batch = 128, Steps = 8, WarmupSteps = 10, TimedSteps = 100, Repeats = 5;
 
     /// <summary>The network of the workload, built with Connect.</summary>
-    internal static Network Build(ulong seed = 0)
+    /// <param name="seed">Initialisation seed.</param>
+    /// <param name="steps">Unrolled steps T (the workload's is 8; feedback_scaling varies it).</param>
+    internal static Network Build(ulong seed = 0, int steps = Steps)
     {
         var net = new Network("feedback_train", DType.Float32, seed);
         var x = new InputLayer(784, name: "x");
@@ -35,7 +37,7 @@ internal static class FeedbackTrain
         net.Connect(h2, h3);                             // W3, b3
         net.ConnectDense(h3, logits, bias: false);       // Wo, last step only
         net.AddOutput(logits, OutputMode.LastStep);
-        net.Steps = Steps;
+        net.Steps = steps;
         net.Compile();
         return net;
     }

@@ -21,7 +21,7 @@ namespace FlexNet.Bench.Workloads;
 /// </summary>
 internal sealed class LstmWorkload : IWorkload
 {
-    private const int B = 64, T = 50, In = 32, H = 256, Pool = 16, WarmupSteps = 5, Steps = 20, Repeats = 5;
+    internal const int B = 64, T = 50, In = 32, H = 256, Pool = 16, WarmupSteps = 5, Steps = 20, Repeats = 5;
 
     public IEnumerable<string> Names => ["lstm_train", "lstm_cell_loop_train"];
 

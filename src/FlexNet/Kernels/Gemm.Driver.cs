@@ -10,7 +10,7 @@ namespace FlexNet.Kernels;
 /// stays in L1) → jr over NR columns (B micro-panels stream from L2) → micro-kernel.
 /// </summary>
 /// <remarks>
-/// <para>Small problems run on the calling thread without Parallel.For; operands small enough (or used once)
+/// <para>Small problems run on the calling thread without the workers; operands small enough (or used once)
 /// are read in place instead of packed, and nothing is allocated (pack buffers come from the array pool).</para>
 /// <para>Large problems are split into row tasks (when m ≥ n) sharing one packed copy of B that the tasks fill
 /// lazily, a group of panels at a time, whoever needs it first (no barrier, no duplicated packing), or into
@@ -93,7 +93,7 @@ internal static unsafe class GemmDriver<T, TK>
             job.Set(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, splitM, chunk);
             if (!shared)
             {
-                Parallel.For(0, tasks, job.Body);
+                WorkerPool.For(tasks, job);
                 return;
             }
 
@@ -111,7 +111,7 @@ internal static unsafe class GemmDriver<T, TK>
             fixed (int* pf = flagArray)
             {
                 job.Shared = new SharedB(AlignUp(pb), pf, nPad, groups, groupPanels * nr, kcStep, b, rsB, csB, n);
-                Parallel.For(0, tasks, job.Body);
+                WorkerPool.For(tasks, job);
             }
         }
         finally
@@ -286,7 +286,7 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     /// <summary>State of one parallel GEMM; reused per thread so a call allocates no closure.</summary>
-    private sealed class Job
+    private sealed class Job : IParallelBody
     {
         private int _m, _n, _k, _chunk;
         private bool _splitM;
@@ -297,6 +297,8 @@ internal static unsafe class GemmDriver<T, TK>
         public Job() => Body = Execute;
 
         public Action<int> Body { get; }
+
+        public void Run(int index) => Execute(index);
 
         public SharedB Shared;
 

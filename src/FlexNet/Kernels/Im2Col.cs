@@ -100,7 +100,7 @@ internal static partial class ConvKernels
             {
                 fixed (T* ps = src)
                 fixed (T* pd = dst)
-                    Parallel.For(0, g.Channels, new ChannelJob<T>(ps, pd, g, adjoint: false).Run);
+                    WorkerPool.For(g.Channels, new ChannelJob<T>(ps, pd, g, adjoint: false));
             }
             return;
         }
@@ -147,7 +147,7 @@ internal static partial class ConvKernels
             {
                 fixed (T* pc = cols)
                 fixed (T* pd = dst)
-                    Parallel.For(0, g.Channels, new ChannelJob<T>(pc, pd, g, adjoint: true).Run);
+                    WorkerPool.For(g.Channels, new ChannelJob<T>(pc, pd, g, adjoint: true));
             }
             return;
         }
@@ -284,8 +284,8 @@ internal static partial class ConvKernels
         }
     }
 
-    /// <summary>One channel of Im2Col (or Col2Im when <c>adjoint</c>) on pinned buffers, for Parallel.For.</summary>
-    private sealed unsafe class ChannelJob<T>(T* input, T* output, ColGeometry g, bool adjoint)
+    /// <summary>One channel of Im2Col (or Col2Im when <c>adjoint</c>) on pinned buffers, for the workers.</summary>
+    private sealed unsafe class ChannelJob<T>(T* input, T* output, ColGeometry g, bool adjoint) : IParallelBody
         where T : unmanaged, INumber<T>
     {
         public void Run(int c)

@@ -164,7 +164,7 @@ internal static class PoolKernels
                 fixed (T* px = x)
                 fixed (T* py = y)
                 fixed (int* pi = indices)
-                    Parallel.For(0, planes, new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0).Run);
+                    WorkerPool.For(planes, new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0));
             }
             return;
         }
@@ -196,7 +196,7 @@ internal static class PoolKernels
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
                 fixed (int* pi = indices)
-                    Parallel.For(0, planes, new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0).Run);
+                    WorkerPool.For(planes, new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0));
             }
             return;
         }
@@ -232,7 +232,7 @@ internal static class PoolKernels
             {
                 fixed (T* px = x)
                 fixed (T* py = y)
-                    Parallel.For(0, planes, new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride).Run);
+                    WorkerPool.For(planes, new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride));
             }
             return;
         }
@@ -265,7 +265,7 @@ internal static class PoolKernels
             {
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
-                    Parallel.For(0, planes, new PlaneJob<T>(Op.AvgBackward, pgy, pgx, null, g, countIncludePad, divisorOverride).Run);
+                    WorkerPool.For(planes, new PlaneJob<T>(Op.AvgBackward, pgy, pgx, null, g, countIncludePad, divisorOverride));
             }
             return;
         }
@@ -617,8 +617,8 @@ internal static class PoolKernels
         planes > 1 && Environment.ProcessorCount > 1
         && (long)planes * Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW) >= ParallelThreshold;
 
-    /// <summary>One plane of a pooling op on pinned buffers, for Parallel.For over planes.</summary>
-    private sealed unsafe class PlaneJob<T>(Op op, T* a, T* b, int* indices, PoolGeometry g, bool countIncludePad, int divisorOverride)
+    /// <summary>One plane of a pooling op on pinned buffers, for the workers (one item per plane).</summary>
+    private sealed unsafe class PlaneJob<T>(Op op, T* a, T* b, int* indices, PoolGeometry g, bool countIncludePad, int divisorOverride) : IParallelBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int p)

@@ -28,11 +28,39 @@ internal static class RowParallel
             job.Run(0, rows);
             return;
         }
-        // One closure per call (not per row): outside any hot loop.
-        Parallel.For(0, chunks, c =>
+        var body = RowBody<TJob>.Rent();
+        body.Job = job;
+        body.RowsPerChunk = rowsPerChunk;
+        body.Rows = rows;
+        try { WorkerPool.For(chunks, body); }
+        finally { RowBody<TJob>.Return(body); }
+    }
+
+    /// <summary>The chunk loop of one job type as a reusable <see cref="IParallelBody"/> (one instance per thread
+    /// and job type, taken while in use so a nested call of the same type gets its own).</summary>
+    private sealed class RowBody<TJob> : IParallelBody where TJob : struct, IRowJob
+    {
+        [ThreadStatic] private static RowBody<TJob>? t_spare;
+        public TJob Job;
+        public int RowsPerChunk, Rows;
+
+        public static RowBody<TJob> Rent()
         {
-            int start = c * rowsPerChunk;
-            job.Run(start, Math.Min(rows, start + rowsPerChunk));
-        });
+            var b = t_spare ?? new RowBody<TJob>();
+            t_spare = null;
+            return b;
+        }
+
+        public static void Return(RowBody<TJob> b)
+        {
+            b.Job = default;
+            t_spare = b;
+        }
+
+        public void Run(int c)
+        {
+            int start = c * RowsPerChunk;
+            Job.Run(start, Math.Min(Rows, start + RowsPerChunk));
+        }
     }
 }

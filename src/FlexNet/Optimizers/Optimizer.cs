@@ -119,6 +119,16 @@ public sealed class Optimizer
         }
     }
 
+    /// <summary>Sets every gradient to null as <see cref="ZeroGrad"/>(true) does, but keeps each dropped buffer
+    /// with its parameter so that the next backward fills it instead of allocating one: the behaviour of
+    /// set-to-none (an unreached parameter has no gradient and is skipped) without its allocation per step.
+    /// For loops that own the parameters' gradients (the trainer): a reference to an old <c>Grad</c> kept across
+    /// steps would see the next step's values.</summary>
+    internal void RecycleGrads()
+    {
+        for (int i = 0; i < _params.Length; i++) _params[i].RecycleGrad();
+    }
+
     /// <summary>One update of every parameter that has a gradient (parameters without one are left alone).</summary>
     /// <param name="lossClosure">Recomputes the loss at the current weights (forward only; the optimizer calls
     /// backward). Needed only by rules with <see cref="OptimizerRule.NeedsHessianVectorProduct"/>.</param>

@@ -26,6 +26,27 @@ internal static class BufferPool
 
     [ThreadStatic] private static long _outstanding;
 
+    private static long _liveBytes, _peakLiveBytes;
+
+    /// <summary>Bytes of pooled buffers rented and not yet returned or forgotten, all threads (whole arrays, so
+    /// a bucket's rounding up counts: what the process really holds for tensors of open scopes).</summary>
+    internal static long LiveBytes => Interlocked.Read(ref _liveBytes);
+
+    /// <summary>Highest <see cref="LiveBytes"/> since the last <see cref="ResetPeak"/> (memory measurements).</summary>
+    internal static long PeakLiveBytes => Interlocked.Read(ref _peakLiveBytes);
+
+    /// <summary>Starts a new peak measurement from the current <see cref="LiveBytes"/>.</summary>
+    internal static void ResetPeak() => Interlocked.Exchange(ref _peakLiveBytes, Interlocked.Read(ref _liveBytes));
+
+    private static void AddLive(long bytes)
+    {
+        long now = Interlocked.Add(ref _liveBytes, bytes);
+        long peak;
+        while (now > (peak = Interlocked.Read(ref _peakLiveBytes)) && Interlocked.CompareExchange(ref _peakLiveBytes, now, peak) != peak) { }
+    }
+
+    private static long BytesOf(Array a) => (long)a.Length * (a is double[] ? 8 : 4);
+
     private static Stack<Array>[] NewBuckets()
     {
         var b = new Stack<Array>[Buckets];
@@ -47,26 +68,34 @@ internal static class BufferPool
     {
         _outstanding++;
         int bucket = BucketOf(length);
-        if (bucket >= Buckets) return NewArray(dtype, length);
-        var stack = For(dtype)[bucket];
-        lock (stack)
+        Array r;
+        if (bucket >= Buckets) r = NewArray(dtype, length);
+        else
         {
-            if (stack.Count > 0)
+            var stack = For(dtype)[bucket];
+            Array? a = null;
+            lock (stack)
             {
-                var a = stack.Pop();
-                Interlocked.Add(ref _pooledBytes, -(long)a.Length * dtype.SizeInBytes());
-                return a;
+                if (stack.Count > 0) a = stack.Pop();
             }
+            if (a is not null) Interlocked.Add(ref _pooledBytes, -(long)a.Length * dtype.SizeInBytes());
+            r = a ?? NewArray(dtype, 1 << bucket);
         }
-        return NewArray(dtype, 1 << bucket);
+        AddLive(BytesOf(r));
+        return r;
     }
 
     /// <summary>A rented buffer left the pool's care for good (kept past every scope).</summary>
-    internal static void Forget() => _outstanding--;
+    internal static void Forget(Array buffer)
+    {
+        _outstanding--;
+        AddLive(-BytesOf(buffer));
+    }
 
     internal static void Return(Array buffer)
     {
         _outstanding--;
+        AddLive(-BytesOf(buffer));
         DType dtype = buffer is float[] ? DType.Float32 : buffer is double[] ? DType.Float64 : DType.Int32;
         int len = buffer.Length;
         if (!BitOperations.IsPow2(len) || len < (1 << MinBucketBits)) return;

@@ -17,7 +17,15 @@ internal sealed class Storage
         Length = length;
         Pooled = pooled;
         _buffer = pooled ? BufferPool.Rent(dtype, length) : Allocate(dtype, length);
+        BornInBackward = pooled && Autodiff.Autograd.InBackward;
     }
+
+    /// <summary>A pooled buffer made while <see cref="Autodiff.Autograd.Backward"/> ran on this thread: a gradient
+    /// temporary, which backward may hand back to the pool as soon as the node that consumed it is done.</summary>
+    internal bool BornInBackward { get; }
+
+    /// <summary>How many times a tensor on this buffer became a node's pending gradient without a copy.</summary>
+    internal int HandOffs;
 
     internal Storage(Array buffer, DType dtype, int length)
     {
@@ -51,7 +59,7 @@ internal sealed class Storage
         if (Pooled && _buffer is not null)
         {
             Pooled = false;
-            BufferPool.Forget();
+            BufferPool.Forget(_buffer);
         }
     }
 

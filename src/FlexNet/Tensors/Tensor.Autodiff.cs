@@ -23,4 +23,30 @@ public sealed partial class Tensor
 
     /// <summary>Sets <see cref="Grad"/> to null.</summary>
     public void ZeroGrad() => Grad = null;
+
+    /// <summary>A gradient buffer dropped by <see cref="Optimizers.Optimizer.RecycleGrads"/>, kept for the next
+    /// backward to fill instead of allocating a new one (null when none).</summary>
+    internal Tensor? SpareGrad;
+
+    /// <summary>Moves <see cref="Grad"/> to <see cref="SpareGrad"/> and sets Grad to null, when the gradient is a
+    /// contiguous garbage-collected buffer of this tensor's shape (one a backward made; anything else is just
+    /// dropped).</summary>
+    internal void RecycleGrad()
+    {
+        var g = Grad;
+        Grad = null;
+        if (g is not null && g.IsContiguous && g.Storage.Owner is null && !g.Storage.Pooled && g.Length == g.Storage.Length
+            && ShapeUtil.SameShape(g.Shape, Shape))
+            SpareGrad = g;
+    }
+
+    /// <summary>The spare gradient buffer if it has <paramref name="dtype"/> (taken: SpareGrad becomes null), else
+    /// null. Its contents are stale: the caller overwrites every element.</summary>
+    internal Tensor? TakeSpareGrad(DType dtype)
+    {
+        var s = SpareGrad;
+        if (s is null || s.DType != dtype) return null;
+        SpareGrad = null;
+        return s;
+    }
 }

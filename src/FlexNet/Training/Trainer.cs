@@ -281,7 +281,8 @@ public sealed partial class Trainer
     {
         var o = Options;
         long step = Optimizer.StepCount + 1;
-        Optimizer.ZeroGrad(setToNone: !o.ReuseGradientBuffers);
+        if (o.ReuseGradientBuffers) Optimizer.ZeroGrad(setToNone: false);
+        else Optimizer.RecycleGrads(); // set-to-none semantics, buffers kept for the next backward
         using var scope = TensorScope.Begin();
         var bt = data.GetBatch(idx);
         var xb = bt.Inputs;

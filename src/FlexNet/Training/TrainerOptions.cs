@@ -146,9 +146,12 @@ public sealed class TrainerOptions
     public bool CheckFinite { get; set; } = true;
 
     /// <summary>Zero the gradient buffers in place between steps instead of dropping them (see
-    /// <see cref="Optimizers.Optimizer.ZeroGrad"/>): no gradient allocation per step (less GC work for large
-    /// models), but a parameter the loss does not reach gets a zero gradient and is still updated (momentum,
-    /// Adam). Default false (PyTorch's <c>set_to_none=True</c> behaviour).</summary>
+    /// <see cref="Optimizers.Optimizer.ZeroGrad"/>): a parameter the loss does not reach then gets a zero gradient
+    /// and is still updated (momentum, Adam). Default false (PyTorch's <c>set_to_none=True</c> behaviour: such a
+    /// parameter has no gradient and is skipped). Neither mode allocates gradients per step: by default the
+    /// trainer keeps each dropped buffer with its parameter and the next backward fills it, so a reference to a
+    /// parameter's <c>Grad</c> kept from one step to the next (e.g. in <see cref="OnBatchEnd"/>) sees the next
+    /// step's values; copy it to keep it.</summary>
     public bool ReuseGradientBuffers { get; set; }
 
     /// <summary>Write a checkpoint to this path every <see cref="CheckpointEvery"/> epochs (null: off).</summary>

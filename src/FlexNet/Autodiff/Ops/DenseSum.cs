@@ -166,6 +166,8 @@ internal static class DenseSum
                         {
                             bool fresh = w.Grad is null;
                             if (fresh)
+                                w.Grad = w.TakeSpareGrad(w.DType); // recycled buffer: overwritten below (β = 0)
+                            if (fresh && w.Grad is null)
                                 using (TensorScope.Suspend()) w.Grad = Tensor.Empty(w.ShapeArray, w.DType);
                             Gemm.Run(true, false, outF, inF, n, T.One, dzs, outF, x.Data<T>(), inF, fresh ? T.Zero : T.One, w.Grad!.Data<T>(), inF);
                         }
@@ -188,6 +190,10 @@ internal static class DenseSum
                     Accumulate(i, dz, owned: false);
                 }
             }
+            // node-private temporaries (what was handed on was copied): back to the pool now
+            if (!ReferenceEquals(dz, g)) Autograd.ReleaseTemporary(dz);
+            if (db is not null) Autograd.ReleaseTemporary(db);
+            if (!ReferenceEquals(g, gy)) Autograd.ReleaseTemporary(g);
         }
 
         protected override void ReleaseSaved()

@@ -1,0 +1,82 @@
+using FlexNet.Kernels;
+
+namespace FlexNet.Tests.Kernels;
+
+public sealed class WorkerPoolTests
+{
+    private sealed class Squares(int[] hits, long[] values) : IParallelBody
+    {
+        public void Run(int i)
+        {
+            Interlocked.Increment(ref hits[i]);
+            values[i] = (long)i * i;
+        }
+    }
+
+    [Fact]
+    public void EveryItemRunsExactlyOnceOverManyRegions()
+    {
+        for (int count = 0; count < 200; count += 7)
+        {
+            var hits = new int[count];
+            var values = new long[count];
+            WorkerPool.For(count, new Squares(hits, values));
+            for (int i = 0; i < count; i++)
+            {
+                Assert.Equal(1, hits[i]);
+                Assert.Equal((long)i * i, values[i]);
+            }
+        }
+    }
+
+    private sealed class Nested(int[] hits) : IParallelBody
+    {
+        public void Run(int i) => WorkerPool.For(10, new Both(new Squares(new int[10], new long[10]), hits, i));
+    }
+
+    private sealed class Both(Squares inner, int[] hits, int outer) : IParallelBody
+    {
+        public void Run(int j)
+        {
+            inner.Run(j);
+            Interlocked.Increment(ref hits[outer * 10 + j]);
+        }
+    }
+
+    [Fact]
+    public void NestedAndConcurrentRegionsRunInlineAndComplete()
+    {
+        var hits = new int[16 * 10];
+        WorkerPool.For(16, new Nested(hits));
+        Assert.All(hits, h => Assert.Equal(1, h));
+
+        var a = new int[5000];
+        var b = new int[5000];
+        var t1 = new Thread(() => { for (int r = 0; r < 50; r++) WorkerPool.For(100, new Squares(a, new long[5000])); });
+        var t2 = new Thread(() => { for (int r = 0; r < 50; r++) WorkerPool.For(100, new Squares(b, new long[5000])); });
+        t1.Start(); t2.Start(); t1.Join(); t2.Join();
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal(50, a[i]);
+            Assert.Equal(50, b[i]);
+        }
+    }
+
+    private sealed class Throws : IParallelBody
+    {
+        public void Run(int i)
+        {
+            if (i == 13) throw new InvalidOperationException("item 13");
+        }
+    }
+
+    [Fact]
+    public void AnExceptionOfAnItemReachesTheCallerAndThePoolKeepsWorking()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => WorkerPool.For(40, new Throws()));
+        Assert.Equal("item 13", e.Message);
+        var hits = new int[40];
+        WorkerPool.For(40, new Squares(hits, new long[40]));
+        Assert.All(hits, h => Assert.Equal(1, h));
+    }
+}
