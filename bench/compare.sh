@@ -46,7 +46,7 @@ if has_peer pytorch && [ ! -f "$profile" ]; then
   exit 2
 fi
 
-all_names="gemm_1024 gemm_256 gemm_64 mlp_train mlp_1epoch_test_acc cnn_train lstm_train lstm_cell_loop_train
+all_names="gemm_1024 gemm_256 gemm_64 mlp_train mlp_train_connect mlp_1epoch_test_acc cnn_train lstm_train lstm_cell_loop_train
 feedback_train mlp_infer_latency mlp_infer_batch small_rnn_step_latency"
 if [ ${#args[@]} -gt 0 ]; then names="${args[*]}"; else names=$(echo $all_names); fi
 
@@ -54,7 +54,7 @@ if [ ${#args[@]} -gt 0 ]; then names="${args[*]}"; else names=$(echo $all_names)
 script_of() {
   case "$1" in
     gemm_*) echo gemm ;;
-    mlp_train|mlp_1epoch_test_acc) echo mlp_train ;;
+    mlp_train|mlp_train_connect|mlp_1epoch_test_acc) echo mlp_train ;;
     cnn_train) echo cnn_train ;;
     lstm_train|lstm_cell_loop_train) echo lstm_train ;;
     feedback_train) echo feedback_train ;;

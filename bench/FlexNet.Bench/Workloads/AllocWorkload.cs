@@ -1,6 +1,7 @@
 using FlexNet.Losses;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Bench.Workloads;
 

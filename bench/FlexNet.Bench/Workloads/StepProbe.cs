@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FlexNet.Training;
+using FlexNet.Tensors;
 
 namespace FlexNet.Bench.Workloads;
 
@@ -47,12 +48,12 @@ internal sealed class StepProbe : IDataset
         if (k == _atStep) _atStepAction?.Invoke();
         if (k < _bytes.Length)
         {
-            if (k > 0) _peaks[k - 1] = FlexNet.BufferPool.PeakLiveBytes - _baseLive;
+            if (k > 0) _peaks[k - 1] = FlexNet.Tensors.BufferPool.PeakLiveBytes - _baseLive;
             _ticks[k] = Stopwatch.GetTimestamp();
             _cpu[k] = Environment.CpuUsage.TotalTime;
             _bytes[k] = GC.GetTotalAllocatedBytes(precise: true);
-            _baseLive = FlexNet.BufferPool.LiveBytes;
-            FlexNet.BufferPool.ResetPeak();
+            _baseLive = FlexNet.Tensors.BufferPool.LiveBytes;
+            FlexNet.Tensors.BufferPool.ResetPeak();
             if (k == _bytes.Length - 1) _cts.Cancel();
         }
         return _inner.GetBatch(indices);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using FlexNet.Autodiff;
 
 namespace FlexNet.Tensors;
 

@@ -4,6 +4,8 @@ using FlexNet.Kernels;
 using FlexNet.Losses;
 using FlexNet.Optimizers;
 using FlexNet.Training;
+using FlexNet.Tensors;
+using FlexNet.Connections;
 
 namespace FlexNet.Tests.Autodiff;
 
