@@ -9,7 +9,7 @@ namespace FlexNet.Layers;
 /// built (per its <see cref="LayerInit"/>). Subclasses override <see cref="Layer.Transform"/> for layers that
 /// compute more than bias + activation.
 /// </summary>
-public class CatalogNode : Layer
+internal class CatalogNode : Layer
 {
     /// <summary>Creates the node.</summary>
     /// <param name="owner">The catalog layer that made it.</param>
