@@ -48,6 +48,10 @@ internal static class SpecReader
         {
             throw new SpecValidationException($"{file}: line {e.Start.Line}: not valid YAML: {e.Message}");
         }
+        catch (InvalidOperationException e) // YamlDotNet's scanner throws this for some unterminated constructs
+        {
+            throw new SpecValidationException($"{file}: not valid YAML ({e.Message}); check brackets and quotes.");
+        }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode map)
             throw new SpecValidationException($"{file}: $: a spec must be one YAML mapping (key: value lines).");
         return (Convert(map, "$", lines, file, 0)!, lines);

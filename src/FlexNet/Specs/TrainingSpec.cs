@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Graph;
@@ -22,7 +21,7 @@ namespace FlexNet.Specs;
 /// path (<c>$.connections[3].to</c>) and, for YAML, the line. Nothing in a file names a .NET type; sizes are bounded
 /// so that a small file cannot make FlexNet allocate without limit. The schema is <c>docs/spec.schema.json</c>.
 /// </summary>
-public sealed partial class TrainingSpec
+public sealed class TrainingSpec
 {
     /// <summary>Largest number of elements a single layer or input may have (2^24).</summary>
     public const int MaxLayerElements = 1 << 24;
@@ -322,7 +321,10 @@ public sealed partial class TrainingSpec
         }
         catch (Exception e) when (e is ArgumentException or FlexNetException and not SpecValidationException)
         {
-            throw c.Fail("$.connections", e.Message);
+            string at = "$.connections";
+            foreach (var edge in edges)
+                if (e.Message.Contains($"'{edge.From}->{edge.To}'", StringComparison.Ordinal)) { at = edge.Path; break; }
+            throw c.Fail(at, e.Message);
         }
         foreach (var l in net.Layers)
         {
@@ -501,7 +503,7 @@ public sealed partial class TrainingSpec
     internal static string Join(IEnumerable<string> names) => string.Join(", ", names);
 
     /// <summary>Reads values from the JSON tree and makes errors that name the file, the path and the line.</summary>
-    internal sealed partial class Ctx(string file, Dictionary<string, int> lines)
+    internal sealed class Ctx(string file, Dictionary<string, int> lines)
     {
         internal string File => file;
 
@@ -582,12 +584,23 @@ public sealed partial class TrainingSpec
 
         internal void NotTypeName(string value, string path, string what)
         {
-            if (TypeNamePattern().IsMatch(value) || value.Contains('`') || value.Contains("Version=", StringComparison.Ordinal))
+            if (LooksLikeTypeName(value) || value.Contains('`') || value.Contains("Version=", StringComparison.Ordinal))
                 throw Fail(path, $"'{value}' looks like a .NET type name; a spec names a registered {what} by its short name. FlexNet never loads a type named in a file.");
         }
 
-        [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\s*,.*)?$")]
-        private static partial Regex TypeNamePattern();
+        /// <summary>Dotted identifiers (<c>A.B</c>, <c>A.B.C, Assembly</c>): the shape of a .NET type name.</summary>
+        private static bool LooksLikeTypeName(string value)
+        {
+            int comma = value.IndexOf(',');
+            var parts = (comma >= 0 ? value[..comma] : value).Trim().Split('.');
+            if (parts.Length < 2) return false;
+            foreach (var part in parts)
+            {
+                if (part.Length == 0 || !(char.IsAsciiLetter(part[0]) || part[0] == '_')) return false;
+                foreach (char ch in part) if (!(char.IsAsciiLetterOrDigit(ch) || ch == '_')) return false;
+            }
+            return true;
+        }
 
         internal int? Int(JsonObject o, string key, string path, int min, int max)
         {
@@ -602,7 +615,7 @@ public sealed partial class TrainingSpec
             if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue(out long l) && !(v.TryGetValue(out double d) && d == Math.Floor(d) && Math.Abs(d) < 9e15 && (l = (long)d) == l))
                 throw Fail($"{path}.{key}", $"'{key}' must be a whole number, found {Describe(n)}.");
             if (l < min || l > max)
-                throw Fail($"{path}.{key}", $"'{key}' must be {(l < 0 && min >= 0 ? "non-negative and " : "")}between {min} and {max}; it is {l}.");
+                throw Fail($"{path}.{key}", $"'{key}' must be {(l < min && min >= 0 ? (min == 0 ? "non-negative" : "positive") + $" (from {min} to {max})" : $"from {min} to {max}")}; it is {l}.");
             return l;
         }
 
