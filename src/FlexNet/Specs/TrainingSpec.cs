@@ -121,7 +121,16 @@ public sealed class TrainingSpec
 
     // ---------------------------------------------------------------------------------------------------------------
 
+    /// <summary>Most tensor bytes building a spec's network may allocate (1 GiB): a few lines of a file must not ask for more.</summary>
+    public const long MaxBuildBytes = 1L << 30;
+
     private static TrainingSpec Build(JsonNode root, Dictionary<string, int> lines, string file, string baseDir, ulong? seedOverride)
+    {
+        using var budget = AllocationBudget.Limit(MaxBuildBytes, $"{file}: the network");
+        return BuildWithin(root, lines, file, baseDir, seedOverride);
+    }
+
+    private static TrainingSpec BuildWithin(JsonNode root, Dictionary<string, int> lines, string file, string baseDir, ulong? seedOverride)
     {
         var c = new Ctx(file, lines);
         var spec = new TrainingSpec(file);
@@ -237,6 +246,13 @@ public sealed class TrainingSpec
                 switch (kind)
                 {
                     case "dense":
+                        if (from.DeclaredShape is { } fs && to.DeclaredShape is { } ts)
+                        {
+                            long nIn = Product(fs), nOut = Product(ts);
+                            if (nIn * nOut * 4 > MaxBuildBytes)
+                                throw c.Fail(p, $"a dense connection from '{from.Name}' ({nIn} features) to '{to.Name}' ({nOut}) needs {nIn * nOut} weights " +
+                                                $"({nIn * nOut * 4} bytes); building a spec's network may allocate at most {MaxBuildBytes} bytes.");
+                        }
                         made = net.ConnectDense(from, to, delay, bias, name: cname);
                         break;
                     case "conv2d":
@@ -498,6 +514,13 @@ public sealed class TrainingSpec
                 }
             }
         }
+    }
+
+    private static long Product(int[] shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= d;
+        return n;
     }
 
     internal static string Join(IEnumerable<string> names) => string.Join(", ", names);

@@ -60,6 +60,15 @@ public class CliTests
     }
 
     [Fact]
+    public void TheEarlierFashionMnistCommandStillRuns()
+    {
+        var (code, output, err) = Run("fashion-mnist", "--epochs", "1", "--limit", "1000", "--data", Path.Combine(AppContext.BaseDirectory, "testdata", "fashion-mnist"));
+        Assert.True(code == 0, output + err);
+        Assert.Contains("test accuracy", output);
+        Assert.Equal(2, Run("fashion-mnist", "--model", "rnn").Code);
+    }
+
+    [Fact]
     public void ResumeContinuesFromTheCheckpoint()
     {
         string dir = Path.Combine(Path.GetTempPath(), "flexnet-cli-" + Guid.NewGuid().ToString("N"));

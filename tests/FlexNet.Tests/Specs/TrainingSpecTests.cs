@@ -190,6 +190,16 @@ public class TrainingSpecTests
     }
 
     [Fact]
+    public void AFewLinesCannotAllocateGigabytes()
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = Bad(Mlp.Replace("size: 4", "size: 16000000").Replace("size: 3,", "size: 16000000,"));
+        Assert.Contains("$.connections[0]", e.Message);
+        Assert.Contains("bytes", e.Message);
+        Assert.True(sw.Elapsed.TotalSeconds < 10, $"refused after {sw.Elapsed.TotalSeconds} s");
+    }
+
+    [Fact]
     public void MalformedFilesNameTheLine()
     {
         Assert.Contains("bad.yaml: not valid YAML", Bad("name: a\ninputs:\n  - {name: x, size: 4\nlayers: []\n").Message);
