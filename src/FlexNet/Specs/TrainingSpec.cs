@@ -170,7 +170,18 @@ public sealed class TrainingSpec
             string p = $"$.layers[{i}]";
             var o = c.Obj(layers[i], p);
             string name = c.Name(o, p);
-            string kind = c.Word(o, "kind", p, LayerKinds, "layer kind") ?? "layer";
+            string? rawKind = c.Str(o, "kind", p);
+            if (rawKind is not null) c.NotTypeName(rawKind, p + ".kind", "layer kind");
+            if (rawKind is not null && !LayerKinds.Contains(rawKind.ToLowerInvariant()) && LayerRegistry.IsRegistered(rawKind.ToLowerInvariant()))
+            {
+                c.Unique(name, p, declaredAt);
+                kinds[name] = rawKind;
+                byName[name] = AttachForm(c, o, p, rawKind.ToLowerInvariant(), name, net, byName);
+                continue;
+            }
+            if (rawKind is not null && !LayerKinds.Contains(rawKind.ToLowerInvariant()))
+                throw c.Fail(p + ".kind", $"unknown layer kind '{rawKind}'. Registered: {string.Join(", ", LayerKinds)}, and the catalog forms {Join(LayerRegistry.Names)}.");
+            string kind = rawKind?.ToLowerInvariant() ?? "layer";
             Layer layer;
             switch (kind)
             {
@@ -384,6 +395,38 @@ public sealed class TrainingSpec
 
         if (top["data"] is { } data) spec.Data = SpecData.Read(c, data, baseDir);
         return spec;
+    }
+
+    /// <summary>A registered catalog form (<c>flexnet layers</c>) attached after the layers named in <c>inputs</c>; its
+    /// other keys are the form's arguments.</summary>
+    private static Layer AttachForm(Ctx c, JsonObject o, string p, string form, string name, Network net, Dictionary<string, Layer> byName)
+    {
+        var inputs = c.Arr(o, "inputs", p, required: true)!;
+        var nodes = new List<Layer>(inputs.Count);
+        for (int j = 0; j < inputs.Count; j++)
+        {
+            string n = c.AsString(inputs[j], $"{p}.inputs[{j}]");
+            nodes.Add(byName.TryGetValue(n, out var l) ? l : throw c.Fail($"{p}.inputs[{j}]", $"no earlier layer or input is named '{n}'. Declared: {Join(byName.Keys)}."));
+        }
+        var args = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (k, v) in o)
+        {
+            if (k is "kind" or "inputs") continue;
+            args[k] = c.ArgValue(v, $"{p}.{k}");
+        }
+        try
+        {
+            var layer = LayerRegistry.Create(form, new LayerArgs(args, p));
+            return layer.Attach(net, nodes);
+        }
+        catch (SpecValidationException e)
+        {
+            throw c.Fail(p, e.Message.StartsWith(p + ": ", StringComparison.Ordinal) ? e.Message[(p.Length + 2)..] : e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or FlexNetException)
+        {
+            throw c.Fail(p, e.Message);
+        }
     }
 
     private static OptimizerRule ReadOptimizer(Ctx c, JsonObject top)
@@ -657,6 +700,29 @@ public sealed class TrainingSpec
             if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) && double.IsFinite(d))
                 return d.ToString("R", CultureInfo.InvariantCulture);
             throw Fail(path, $"expected a number, found {Describe(n)}.");
+        }
+
+        /// <summary>A catalog form's argument: text, a whole number (int), a number, true/false, or a list of whole numbers.</summary>
+        internal object ArgValue(JsonNode? n, string path)
+        {
+            switch (n)
+            {
+                case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                    return v.GetValue<string>();
+                case JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
+                    return v.GetValue<bool>();
+                case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+                    if (v.TryGetValue(out long l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
+                    if (v.TryGetValue(out double d) && double.IsFinite(d)) return d;
+                    break;
+                case JsonArray a when a.Count is > 0 and <= 8:
+                    var r = new int[a.Count];
+                    for (int i = 0; i < a.Count; i++)
+                        r[i] = a[i] is JsonValue e && e.TryGetValue(out long x) && x is >= 0 and <= MaxLayerElements ? (int)x
+                            : throw Fail($"{path}[{i}]", $"expected a whole number from 0 to {MaxLayerElements}, found {Describe(a[i])}.");
+                    return r;
+            }
+            throw Fail(path, $"a form's argument must be text, a number, true/false or a list of whole numbers; found {Describe(n)}.");
         }
 
         internal bool? Bool(JsonObject o, string key, string path)

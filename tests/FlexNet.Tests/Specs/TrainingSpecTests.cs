@@ -120,6 +120,22 @@ public class TrainingSpecTests
     }
 
     [Fact]
+    public void RegisteredCatalogFormsAreLayerKinds()
+    {
+        string spec = Mlp.Replace("  - {name: h, size: 3, activation: tanh}", "  - {name: h, kind: dense, inputs: [x], size: 3, activation: tanh}\n  - {name: d, kind: dropout, inputs: [h], rate: 0.5}")
+                         .Replace("  - {from: x, to: h}\n", "").Replace("{from: h, to: y}", "{from: d, to: y}");
+        var s = TrainingSpec.Parse(spec, "f.yaml");
+        var y = s.Network.Forward(Tensor.Ones([2, 4]))[0];
+        Assert.Equal([2, 2], y.Shape);
+        Assert.Contains(s.Network.Layers, l => l.Name == "h");
+        var e = Bad(spec.Replace("rate: 0.5", "rat: 0.5"));
+        Assert.Contains("bad.yaml: $.layers[1]", e.Message);
+        Assert.Contains("rat", e.Message);
+        Assert.Contains("$.layers[0].inputs[0]", Bad(spec.Replace("inputs: [x]", "inputs: [q]")).Message);
+        Assert.Contains("catalog forms", Bad(spec.Replace("kind: dropout", "kind: dropoutt")).Message);
+    }
+
+    [Fact]
     public void MissingOrNegativeSizeNamesThePath()
     {
         Assert.Contains("$.layers[0].size (line 5): 'size' (or 'shape') is missing", Bad(Mlp.Replace("size: 3, ", "")).Message);
