@@ -140,6 +140,33 @@ public class CliTests
     }
 
     [Fact]
+    public void SvgThroughGraphvizOrAClearMessage()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"flexnet-graph-{Guid.NewGuid():N}.svg");
+        try
+        {
+            bool hasDot = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(d => File.Exists(Path.Combine(d, "dot")));
+            var (code, _, err) = Run("graph", Example("blt.yaml"), "--format", "svg", "--out", file);
+            if (hasDot)
+            {
+                Assert.True(code == 0, err);
+                Assert.Contains("<svg", File.ReadAllText(file));
+            }
+            else
+            {
+                Assert.Equal(1, code);
+                Assert.Contains("Graphviz", err);
+                Assert.False(File.Exists(file));
+            }
+            Assert.Equal(2, Run("graph", Example("blt.yaml"), "--format", "svg").Code); // an image needs --out
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void SummaryGraphLayersVersion()
     {
         var s = Run("summary", Example("feedback.yaml"));
