@@ -20,32 +20,21 @@ internal static class FashionMnistCommand
     internal const string Usage =
         "flexnet fashion-mnist [--data DIR] [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--seed N] [--limit N]";
 
-    internal static int Run(string[] args)
+    internal sealed record Settings(string? Data, string Model, int Epochs, int Batch, double LearningRate, ulong Seed, int Limit);
+
+    internal static int Run(Settings s, TextWriter output)
     {
-        string data = FindDefaultData();
-        string model = "mlp";
-        int epochs = 5, batch = 128, limit = 0;
-        double lr = 1e-3;
-        ulong seed = 1;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--data": data = Next(); break;
-                case "--model": model = Next(); break;
-                case "--epochs": epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--lr": lr = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--seed": seed = ulong.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--limit": limit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                default: throw new ArgumentException($"unknown option '{args[i]}'\nusage: {Usage}");
-            }
-        }
+        if (s.Epochs <= 0 || s.Batch <= 0 || s.Limit < 0 || !(s.LearningRate > 0))
+            throw new UsageException($"--epochs and --batch must be at least 1, --limit at least 0 and --lr positive. Received: {s.Epochs}, {s.Batch}, {s.Limit}, {s.LearningRate}");
+        string data = s.Data ?? FindDefaultData();
+        string model = s.Model;
+        int epochs = s.Epochs, batch = s.Batch, limit = s.Limit;
+        double lr = s.LearningRate;
+        ulong seed = s.Seed;
 
         var sw = Stopwatch.StartNew();
         var (xTrain, yTrain, xTest, yTest) = Load(data, model == "cnn", limit);
-        Console.WriteLine($"data: {data} ({yTrain.Length} train, {yTest.Length} test images), loaded in {sw.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"data: {data} ({yTrain.Length} train, {yTest.Length} test images), loaded in {sw.Elapsed.TotalSeconds:F1} s");
         CatalogLayer[] layers = model switch
         {
             "mlp" => [new Dense(256, "relu"), new Dense(10)],
@@ -55,7 +44,7 @@ internal static class FashionMnistCommand
         };
         var net = new Sequential("fashion-" + model, DType.Float32, seed, layers);
         net.InputShape = model == "cnn" ? [1, 28, 28] : [784];
-        Console.WriteLine(net.Summary());
+        output.WriteLine(net.Summary());
 
         var options = new TrainerOptions
         {
@@ -65,6 +54,7 @@ internal static class FashionMnistCommand
             Loss = new CrossEntropy(),
             Optimizer = new Adam(lr),
             Metrics = [new Accuracy()],
+            Output = output,
             ValidationSplit = 0.1,
             EarlyStopping = new EarlyStopping { Monitor = "val_acc", Patience = 3, RestoreBestWeights = true },
         };
@@ -73,7 +63,7 @@ internal static class FashionMnistCommand
         trainer.Fit(xTrain, yTrain);
         double trainSeconds = sw.Elapsed.TotalSeconds;
         var result = trainer.Evaluate(xTest, yTest);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {100 * result["acc"]:F2}% (loss {result["loss"]:F4}) after {trainer.Epoch} epochs, training {trainSeconds:F1} s"));
         return 0;
     }

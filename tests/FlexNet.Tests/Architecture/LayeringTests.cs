@@ -33,6 +33,7 @@ public class LayeringTests
         ["FlexNet.Losses", "FlexNet.Metrics", "FlexNet.Regularizers", "FlexNet.Optimizers"],
         ["FlexNet.Training"],
         ["FlexNet.Models"],
+        ["FlexNet.Specs"],                                              // spec files: JSON/YAML to a network and a training
     ];
 
     [Fact]

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Globalization;
+using FlexNet.Cli.Commands;
+using FlexNet.Tensors;
+
+namespace FlexNet.Cli;
+
+/// <summary>The command tree and the error policy shared by every command: a FlexNet error (bad spec, model or data
+/// file) prints its message and exits 1; an I/O error exits 1; anything else is a bug and exits 3; a stack trace only
+/// with <c>--verbose</c>.</summary>
+internal sealed class Cli(TextWriter output, TextWriter error)
+{
+    private readonly Dictionary<Command, string> _usage = [];
+
+    internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Print stack traces with errors.", Recursive = true };
+
+    internal string Usage(Command cmd) => _usage.TryGetValue(cmd, out var u) ? u : "flexnet <command> [options]";
+
+    internal RootCommand BuildRoot()
+    {
+        var root = new RootCommand("flexnet: train, summarise and draw FlexNet networks described in JSON or YAML spec files.\n\n" + Program.ExitCodes);
+        root.Options.Add(Verbose);
+        _usage[root] = "flexnet <command> [options]  (commands: train, summary, graph, layers, version, fashion-mnist)";
+
+        // train
+        var spec = new Argument<string>("SPEC") { Description = "The spec file (.yaml, .yml or .json)." };
+        var data = new Option<string>("--data") { Description = "A Fashion-MNIST folder (IDX files) that replaces the spec's data.", HelpName = "DIR" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (replaces the spec's).", HelpName = "N" };
+        var batch = new Option<int?>("--batch") { Description = "Mini-batch size (replaces the spec's).", HelpName = "N" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (replaces the optimizer's).", HelpName = "X" };
+        var seed = new Option<ulong?>("--seed") { Description = "Seed of the initial weights and the data order.", HelpName = "N" };
+        var outFile = new Option<string>("--out") { Description = "Model file to write (safetensors); the history CSV and the checkpoint go beside it.", HelpName = "MODEL" };
+        var resume = new Option<string>("--resume") { Description = "Checkpoint to resume from (written by an earlier run with --out).", HelpName = "CKPT" };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples.", HelpName = "N" };
+        var train = new Command("train", "Train the network of a spec file on its data; print progress, a metrics table and the test result.\n\n" + Program.ExitCodes)
+        {
+            spec, data, epochs, batch, lr, seed, outFile, resume, limit,
+        };
+        _usage[train] = "flexnet train SPEC [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out MODEL] [--resume CKPT] [--limit N]";
+        train.SetAction(r => Guard(r, "train", w => TrainCommand.Run(new TrainCommand.Settings(
+            r.GetValue(spec)!, r.GetValue(data), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed),
+            r.GetValue(outFile), r.GetValue(resume), r.GetValue(limit)), w.Out, w.Err)));
+        root.Subcommands.Add(train);
+
+        // summary
+        var sSpec = new Argument<string>("SPEC") { Description = "The spec file." };
+        var summary = new Command("summary", "Validate a spec file and print its network's layers, connections and parameter counts.\n\n" + Program.ExitCodes) { sSpec };
+        _usage[summary] = "flexnet summary SPEC";
+        summary.SetAction(r => Guard(r, "summary", w => SpecCommands.Summary(r.GetValue(sSpec)!, w.Out)));
+        root.Subcommands.Add(summary);
+
+        // graph
+        var gSpec = new Argument<string>("SPEC") { Description = "The spec file." };
+        var format = new Option<string>("--format") { Description = "dot (always), svg or png (through Graphviz's 'dot' program).", DefaultValueFactory = _ => "dot", HelpName = "dot|svg|png" };
+        format.AcceptOnlyFromAmong("dot", "svg", "png");
+        var gOut = new Option<string>("--out") { Description = "File to write (standard output for dot when absent).", HelpName = "FILE" };
+        var graph = new Command("graph", "Draw a spec's network: recurrent edges dashed and labelled with their delay.\n\n" + Program.ExitCodes) { gSpec, format, gOut };
+        _usage[graph] = "flexnet graph SPEC --format dot|svg|png [--out FILE]";
+        graph.SetAction(r => Guard(r, "graph", w => SpecCommands.Graph(r.GetValue(gSpec)!, r.GetValue(format)!, r.GetValue(gOut), w.Out, w.Err)));
+        root.Subcommands.Add(graph);
+
+        // layers
+        var lName = new Argument<string?>("NAME") { Description = "A layer kind, catalog form or connection kind to describe.", Arity = ArgumentArity.ZeroOrOne };
+        var layers = new Command("layers", "List the layer and connection kinds a spec accepts, and the registered catalog forms.") { lName };
+        _usage[layers] = "flexnet layers [NAME]";
+        layers.SetAction(r => Guard(r, "layers", w => SpecCommands.Layers(r.GetValue(lName), w.Out, w.Err)));
+        root.Subcommands.Add(layers);
+
+        // version
+        var version = new Command("version", "Print the version.");
+        _usage[version] = "flexnet version";
+        version.SetAction(r =>
+        {
+            r.InvocationConfiguration.Output.WriteLine($"flexnet {typeof(Tensor).Assembly.GetName().Version?.ToString(3)}");
+            return 0;
+        });
+        root.Subcommands.Add(version);
+
+        // fashion-mnist (the README's original main job)
+        var fData = new Option<string>("--data") { Description = "Fashion-MNIST folder (default: testdata/fashion-mnist found upwards from here).", HelpName = "DIR" };
+        var fModel = new Option<string>("--model") { Description = "mlp or cnn.", DefaultValueFactory = _ => "mlp", HelpName = "mlp|cnn" };
+        fModel.AcceptOnlyFromAmong("mlp", "cnn");
+        var fEpochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 5, HelpName = "N", Description = "Epochs." };
+        var fBatch = new Option<int>("--batch") { DefaultValueFactory = _ => 128, HelpName = "N", Description = "Mini-batch size." };
+        var fLr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3, HelpName = "X", Description = "Adam's learning rate." };
+        var fSeed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 1, HelpName = "N", Description = "Seed." };
+        var fLimit = new Option<int>("--limit") { DefaultValueFactory = _ => 0, HelpName = "N", Description = "Use only the first N training images (0: all)." };
+        var fashion = new Command("fashion-mnist", "Train a classifier on Fashion-MNIST and report the test accuracy.\n\n" + Program.ExitCodes)
+        {
+            fData, fModel, fEpochs, fBatch, fLr, fSeed, fLimit,
+        };
+        _usage[fashion] = FashionMnistCommand.Usage;
+        fashion.SetAction(r => Guard(r, "fashion-mnist", w => FashionMnistCommand.Run(new FashionMnistCommand.Settings(
+            r.GetValue(fData), r.GetValue(fModel)!, r.GetValue(fEpochs), r.GetValue(fBatch), r.GetValue(fLr), r.GetValue(fSeed), r.GetValue(fLimit)), w.Out)));
+        root.Subcommands.Add(fashion);
+
+        foreach (var c in root.Subcommands) _usage.TryAdd(c, "flexnet " + c.Name);
+        return root;
+    }
+
+    private int Guard(ParseResult r, string name, Func<(TextWriter Out, TextWriter Err), int> run)
+    {
+        var o = r.InvocationConfiguration.Output ?? output;
+        var e = r.InvocationConfiguration.Error ?? error;
+        bool verbose = r.GetValue(Verbose);
+        try
+        {
+            return run((o, e));
+        }
+        catch (UsageException ex)
+        {
+            e.WriteLine($"flexnet {name}: {ex.Message}");
+            e.WriteLine($"Usage: {Usage(r.CommandResult.Command)}");
+            return 2;
+        }
+        catch (FlexNetException ex)
+        {
+            e.WriteLine($"flexnet {name}: [{ex.Code}] {ex.Message}");
+            if (verbose) e.WriteLine(ex);
+            return 1;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            e.WriteLine($"flexnet {name}: {ex.Message}");
+            if (verbose) e.WriteLine(ex);
+            return 1;
+        }
+        catch (Exception ex)
+        {
+            e.WriteLine($"flexnet {name}: internal error ({ex.GetType().Name}): {ex.Message}");
+            e.WriteLine(verbose ? ex.ToString() : "Run again with --verbose for the stack trace, and please report it.");
+            return 3;
+        }
+    }
+
+    internal static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A usage error found after parsing (a value out of range): exit code 2 with the command's usage line.</summary>
+internal sealed class UsageException(string message) : Exception(message);
