@@ -32,14 +32,19 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         var outFile = new Option<string>("--out") { Description = "Model file to write (safetensors); the history CSV and the checkpoint go beside it.", HelpName = "MODEL" };
         var resume = new Option<string>("--resume") { Description = "Checkpoint to resume from (written by an earlier run with --out).", HelpName = "CKPT" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples.", HelpName = "N" };
+        var dataParallel = new Option<bool>("--data-parallel")
+        {
+            Description = "Train data-parallel over MPI: every rank runs this command (mpirun -np R flexnet train ...), --batch is the " +
+                          "global batch. On by itself when mpirun/mpiexec launched more than one rank (docs/distributed.md).",
+        };
         var train = new Command("train", "Train the network of a spec file on its data; print progress, a metrics table and the test result.\n\n" + Program.ExitCodes)
         {
-            spec, data, epochs, batch, lr, seed, outFile, resume, limit,
+            spec, data, epochs, batch, lr, seed, outFile, resume, limit, dataParallel,
         };
-        _usage[train] = "flexnet train SPEC [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out MODEL] [--resume CKPT] [--limit N]";
+        _usage[train] = "flexnet train SPEC [--data DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out MODEL] [--resume CKPT] [--limit N] [--data-parallel]";
         train.SetAction(r => Guard(r, "train", w => TrainCommand.Run(new TrainCommand.Settings(
             r.GetValue(spec)!, r.GetValue(data), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed),
-            r.GetValue(outFile), r.GetValue(resume), r.GetValue(limit)), w.Out, w.Err)));
+            r.GetValue(outFile), r.GetValue(resume), r.GetValue(limit), r.GetValue(dataParallel)), w.Out, w.Err)));
         root.Subcommands.Add(train);
 
         // summary

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using FlexNet.Distributed;
 using FlexNet.Specs;
 using FlexNet.Tensors;
 using FlexNet.Training;
@@ -13,10 +14,25 @@ namespace FlexNet.Cli.Commands;
 internal static class TrainCommand
 {
     internal sealed record Settings(string Spec, string? Data, int? Epochs, int? Batch, double? LearningRate, ulong? Seed,
-                                    string? Out, string? Resume, int? Limit);
+                                    string? Out, string? Resume, int? Limit, bool DataParallel = false);
 
     internal static int Run(Settings s, TextWriter output, TextWriter error)
     {
+        // under mpirun every rank runs this command; rank 0 alone prints and writes files (docs/distributed.md)
+        MpiCommunicator? world = s.DataParallel || MpiCommunicator.LaunchedWorldSize is > 1 ? MpiCommunicator.Initialize() : null;
+        try
+        {
+            return Train(s, world is { Rank: not 0 } ? TextWriter.Null : output, world);
+        }
+        finally
+        {
+            world?.Dispose();
+        }
+    }
+
+    private static int Train(Settings s, TextWriter output, MpiCommunicator? world)
+    {
+        bool lead = world is null || world.Rank == 0;
         if (s.Epochs is <= 0) throw new UsageException($"--epochs must be at least 1. Received: {s.Epochs}");
         if (s.Batch is <= 0) throw new UsageException($"--batch must be at least 1. Received: {s.Batch}");
         if (s.LearningRate is { } l && !(l > 0 && double.IsFinite(l))) throw new UsageException($"--lr must be a positive number. Received: {l}");
@@ -48,9 +64,14 @@ internal static class TrainCommand
         if (s.Out is not null && Path.GetDirectoryName(Path.GetFullPath(s.Out)) is { } outDir) Directory.CreateDirectory(outDir);
         string? ckpt = s.Out is null ? s.Resume : Path.ChangeExtension(s.Out, ".ckpt");
         options.CheckpointPath = ckpt;
+        if (world is { Size: > 1 })
+        {
+            options.Communicator = world;
+            output.WriteLine($"data-parallel over {world.Size} ranks ({world.Implementation}); global batch {options.BatchSize}");
+        }
 
         var trainer = new Trainer(spec.Network.AsTrainable(), options);
-        if (s.Resume is not null)
+        if (s.Resume is not null && lead) // rank 0's state reaches the other ranks when training starts
         {
             trainer.LoadCheckpoint(s.Resume);
             output.WriteLine($"resumed from {s.Resume} at epoch {trainer.Epoch}");
@@ -66,7 +87,7 @@ internal static class TrainCommand
         if (test is not null && test.TryGetValue("acc", out double acc))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {100 * acc:F2}%"));
 
-        if (s.Out is not null)
+        if (s.Out is not null && lead)
         {
             var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var (name, value) in spec.Network.NamedParameters) tensors[name] = value;

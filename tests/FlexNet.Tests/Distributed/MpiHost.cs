@@ -50,7 +50,10 @@ internal static class MpiHost
         return dll;
     }
 
-    public static Result Run(string mpi, int ranks, params string[] scenario)
+    public static Result Run(string mpi, int ranks, params string[] scenario) => RunDll(mpi, ranks, HostDll(), scenario);
+
+    /// <summary>Launches <c>dotnet DLL ARGS...</c> on <paramref name="ranks"/> ranks.</summary>
+    public static Result RunDll(string mpi, int ranks, string dll, params string[] scenario)
     {
         var launcher = Launcher(mpi, ranks, out var reason);
         if (launcher is null) Assert.Skip(reason);
@@ -58,7 +61,7 @@ internal static class MpiHost
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("dotnet");
-        psi.ArgumentList.Add(HostDll());
+        psi.ArgumentList.Add(dll);
         foreach (var a in scenario) psi.ArgumentList.Add(a);
         psi.Environment["TERM"] = "dumb";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
