@@ -43,7 +43,7 @@ internal static class NetworkFileCodec
     private static GraphException Unsaveable(string what, string typeName) => new(
         $"{what} is a {typeName}, which the .flexnet format cannot describe: a model file holds only FlexNet's own kinds " +
         $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}). Build the network from those kinds, " +
-        "or save its weights alone with StateDict() and rebuild the custom part in code before LoadStateDict().");
+        "or rebuild such a network in code and keep its weights with TensorFile.Save (custom kinds cannot be registered with the model-file format yet).");
 
     private static LayerRecord DescribeLayer(Layer l)
     {
