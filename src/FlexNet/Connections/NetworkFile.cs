@@ -276,6 +276,15 @@ public static class NetworkFile
         return bad;
     }
 
+    private static Connection Custom(ConnectionRecord c, Layer from, Layer to)
+    {
+        var entry = ConnectionKinds.Find(c.Kind) ?? throw new GraphException($"unknown connection kind '{c.Kind}'.");
+        var conn = entry.Create(from, to, c.Delay, c.Name, c.Options!);
+        if (conn is null || conn.GetType() != entry.Type || !ReferenceEquals(conn.From, from) || !ReferenceEquals(conn.To, to) || conn.Delay != c.Delay)
+            throw new GraphException($"the factory of registered kind '{c.Kind}' did not make a {entry.Type.Name} from '{c.From}' to '{c.To}' with delay {c.Delay}.");
+        return conn;
+    }
+
     private static Network Construct(NetworkRecord r)
     {
         var net = new Network(r.Name, r.DType, r.Seed);
@@ -319,7 +328,7 @@ public static class NetworkFile
                 "tied" => new TiedConnection(from, to, Make(index[c.Partner!]) as DenseConnection
                                                        ?? throw new GraphException($"tied connection '{c.Name}': partner '{c.Partner}' is not a dense connection."), c.Delay, c.Bias, c.Name),
                 "shared" => new SharedConnection(Make(index[c.Partner!]), from, to, c.Delay, c.Name),
-                _ => throw new GraphException($"unknown connection kind '{c.Kind}'."),
+                _ => Custom(c, from, to),
             };
             made[i] = conn;
             return conn;

@@ -40,10 +40,13 @@ internal static class NetworkFileCodec
         return r;
     }
 
-    private static GraphException Unsaveable(string what, string typeName) => new(
-        $"{what} is a {typeName}, which the .flexnet format cannot describe: a model file holds only FlexNet's own kinds " +
-        $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}). Build the network from those kinds, " +
-        "or rebuild such a network in code and keep its weights with TensorFile.Save (custom kinds cannot be registered with the model-file format yet).");
+    private static GraphException Unsaveable(string what, string typeName, bool connection) => new(
+        $"{what} is a {typeName}, which the .flexnet format cannot describe: a model file holds FlexNet's own kinds " +
+        $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}) and registered connection kinds " +
+        $"({(Connections.ConnectionKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.ConnectionKinds.Registered))}). " +
+        (connection
+            ? $"Register it once before saving and loading: ConnectionKinds.Register<{typeName.Split('.', '+')[^1]}>(\"my-kind\", describe: c => options, create: (from, to, delay, name, options) => new ..., shapes: (source, target, options) => new ConnectionShapes(output, parameters))."
+            : "Custom layer kinds cannot be registered yet: build the network from those kinds, or rebuild it in code and keep its weights with TensorFile.Save."));
 
     private static LayerRecord DescribeLayer(Layer l)
     {
@@ -61,7 +64,7 @@ internal static class NetworkFileCodec
             {
                 Kind = "layer", Name = l.Name, Shape = l.DeclaredShape is null ? null : (int[])l.DeclaredShape.Clone(), Combine = l.Combine, Bias = l.UseBias,
             },
-            _ => throw Unsaveable($"Layer '{l.Name}'", l.GetType().FullName ?? l.GetType().Name),
+            _ => throw Unsaveable($"Layer '{l.Name}'", l.GetType().FullName ?? l.GetType().Name, connection: false),
         };
         rec.Activation = l.Activation;
         rec.LearnInitialState = l.LearnInitialState;
@@ -105,7 +108,12 @@ internal static class NetworkFileCodec
                 r.Kind = "shared"; r.Partner = s.Partner.Name;
                 break;
             default:
-                throw Unsaveable($"Connection '{c.Name}' from '{c.From.Name}' to '{c.To.Name}'", c.GetType().FullName ?? c.GetType().Name);
+                var entry = Connections.ConnectionKinds.Find(c.GetType())
+                            ?? throw Unsaveable($"Connection '{c.Name}' from '{c.From.Name}' to '{c.To.Name}'", c.GetType().FullName ?? c.GetType().Name, connection: true);
+                r.Kind = entry.Kind;
+                r.Options = new SortedDictionary<string, string>(StringComparer.Ordinal);
+                foreach (var (k, v) in entry.Describe(c)) r.Options[k] = v;
+                break;
         }
         return r;
     }
@@ -206,6 +214,13 @@ internal static class NetworkFileCodec
                         break;
                     case "shared":
                         w.WriteString("partner", c.Partner);
+                        break;
+                    case "identity" or "complement":
+                        break;
+                    default:
+                        w.WriteStartObject("options");
+                        foreach (var (k, v) in c.Options!) w.WriteString(k, v);
+                        w.WriteEndObject();
                         break;
                 }
                 w.WriteEndObject();
@@ -465,7 +480,21 @@ internal static class NetworkFileCodec
                 c.Partner = Name(Req(o, "partner", at, bad), at + ".partner", bad);
                 break;
             default:
-                throw bad($"{at} ('{Short(name)}'): unknown connection kind '{Short(kind)}'. Known connection kinds: {string.Join(", ", ConnectionKinds)}.");
+                if (Connections.ConnectionKinds.Find(kind) is null)
+                    throw bad($"{at} ('{Short(name)}'): unknown connection kind '{Short(kind)}'. Known connection kinds: {string.Join(", ", ConnectionKinds)}; " +
+                              $"registered: {(Connections.ConnectionKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.ConnectionKinds.Registered))} " +
+                              "(a custom kind loads once registered with ConnectionKinds.Register).");
+                Only(o, at, bad, [.. common, "options"]);
+                var opts = Obj(Req(o, "options", at, bad), at + ".options", bad);
+                c.Options = new SortedDictionary<string, string>(StringComparer.Ordinal);
+                foreach (var p2 in opts.EnumerateObject())
+                {
+                    if (c.Options.Count >= 64) throw bad($"{at}.options has more than 64 entries.");
+                    string v = Str(p2.Value, $"{at}.options.{Short(p2.Name)}", bad);
+                    if (v.Length > 4096 || p2.Name.Length > 256) throw bad($"{at}.options.{Short(p2.Name)} is too long.");
+                    if (!c.Options.TryAdd(p2.Name, v)) throw bad($"{at}.options has '{Short(p2.Name)}' twice.");
+                }
+                break;
         }
         return c;
     }

@@ -37,6 +37,7 @@ internal sealed class ConnectionRecord
     public int PadT;                      // conv_transpose2d
     public int? OutputPadding;            // conv_transpose2d
     public string? Partner;               // tied, shared
+    public SortedDictionary<string, string>? Options; // a registered kind (ConnectionKinds)
 }
 
 /// <summary>A network's whole description in a .flexnet file.</summary>

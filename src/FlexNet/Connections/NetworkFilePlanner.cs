@@ -28,14 +28,14 @@ internal static class NetworkFilePlanner
     /// same source. A layer's own parameters are <c>{layer}.layer_bias</c> and <c>{layer}.initial_state</c>.
     /// </summary>
     /// <returns>Per connection, the name prefix of its parameters (null for connections without parameters).</returns>
-    internal static string?[] ConnectionPrefixes(NetworkRecord r)
+    internal static string?[] ConnectionPrefixes(NetworkRecord r, Func<int, bool> hasParameters)
     {
         var prefixes = new string?[r.Connections.Count];
         var byTarget = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (int i = 0; i < r.Connections.Count; i++)
         {
             var c = r.Connections[i];
-            if (ConnectionParameters(c).Length == 0) continue;
+            if (!hasParameters(i)) continue;
             if (!byTarget.TryGetValue(c.To, out var list)) byTarget[c.To] = list = new List<int>();
             list.Add(i);
         }
@@ -86,15 +86,17 @@ internal static class NetworkFilePlanner
         var cSrc = new int[]?[r.Connections.Count];
         var cOut = new int[]?[r.Connections.Count];
         var cParams = new int[][]?[r.Connections.Count];
+        var cNames = new string[]?[r.Connections.Count];
         var built = new bool[r.Connections.Count];
 
         int[] BuildOnce(int ci, int[] src, int[]? target)
         {
             if (cSrc[ci] is { } s0 && Same(s0, src)) return cOut[ci]!;
-            var (o, p) = Contribute(r, ci, src, target, index, cSrc, cOut, cParams, BuildOnce, bad);
+            var (o, p, names) = Contribute(r, ci, src, target, index, cSrc, cOut, cParams, BuildOnce, bad);
             cSrc[ci] = (int[])src.Clone();
             cOut[ci] = o;
             cParams[ci] = p;
+            cNames[ci] = names ?? ConnectionParameters(r.Connections[ci]);
             return o;
         }
 
@@ -148,10 +150,10 @@ internal static class NetworkFilePlanner
         }
 
         var slots = new List<StateSlot>();
-        var prefixes = ConnectionPrefixes(r);
+        var prefixes = ConnectionPrefixes(r, ci => cNames[ci]!.Length > 0);
         for (int ci = 0; ci < r.Connections.Count; ci++)
         {
-            var names = ConnectionParameters(r.Connections[ci]);
+            var names = cNames[ci]!;
             for (int k = 0; k < names.Length; k++)
                 slots.Add(new StateSlot($"{prefixes[ci]}.{names[k]}", cParams[ci]![k], false, ci, names[k]));
         }
@@ -228,7 +230,7 @@ internal static class NetworkFilePlanner
         }
     }
 
-    private static (int[] Out, int[][] Params) Contribute(
+    private static (int[] Out, int[][] Params, string[]? Names) Contribute(
         NetworkRecord r, int ci, int[] src, int[]? target, Dictionary<string, int> index,
         int[]?[] cSrc, int[]?[] cOut, int[][]?[] cParams, Func<int, int[], int[]?, int[]> buildOnce, Func<string, Exception> bad)
     {
@@ -256,7 +258,7 @@ internal static class NetworkFilePlanner
                 else shape = t ?? throw Bad("the target's shape is unknown and no units are given.");
                 long outF = Elements(shape, who, bad);
                 Check(outF * inF, who, bad);
-                return (shape, c.Bias ? [[(int)outF, (int)inF], [(int)outF]] : [[(int)outF, (int)inF]]);
+                return (shape, c.Bias ? [[(int)outF, (int)inF], [(int)outF]] : [[(int)outF, (int)inF]], null);
             }
             case "conv2d":
             {
@@ -269,7 +271,7 @@ internal static class NetworkFilePlanner
                 if (t is not null && !Same(t, shape)) throw Bad($"produces {Format(shape)}, the target has {Format(t)}.");
                 Check((long)cout * src[0] * c.Kernel * c.Kernel, who, bad);
                 int[] wShape = [cout, src[0], c.Kernel, c.Kernel];
-                return (shape, c.Bias ? [wShape, [cout]] : [wShape]);
+                return (shape, c.Bias ? [wShape, [cout]] : [wShape], null);
             }
             case "conv_transpose2d":
             {
@@ -295,7 +297,7 @@ internal static class NetworkFilePlanner
                 if (t is not null && !Same(t, shape)) throw Bad($"produces {Format(shape)}, the target has {Format(t)}.");
                 Check((long)cout * src[0] * c.Kernel * c.Kernel, who, bad);
                 int[] wShape = [src[0], cout, c.Kernel, c.Kernel];
-                return (shape, c.Bias ? [wShape, [cout]] : [wShape]);
+                return (shape, c.Bias ? [wShape, [cout]] : [wShape], null);
             }
             case "conv1d":
             {
@@ -308,14 +310,14 @@ internal static class NetworkFilePlanner
                 Elements(shape, who, bad);
                 Check((long)cout * src[0] * c.Kernel, who, bad);
                 int[] wShape = [cout, src[0], c.Kernel];
-                return (shape, c.Bias ? [wShape, [cout]] : [wShape]);
+                return (shape, c.Bias ? [wShape, [cout]] : [wShape], null);
             }
             case "identity" or "complement":
                 if (t is not null && !Same(t, src)) throw Bad($"needs equal shapes; source {Format(src)} vs target {Format(t)}.");
-                return (src, []);
+                return (src, [], null);
             case "elementwise":
                 if (t is not null && !Same(t, src)) throw Bad($"needs equal shapes; source {Format(src)} vs target {Format(t)}.");
-                return (src, c.Bias ? [src, src] : [src]);
+                return (src, c.Bias ? [src, src] : [src], null);
             case "tied":
             {
                 int pi = r.Connections.FindIndex(x => x.Name == c.Partner);
@@ -325,7 +327,7 @@ internal static class NetworkFilePlanner
                 if (inF != outP) throw Bad($"the source has {inF} features but partner '{c.Partner}' produces {outP}.");
                 int[] shape = t ?? [(int)inP];
                 if (Elements(shape, who, bad) != inP) throw Bad($"partner '{c.Partner}' maps back to {inP} features, the target has {Format(shape)}.");
-                return (shape, c.Bias ? [[(int)inP]] : []);
+                return (shape, c.Bias ? [[(int)inP]] : [], null);
             }
             case "shared":
             {
@@ -339,11 +341,37 @@ internal static class NetworkFilePlanner
                     buildOnce(pi, src, pTarget);
                 }
                 if (!Same(cSrc[pi]!, src)) throw Bad($"the shared partner '{c.Partner}' was built for inputs of shape {Format(cSrc[pi]!)}.");
-                return (cOut[pi]!, []);
+                return (cOut[pi]!, [], null);
             }
             default:
-                throw Bad($"unknown kind '{c.Kind}'.");
+                return Custom(c, src, t, who, bad);
         }
+    }
+
+    private static (int[] Out, int[][] Params, string[]? Names) Custom(ConnectionRecord c, int[] src, int[]? t, string who, Func<string, Exception> bad)
+    {
+        var entry = ConnectionKinds.Find(c.Kind) ?? throw bad($"{who}: unknown kind '{c.Kind}'.");
+        ConnectionShapes s;
+        try
+        {
+            s = entry.Shapes((int[])src.Clone(), t is null ? null : (int[])t.Clone(), c.Options!);
+        }
+        catch (Exception e) when (e is ArgumentException or FlexNetException or FormatException or OverflowException or KeyNotFoundException)
+        {
+            throw bad($"{who}: the registered kind '{c.Kind}' rejects its options: {e.Message}");
+        }
+        if (s.Output is null || s.Parameters is null || s.Output.Length is 0 or > 8) throw bad($"{who}: the registered kind '{c.Kind}' gives no valid output shape.");
+        Elements(s.Output, who, bad);
+        var shapes = new int[s.Parameters.Count][];
+        var names = new string[s.Parameters.Count];
+        for (int i = 0; i < shapes.Length; i++)
+        {
+            var (name, shape) = s.Parameters[i];
+            if (string.IsNullOrEmpty(name) || shape is null || shape.Length is 0 or > 8) throw bad($"{who}: the registered kind '{c.Kind}' gives an invalid parameter {i}.");
+            Elements(shape, who, bad);
+            (names[i], shapes[i]) = (name, (int[])shape.Clone());
+        }
+        return ((int[])s.Output.Clone(), shapes, names);
     }
 
     private static long ConvOut(int n, ConnectionRecord c, bool rows)

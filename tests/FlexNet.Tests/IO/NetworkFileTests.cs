@@ -239,6 +239,64 @@ public sealed class NetworkFileTests
         }
     }
 
+    /// <summary>c = s ⊙ g with a learned gain g [features], initialised to a constant given as an option.</summary>
+    private sealed class GainConnection(Layer from, Layer to, double init, int delay = 0, string? name = null) : Connection(from, to, delay, name)
+    {
+        public double Init { get; } = init;
+
+        protected override int[] Build(ConnectionBuildContext context)
+        {
+            AddParameter("gain", Tensor.Full(context.SourceShape, Init, context.DType));
+            return context.SourceShape;
+        }
+
+        public override Tensor Contribute(Tensor source) => source * Parameters[0];
+    }
+
+    [Fact]
+    public void RegisteredConnectionKind_SavesAndLoads_AndIsCheckedBeforeAllocation()
+    {
+        ConnectionKinds.Register<GainConnection>("test-gain",
+            describe: c => new Dictionary<string, string> { ["init"] = c.Init.ToString("R", System.Globalization.CultureInfo.InvariantCulture) },
+            create: (from, to, delay, name, o) => new GainConnection(from, to, double.Parse(o["init"], System.Globalization.CultureInfo.InvariantCulture), delay, name),
+            shapes: (source, target, o) => new ConnectionShapes(source, [("gain", source)]));
+        Assert.Contains("test-gain", ConnectionKinds.Registered);
+        var net = new Network("gain");
+        var x = new InputLayer(3, name: "x");
+        var h = new Layer(3, "tanh", name: "h");
+        net.Connect(new GainConnection(x, h, 0.5));
+        net.Connect(new GainConnection(h, h, 0.25, delay: 1));
+        net.Steps = 3;
+        Assert.Equal(["h.x.gain", "h.h.gain"], net.StateDict().Keys);
+        using (Autograd.NoGrad())
+            foreach (var p in net.Parameters) p.CopyFrom(p + Tensor.Normal(p.Shape.ToArray(), 0, 0.3, new RandomGenerator(4)));
+        var (meta, entries) = NetworkFile.Image(net);
+        Assert.Contains("\"kind\":\"test-gain\"", meta["architecture"]);
+        byte[] bytes = SafeTensorWriter.ToBytes(meta, entries);
+        var loaded = NetworkFile.FromFile(SafeTensorFile.Parse(bytes, "gain.flexnet"), "gain.flexnet");
+        var xs = Tensor.Normal([2, 3], 0, 1, new RandomGenerator(2));
+        AssertBitIdentical(Run(net, [xs]), Run(loaded, [xs]), "registered kind");
+        Assert.Equal(bytes, NetworkFileImage(loaded));
+
+        // a file whose options make the registered kind predict other shapes than the stored tensors
+        ConnectionKinds.Register<GainConnection>("test-gain",
+            describe: c => new Dictionary<string, string> { ["init"] = "0" },
+            create: (from, to, delay, name, o) => new GainConnection(from, to, 0, delay, name),
+            shapes: (source, target, o) => new ConnectionShapes(source, [("gain", [1_000_000, 1000])]));
+        var e = Assert.Throws<ModelFormatException>(() => NetworkFile.FromFile(SafeTensorFile.Parse(bytes, "gain.flexnet"), "gain.flexnet"));
+        Assert.Contains("h.x.gain", e.Message);
+        Assert.Contains("[1000000, 1000]", e.Message);
+    }
+
+    [Fact]
+    public void UnregisteredCustomConnection_SaysHowToRegisterIt()
+    {
+        var net = new Network("custom");
+        net.Connect(new Doubling(new InputLayer(3, name: "x"), new Layer(3, name: "h")));
+        var e = Assert.Throws<GraphException>(() => NetworkFile.Image(net));
+        Assert.Contains("ConnectionKinds.Register<Doubling>", e.Message);
+    }
+
     internal static string ReplaceFirst(string s, string from, string to)
     {
         int i = s.IndexOf(from, StringComparison.Ordinal);
