@@ -8,8 +8,8 @@ using FlexNet.Tensors;
 namespace FlexNet.Tests.IO;
 
 /// <summary>
-/// R9 for .flexnet model files: three small saved networks (recurrent with tied and elementwise edges, convolutional
-/// with pooling and a transposed convolution, a plain MLP) are mutated into more than 10,000 malformed files: every
+/// R9 for .flexnet model files: four small saved networks (recurrent with tied and elementwise edges, convolutional
+/// with pooling and a transposed convolution, a float64 MLP, one with conv1d, reshape, concat, complement and shared edges) are mutated into more than 10,000 malformed files: every
 /// truncation, seeded bit flips, header lengths 0 / huge / past the end, metadata removed or replaced, tensors
 /// removed, added, reshaped, retyped or made non-finite, and architecture JSON with every field removed or given a
 /// wrong type, a negative, 2^31 or huge size, unknown kinds (including .NET type names), delay-0 cycles, connections
@@ -192,7 +192,7 @@ public sealed class NetworkFileFuzzTests
     {
         var total = Stopwatch.StartNew();
         var rng = new Random(1010);
-        var seeds = new[] { ("recurrent", NetworkFileTests.Recurrent()), ("cnn", NetworkFileTests.Convolutional()), ("mlp", Mlp()) };
+        var seeds = new[] { ("recurrent", NetworkFileTests.Recurrent()), ("cnn", NetworkFileTests.Convolutional()), ("mlp", Mlp()), ("every", NetworkFileTests.EveryKind()) };
         foreach (var (name, net) in seeds)
         {
             var (meta, entries) = NetworkFile.Image(net);

@@ -146,6 +146,55 @@ public sealed class NetworkFileTests
         }
     }
 
+    /// <summary>The kinds the other tests do not reach: conv1d, 1-D pooling, reshape, concat with dense units, identity,
+    /// complement, shared, product combine, explicit asymmetric padding, dilation, global max pooling, float64.</summary>
+    internal static Network EveryKind()
+    {
+        var net = new Network("every", DType.Float64, 9);
+        var seq = new InputLayer([2, 8], name: "seq");
+        var c1 = new Layer([3, 8], "tanh", name: "c1");
+        var p1 = new PoolLayer(PoolKind.Average, 1, 2, name: "p1");
+        var r = new ReshapeLayer([3, 2, 2], "r");
+        var c2 = new Layer([2, 2, 2], "relu", bias: true, name: "c2");
+        var g = PoolLayer.Global(PoolKind.Max, "g");
+        var cat = new Layer((int[]?)null, "sigmoid", CombineRule.Concat, name: "cat");
+        var gate = new Layer(5, "sigmoid", name: "gate");
+        var prod = new Layer(5, combine: CombineRule.Product, name: "prod");
+        var twin = new Layer(5, name: "twin");
+        net.Connect(new Conv1dConnection(seq, c1, 3, 3, padding: Padding.Same));
+        net.Connect(c1, p1);
+        net.Connect(p1, r);
+        net.ConnectConv2d(r, c2, 2, padding: Padding.Explicit(1, 0, 0, 1), dilation: 1);
+        net.Connect(c2, g);
+        net.ConnectDense(g, cat, units: 3);
+        net.ConnectDense(p1, cat, units: 2, bias: false);
+        var toGate = net.ConnectDense(cat, gate);
+        net.ConnectIdentity(cat, prod);
+        net.Connect(new ComplementConnection(gate, prod));
+        net.Connect(new SharedConnection(toGate, prod, twin));
+        net.AddOutput(prod, OutputMode.LastStep);
+        net.AddOutput(twin, OutputMode.AllSteps);
+        return net;
+    }
+
+    [Fact]
+    public void EveryOtherKind_RoundTripsBitIdentical()
+    {
+        var net = EveryKind();
+        var xs = Tensor.Normal([3, 2, 8], 0, 1, new RandomGenerator(5), DType.Float64);
+        using (Autograd.NoGrad())
+            foreach (var p in net.Parameters) p.CopyFrom(p + Tensor.Normal(p.Shape.ToArray(), 0, 0.2, new RandomGenerator(6), DType.Float64));
+        var before = Run(net, [xs]);
+        byte[] bytes = NetworkFileImage(net);
+        var loaded = NetworkFile.FromFile(SafeTensorFile.Parse(bytes, "every.flexnet"), "every.flexnet");
+        AssertBitIdentical(before, Run(loaded, [xs]), "every kind");
+        Assert.Equal(bytes, NetworkFileImage(loaded));
+        Assert.Equal(["c1.weight", "c1.bias", "c2.weight", "c2.bias", "cat.g.weight", "cat.g.bias", "cat.p1.weight", "gate.weight", "gate.bias", "c2.layer_bias"],
+                     net.StateDict().Keys);
+        Assert.Equal([3, 2, 3], net.StateDict()["c1.weight"].Shape.ToArray());
+        Assert.Contains(loaded.Connections, c => c is SharedConnection s && s.Partner.Name == "cat->gate");
+    }
+
     [Fact]
     public void StateDict_UsesTorchNamesAndLayouts()
     {
