@@ -81,6 +81,9 @@ public sealed partial class Network
         }
     }
 
+    /// <summary>Whether <see cref="Steps"/> was set explicitly (model files record only an explicit value).</summary>
+    internal bool StepsExplicit => _stepsSet;
+
     /// <summary>Truncated BPTT window k: the unrolled sequence is cut into windows of k steps and no gradient flows
     /// from one window into the previous (the recurrent state passes on, detached). Null (default) = full BPTT;
     /// k ≥ T equals full BPTT exactly.</summary>
