@@ -86,6 +86,8 @@ public sealed class LossEdgeTests
         var o = D([0.3, 1.0, 2.0, -1.0], 2, 2);
         // row 0: y = 0: max(0, 1 + 1.0 − 0.3) = 1.7; row 1: y = 0: max(0, 1 − 1 − 2) = 0
         T.Close([1.7, 0], new Hinge { Reduction = Reduction.None }.Compute(o, Labels(0, 0)).ToDoubleArray(), 1e-14, 0, "hinge C = 2");
+        // one sample: logits [C] with a scalar label, max(0, 1 + 2 − 0.5) = 2.5
+        Assert.Equal(2.5, new Hinge().Compute(D([0.5, 2, -1], 3), Tensor.FromArray([0], [])).Item(), 14);
         var one = Assert.Throws<ShapeMismatchException>(() => new Hinge().Compute(D([1, 2], 2, 1), Labels(0, 0)));
         Assert.Equal("hinge loss: integer labels need at least 2 classes; output is [2, 1].", one.Message);
         var shape = Assert.Throws<ShapeMismatchException>(() => new Hinge().Compute(o, Labels(0, 1, 1)));
@@ -133,7 +135,8 @@ public sealed class LossEdgeTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => CrossEntropy.OneHot(Labels(0, 3), 3));
         Assert.StartsWith("OneHot: label 3 at position 1 is outside [0, 3).", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => CrossEntropy.OneHot(Labels(-1), 3));
-        Assert.ThrowsAny<Exception>(() => CrossEntropy.OneHot(D([1.0], 1), 3));
+        var f = Assert.Throws<ArgumentException>(() => CrossEntropy.OneHot(D([1.0], 1), 3));
+        Assert.Equal("OneHot needs a Int32 tensor; got Float64 of shape [1].", f.Message);
     }
 
     [Fact]
