@@ -163,6 +163,34 @@ public sealed class LossEdgeTests
     }
 
     [Fact]
+    public void LabelSmoothingOnSequencesNormalisesOverTheClassAxis()
+    {
+        // [T = 2, N = 3, C = 2]: softmax and the sum run over the last axis, not axis 1
+        const double eps = 0.3;
+        double[] xv = [1, -1, 0.5, 2, -0.25, 0, /* t = 1 */ 3, 1, -2, 0.5, 0.75, 0.25];
+        int[] yv = [0, 1, 1, 1, 0, 0];
+        var rows = new double[6];
+        for (int r = 0; r < 6; r++)
+        {
+            double lse = Lse(xv[2 * r], xv[2 * r + 1]);
+            for (int c = 0; c < 2; c++) rows[r] -= ((c == yv[r] ? 1 - eps : 0) + eps / 2) * (xv[2 * r + c] - lse);
+        }
+        var got = new CrossEntropy { LabelSmoothing = eps, Reduction = Reduction.None }.Compute(D(xv, 2, 3, 2), Tensor.FromArray(yv, 2, 3));
+        Assert.Equal([2, 3], got.ShapeArray);
+        T.Close(rows, got.ToDoubleArray(), 1e-13, 0, "label smoothing [T, N, C]");
+    }
+
+    [Fact]
+    public void Float32CrossEntropyValuesByHand()
+    {
+        float[] xv = [1, 2, 0.5f, 0, -1, 3];
+        var got = new CrossEntropy { Reduction = Reduction.None }.Compute(Tensor.FromArray(xv, 2, 3), Labels(1, 2)).ToFloatArray();
+        Assert.Equal(DType.Float32, new CrossEntropy().Compute(Tensor.FromArray(xv, 2, 3), Labels(1, 2)).DType);
+        double r0 = Lse(1, 2, 0.5) - 2, r1 = Lse(0, -1, 3) - 3;
+        Assert.True(Math.Abs(got[0] - r0) < 1e-6 && Math.Abs(got[1] - r1) < 1e-6, $"float32 xe: hand ({r0}, {r1}), got ({got[0]}, {got[1]})");
+    }
+
+    [Fact]
     public void Float32CrossEntropyGradientIsSoftmaxMinusOneHotTimesTheUpstreamGradient()
     {
         float[] xv = [1, 2, 0.5f, 0, -1, 3, 0.25f, 0.25f, -2];
