@@ -37,4 +37,16 @@ public sealed class SafeTensorBoundaryTests
         var image = TestFiles.Image("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[4,16]}}", dataLength: 16);
         Assert.Equal($"safetensors file '{Source}': tensor 'a': data_offsets [4, 16] span 12 bytes but F64 shape [2] needs 16.", Reject(image));
     }
+
+    [Fact]
+    public void NullArgumentsAreArgumentNullExceptions()
+    {
+        var f = SafeTensorFile.Parse(TestFiles.Image("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", dataLength: 4), Source);
+        Assert.Throws<ArgumentNullException>(() => f[null!]);
+        Assert.Throws<ArgumentNullException>(() => f.TryGet(null!, out _));
+        Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Read((string)null!));
+        Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Read((Stream)null!, "x"));
+        Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Read(new MemoryStream(new byte[8]), null!));
+        Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Parse(new byte[8], null!));
+    }
 }
