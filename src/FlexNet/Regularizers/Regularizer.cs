@@ -30,8 +30,7 @@ public sealed record RegularizationContext(
 /// </summary>
 public abstract class Regularizer
 {
-    private Regex? _regex;
-    private string? _regexFor;
+    private Regex? _regex; // Pattern is init-only, so the expression compiled on first use stays valid
 
     /// <summary>Weight of the penalty in the total loss.</summary>
     public double Weight { get; init; } = 1;
@@ -56,11 +55,7 @@ public abstract class Regularizer
     /// <returns>True on a match.</returns>
     public bool Matches(string name)
     {
-        if (_regex is null || !ReferenceEquals(_regexFor, Pattern))
-        {
-            _regex = GlobToRegex(Pattern);
-            _regexFor = Pattern;
-        }
+        _regex ??= GlobToRegex(Pattern);
         return _regex.IsMatch(name);
     }
 

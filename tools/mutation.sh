@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Mutation testing with Stryker.NET (local tool in .config/dotnet-tools.json) over folders of src/FlexNet.
+#   tools/mutation.sh [FOLDER...]        e.g.  tools/mutation.sh Losses IO        (default: every folder)
+# One Stryker run mutates every named folder (the library is compiled once with all its mutants), on a private
+# copy of the repository so that builds in the working tree are not disturbed, with the Microsoft.Testing.Platform
+# runner (xunit v3; see docs/testing.md for why), one test session at a time, at the lowest CPU priority.
+# Tests: by default only the test folders that mirror the named folders (tests/FlexNet.Tests/<FOLDER>, plus the
+# shared helpers) are compiled into the test executable, so each mutant runs a few seconds of tests, not the
+# whole suite; MUTATION_TESTS="Losses Training" picks test folders, MUTATION_TESTS=all uses the whole suite.
+# Reports (JSON + HTML + log) go to artifacts/mutation/. Per-folder scores and surviving mutants go to stderr;
+# stdout ends with exactly one line:
+#   mutation score: X% (killed K of N, survived S, timeout O, no coverage C, compile errors E)
+# where K counts killed and timed-out mutants and N = killed + timeout + survived + no coverage (Stryker's score).
+# Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory).
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+limit="${MUTATION_TIMEOUT:-7200}"
+out="${MUTATION_OUT:-$root/artifacts/mutation}"
+fail() { echo "$1" >&2; echo "mutation score: 0% (killed 0 of 0, error: $2)"; exit 2; }
+
+if [ "$#" -eq 0 ]; then
+  set -- $(cd src/FlexNet && find . -mindepth 1 -maxdepth 1 -type d ! -name bin ! -name obj -printf '%f\n' | sort)
+fi
+folders=()
+for f in "$@"; do
+  f="${f#src/FlexNet/}"; f="${f%/}"
+  [ -d "src/FlexNet/$f" ] || fail "no such folder: src/FlexNet/$f" "bad folder $f"
+  folders+=("$f")
+done
+tests="${MUTATION_TESTS:-${folders[*]}}"
+
+dotnet tool restore >/dev/null || fail "dotnet tool restore failed" "no stryker"
+
+work=$(mktemp -d /tmp/flexnet-mutation.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+tar -C "$root" --exclude=./artifacts --exclude='*/bin' --exclude='*/obj' --exclude=./.git -cf - . | tar -C "$work" -xf -
+
+if [ "$tests" != "all" ]; then
+  # Keep the helpers (files not named *Tests.cs) and the chosen folders' test classes.
+  inc=""
+  for t in $tests; do
+    [ -d "tests/FlexNet.Tests/$t" ] || { echo "note: no test folder tests/FlexNet.Tests/$t" >&2; continue; }
+    inc="$inc<Compile Include=\"$t/**/*Tests.cs\" />"
+  done
+  proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
+  python3 - "$proj" "$inc" <<'PY'
+import sys
+p, inc = sys.argv[1], sys.argv[2]
+s = open(p).read()
+s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + "</ItemGroup>\n</Project>")
+open(p, "w").write(s)
+PY
+fi
+
+mutate=()
+for f in "${folders[@]}"; do mutate+=(--mutate "**/src/FlexNet/$f/**/*.cs"); done
+rm -rf "$out"; mkdir -p "$out"
+echo "mutating: ${folders[*]}; tests: $tests" >&2
+( cd "$work/tests/FlexNet.Tests" &&
+  timeout "$limit" nice -n 19 dotnet stryker --config-file "$work/tools/stryker-config.json" "${mutate[@]}" --output "$out" ) >"$out/stryker.log" 2>&1
+rc=$?
+json=$(find "$out" -name 'mutation-report.json' | head -1)
+if [ -z "$json" ]; then
+  tail -15 "$out/stryker.log" >&2
+  fail "Stryker produced no report (exit $rc); see $out/stryker.log" "no report, exit $rc"
+fi
+
+python3 - "$json" "${folders[@]}" <<'PY'
+import json, sys, os
+report, folders = sys.argv[1], sys.argv[2:]
+r = json.load(open(report))
+per = {f: {} for f in folders}
+survivors = []
+for path, fi in sorted(r["files"].items()):
+    parts = path.replace("\\", "/").split("/src/FlexNet/")
+    rel = parts[-1] if len(parts) > 1 else path
+    folder = rel.split("/")[0]
+    if folder not in per: continue
+    for m in fi["mutants"]:
+        st = m["status"]
+        per[folder][st] = per[folder].get(st, 0) + 1
+        if st in ("Survived", "NoCoverage"):
+            line = m["location"]["start"]["line"]
+            survivors.append(f"  {st.lower()}: {rel}:{line} {m['mutatorName']}: {m.get('replacement', '')[:90]!r}")
+tot = {}
+for f in folders:
+    c = per[f]
+    for k, v in c.items(): tot[k] = tot.get(k, 0) + v
+    k = c.get("Killed", 0) + c.get("Timeout", 0)
+    n = k + c.get("Survived", 0) + c.get("NoCoverage", 0)
+    pct = f"{100 * k / n:.1f}%" if n else "n/a"
+    print(f"{f}: {pct} (killed {k} of {n}, survived {c.get('Survived', 0)}, no coverage {c.get('NoCoverage', 0)}, "
+          f"compile errors {c.get('CompileError', 0)}, ignored {c.get('Ignored', 0)})", file=sys.stderr)
+print("\n".join(survivors), file=sys.stderr)
+k = tot.get("Killed", 0) + tot.get("Timeout", 0)
+n = k + tot.get("Survived", 0) + tot.get("NoCoverage", 0)
+pct = 100 * k / n if n else 0
+print(f"mutation score: {pct:.1f}% (killed {k} of {n}, survived {tot.get('Survived', 0)}, timeout {tot.get('Timeout', 0)}, "
+      f"no coverage {tot.get('NoCoverage', 0)}, compile errors {tot.get('CompileError', 0)})")
+PY
