@@ -165,10 +165,10 @@ public abstract class Loss
         Losses.Register(name.Trim(), factory);
     }
 
-    /// <summary>The registered names.</summary>
+    /// <summary>Every accepted loss name (theanets names and their Keras/PyTorch aliases), sorted.</summary>
     public static IReadOnlyList<string> RegisteredNames
     {
-        get => Losses.Names;
+        get => Losses.AcceptedNames;
     }
 }
 

@@ -1,4 +1,5 @@
 using FlexNet.Autodiff;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Autodiff;
 

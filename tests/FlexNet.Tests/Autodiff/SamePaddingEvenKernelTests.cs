@@ -1,5 +1,8 @@
 using FlexNet.Graph;
 using FlexNet.Tests.Testing;
+using FlexNet.Tensors;
+using FlexNet.Autodiff;
+using FlexNet.Connections;
 
 namespace FlexNet.Tests.Autodiff;
 

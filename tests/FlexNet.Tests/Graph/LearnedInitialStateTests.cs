@@ -1,5 +1,6 @@
 using FlexNet.Connections;
 using FlexNet.Graph;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Graph;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using FlexNet.IO;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.IO;
 

@@ -1,4 +1,5 @@
 using FlexNet.Losses;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Losses;
 

@@ -1,4 +1,5 @@
 using FlexNet.Regularizers;
+using FlexNet.Tensors;
 
 namespace FlexNet.Tests.Regularizers;
 

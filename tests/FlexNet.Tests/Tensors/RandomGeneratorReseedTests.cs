@@ -1,3 +1,5 @@
+using FlexNet.Tensors;
+
 namespace FlexNet.Tests.Tensors;
 
 /// <summary>Reseeding and state restore must leave nothing behind: the polar Box–Muller method makes normals in pairs
