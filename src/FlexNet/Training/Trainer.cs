@@ -137,6 +137,25 @@ public sealed partial class Trainer
         }
     }
 
+    /// <summary>Cross-entropy takes logits (it applies log-softmax itself, as torch's CrossEntropyLoss and Keras'
+    /// from_logits=True): an output layer that already applies softmax would be squashed twice and train silently
+    /// badly, so that combination is refused with what to write instead.</summary>
+    private static void RefuseProbabilitiesIntoLogitLosses(Graph.Network network, TrainerOptions o)
+    {
+        var outputs = network.Outputs;
+        for (int k = 0; k < outputs.Count; k++)
+        {
+            var loss = o.Losses is { Count: > 0 } ls ? (k < ls.Count ? ls[k].Loss : null) : k == 0 ? o.Loss : null;
+            if (loss is not Losses.CrossEntropy) continue;
+            var layer = outputs[k].Layer;
+            if (layer.Activation.ToLowerInvariant() is "softmax" or "log-softmax" or "log_softmax")
+                throw new ArgumentException(
+                    $"Trainer: output layer '{layer.Name}' applies {layer.Activation} and loss '{loss.Name}' (cross-entropy) applies log-softmax " +
+                    $"itself: the probabilities would be squashed twice and training would stall. Give '{layer.Name}' a linear activation " +
+                    "(the loss then sees logits, like torch's CrossEntropyLoss or Keras' from_logits=True) and apply softmax when predicting.");
+        }
+    }
+
     private History FitCore(IDataset train, IDataset? validation)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -150,6 +169,7 @@ public sealed partial class Trainer
                 throw new ArgumentException($"Trainer: regularizer '{r.Name}' needs the model's hidden activations, but {ActivationModel.GetType().Name} " +
                                             "exposes none (implement IActivationSource, or train a Network or Model).");
         }
+        if (ActivationModel is IGraphBacked graph) RefuseProbabilitiesIntoLogitLosses(graph.Network, o);
         int n = train.Count;
         if (validation is null && o.ValidationSplit > 0)
         {
