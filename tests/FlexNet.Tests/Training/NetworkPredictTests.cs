@@ -1,0 +1,70 @@
+using FlexNet.Connections;
+using FlexNet.Graph;
+using FlexNet.Losses;
+using FlexNet.Tensors;
+using FlexNet.Tests.Testing;
+using FlexNet.Training;
+
+namespace FlexNet.Tests.Training;
+
+/// <summary>Network has the batched Predict and Evaluate that models have (issue 10).</summary>
+public sealed class NetworkPredictTests
+{
+    private static Network Mlp()
+    {
+        var net = new Network("mlp", DType.Float64, 5);
+        var x = net.Add(new InputLayer(4, name: "x"));
+        var h = net.Add(new Layer(6, "tanh", name: "h"));
+        var y = net.Add(new Layer(3, name: "y"));
+        net.ConnectDense(x, h);
+        net.ConnectDense(h, y);
+        net.AddOutput(y, OutputMode.LastStep);
+        return net;
+    }
+
+    [Fact]
+    public void PredictInBatchesEqualsOneForwardAndAcceptsASingleSample()
+    {
+        var net = Mlp();
+        var x = T.Rand(1, 10, 4).RequireGrad();
+        var whole = net.Forward(x)[0];
+        var p = net.Predict(x, batchSize: 3);
+        Assert.False(p.RequiresGrad);
+        Assert.Equal([10, 3], p.Shape.ToArray());
+        T.Close(whole.ToDoubleArray(), p.ToDoubleArray(), 1e-15, 1e-15, "batched");
+        var one = net.Predict(x.Detach().Slice(0, 7, 1).Squeeze(0));
+        Assert.Equal([3], one.Shape.ToArray());
+        T.Close(whole.Slice(0, 7, 1).ToDoubleArray(), one.ToDoubleArray(), 1e-15, 1e-15, "single sample");
+        Assert.Throws<ShapeMismatchException>(() => net.Predict(T.Rand(2, 2, 5)));
+    }
+
+    [Fact]
+    public void PredictOnSequencesBatchesOnTheSecondAxis()
+    {
+        var net = new Network("rnn", DType.Float64, 6);
+        var x = net.Add(new InputLayer(2, sequenceLength: 5, name: "x"));
+        var h = net.Add(new Layer(3, "tanh", name: "h"));
+        net.ConnectDense(x, h);
+        net.ConnectDense(h, h, delay: 2);
+        net.AddOutput(h, OutputMode.AllSteps);
+        var xs = T.Rand(3, 5, 7, 2).Detach();
+        var whole = net.Forward(xs)[0];
+        var p = net.Predict(xs, batchSize: 2);
+        Assert.Equal([5, 7, 3], p.Shape.ToArray());
+        T.Close(whole.ToDoubleArray(), p.ToDoubleArray(), 1e-15, 1e-15, "sequence batches");
+        var one = net.Predict(xs.Slice(1, 4, 1).Squeeze(1));
+        Assert.Equal([5, 3], one.Shape.ToArray());
+        T.Close(whole.Slice(1, 4, 1).Squeeze(1).ToDoubleArray(), one.ToDoubleArray(), 1e-15, 1e-15, "one sequence");
+    }
+
+    [Fact]
+    public void EvaluateGivesTheLossOfTheWholeSet()
+    {
+        var net = Mlp();
+        var x = T.Rand(4, 9, 4).Detach();
+        var y = Tensor.FromArray(new[] { 0, 1, 2, 0, 1, 2, 0, 1, 2 }, 9);
+        var expected = new CrossEntropy().Compute(net.Forward(x)[0], y, null, null).ToDoubleArray()[0];
+        var r = net.Evaluate(x, y, new CrossEntropy(), batchSize: 4);
+        Assert.Equal(expected, r["loss"], 12);
+    }
+}
