@@ -20,7 +20,7 @@ internal sealed class Cli(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("flexnet: train, summarise and draw FlexNet networks described in JSON or YAML spec files.\n\n" + Program.ExitCodes);
         root.Options.Add(Verbose);
-        _usage[root] = "flexnet <command> [options]  (commands: train, summary, graph, layers, version, fashion-mnist)";
+        _usage[root] = "flexnet <command> [options]  (commands: train, evaluate, predict, summary, graph, layers, version, fashion-mnist)";
 
         // train
         var spec = new Argument<string>("SPEC") { Description = "The spec file (.yaml, .yml or .json)." };
@@ -47,20 +47,39 @@ internal sealed class Cli(TextWriter output, TextWriter error)
             r.GetValue(outFile), r.GetValue(resume), r.GetValue(limit), r.GetValue(dataParallel)), w.Out, w.Err)));
         root.Subcommands.Add(train);
 
+        // evaluate
+        var eModel = new Argument<string>("MODEL") { Description = "A .flexnet model file (flexnet train SPEC --out MODEL.flexnet)." };
+        var eData = new Option<string>("--data") { Description = "A Fashion-MNIST folder; its test images are used.", HelpName = "DIR", Required = true };
+        var eBatch = new Option<int>("--batch") { Description = "Samples per forward pass.", DefaultValueFactory = _ => 256, HelpName = "N" };
+        var evaluate = new Command("evaluate", "Loss and accuracy of a model file on a data set's test images.\n\n" + Program.ExitCodes) { eModel, eData, eBatch };
+        _usage[evaluate] = "flexnet evaluate MODEL --data DIR [--batch N]";
+        evaluate.SetAction(r => Guard(r, "evaluate", w => ModelCommands.Evaluate(r.GetValue(eModel)!, r.GetValue(eData)!, r.GetValue(eBatch), w.Out)));
+        root.Subcommands.Add(evaluate);
+
+        // predict
+        var pModel = new Argument<string>("MODEL") { Description = "A .flexnet model file." };
+        var pInput = new Argument<string>("INPUT") { Description = "Samples: .npy (first axis = samples), .csv (one sample a row, no header) or IDX." };
+        var pOut = new Option<string>("--out") { Description = "Where the outputs go: .npy or .csv (standard output as CSV when absent).", HelpName = "FILE" };
+        var pBatch = new Option<int>("--batch") { Description = "Samples per forward pass.", DefaultValueFactory = _ => 256, HelpName = "N" };
+        var predict = new Command("predict", "Run a model file on samples and write its outputs.\n\n" + Program.ExitCodes) { pModel, pInput, pOut, pBatch };
+        _usage[predict] = "flexnet predict MODEL INPUT [--out FILE] [--batch N]";
+        predict.SetAction(r => Guard(r, "predict", w => ModelCommands.Predict(r.GetValue(pModel)!, r.GetValue(pInput)!, r.GetValue(pOut), r.GetValue(pBatch), w.Out)));
+        root.Subcommands.Add(predict);
+
         // summary
-        var sSpec = new Argument<string>("SPEC") { Description = "The spec file." };
+        var sSpec = new Argument<string>("SPEC") { Description = "The spec file, or a .flexnet model file." };
         var summary = new Command("summary", "Validate a spec file and print its network's layers, connections and parameter counts.\n\n" + Program.ExitCodes) { sSpec };
-        _usage[summary] = "flexnet summary SPEC";
+        _usage[summary] = "flexnet summary SPEC|MODEL";
         summary.SetAction(r => Guard(r, "summary", w => SpecCommands.Summary(r.GetValue(sSpec)!, w.Out)));
         root.Subcommands.Add(summary);
 
         // graph
-        var gSpec = new Argument<string>("SPEC") { Description = "The spec file." };
+        var gSpec = new Argument<string>("SPEC") { Description = "The spec file, or a .flexnet model file." };
         var format = new Option<string>("--format") { Description = "dot (always), svg or png (through Graphviz's 'dot' program).", DefaultValueFactory = _ => "dot", HelpName = "dot|svg|png" };
         format.AcceptOnlyFromAmong("dot", "svg", "png");
         var gOut = new Option<string>("--out") { Description = "File to write (standard output for dot when absent).", HelpName = "FILE" };
         var graph = new Command("graph", "Draw a spec's network: recurrent edges dashed and labelled with their delay.\n\n" + Program.ExitCodes) { gSpec, format, gOut };
-        _usage[graph] = "flexnet graph SPEC --format dot|svg|png [--out FILE]";
+        _usage[graph] = "flexnet graph SPEC|MODEL --format dot|svg|png [--out FILE]";
         graph.SetAction(r => Guard(r, "graph", w => SpecCommands.Graph(r.GetValue(gSpec)!, r.GetValue(format)!, r.GetValue(gOut), w.Out, w.Err)));
         root.Subcommands.Add(graph);
 

@@ -8,6 +8,11 @@ internal static class SpecCommands
 {
     internal static int Summary(string specPath, TextWriter output)
     {
+        if (specPath.EndsWith(".flexnet", StringComparison.OrdinalIgnoreCase))
+        {
+            output.WriteLine(ModelCommands.LoadNetwork(specPath).Summary());
+            return 0;
+        }
         var spec = TrainingSpec.Load(specPath);
         output.WriteLine(spec.Network.Summary());
         output.WriteLine($"loss: {spec.Loss.GetType().Name}; optimizer: {spec.Optimizer.Name} (lr {spec.Optimizer.LearningRate}); epochs {spec.Epochs}; batch {spec.BatchSize}; seed {spec.Seed}");
@@ -16,8 +21,7 @@ internal static class SpecCommands
 
     internal static int Graph(string specPath, string format, string? outPath, TextWriter output, TextWriter error)
     {
-        var spec = TrainingSpec.Load(specPath);
-        string dot = spec.Network.ToDot();
+        string dot = ModelCommands.LoadNetwork(specPath).ToDot();
         if (format == "dot")
         {
             if (outPath is null) output.Write(dot);

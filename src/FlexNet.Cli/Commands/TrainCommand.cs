@@ -1,3 +1,4 @@
+using FlexNet.Connections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -87,7 +88,14 @@ internal static class TrainCommand
         if (test is not null && test.TryGetValue("acc", out double acc))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {100 * acc:F2}%"));
 
-        if (s.Out is not null && lead)
+        if (s.Out is not null && lead && s.Out.EndsWith(".flexnet", StringComparison.OrdinalIgnoreCase))
+        {
+            spec.Network.Save(s.Out); // architecture + weights: flexnet evaluate / predict / summary / graph read it
+            string csv = Path.ChangeExtension(s.Out, ".history.csv");
+            File.WriteAllText(csv, HistoryCsv(history));
+            output.WriteLine($"model: {s.Out}; history: {csv}{(ckpt is null ? "" : $"; checkpoint: {ckpt}")}");
+        }
+        else if (s.Out is not null && lead)
         {
             var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var (name, value) in spec.Network.NamedParameters) tensors[name] = value;
@@ -103,7 +111,7 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static SpecData EmptyData(string spec) =>
+    internal static SpecData EmptyData(string spec) =>
         TrainingSpec.Parse("{\"inputs\":[{\"name\":\"x\",\"size\":1}],\"layers\":[],\"connections\":[],\"outputs\":[\"x\"],\"data\":{\"fashion_mnist\":\".\"}}", spec).Data!;
 
     internal static string MetricsTable(History history, IReadOnlyDictionary<string, double>? test)
