@@ -132,7 +132,9 @@ public sealed class StepExportTests
         Close(expected.ToFloatArray(), onnx["y"][0], "y");
     }
 
-    private static void CheckFeedback(Network net, byte[] model)
+    internal static Network FeedbackNetwork() => Feedback();
+
+    internal static void CheckFeedback(Network net, byte[] model)
     {
         var xs = Data(T * N * 3, 6);
         var onnx = RunSteps(model, "x", 3, xs, T);
