@@ -105,6 +105,9 @@ public static class OnnxExport
                 if (layer is not InputLayer && ActivationOp(layer.Activation) is null)
                     throw new OnnxExportException($"{net}: layer '{layer.Name}' has activation '{layer.Activation}'; the step export supports linear, relu, tanh, sigmoid and softmax.");
             }
+            foreach (var (layer, _) in _net.Outputs)
+                if (layer is InputLayer)
+                    throw new OnnxExportException($"{net}: output '{layer.Name}' is an input layer; an ONNX graph output cannot have its input's name, so it is not exported.");
             foreach (var c in _net.Connections)
                 if (c is not (DenseConnection or IdentityConnection or ElementwiseConnection))
                     throw new OnnxExportException($"{net}: connection '{c.Name}' ({c.From.Name} -> {c.To.Name}) of kind {c.Kind} is not supported by the step export; only dense, identity and elementwise are.");
