@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command. Runs the whole xunit suite, then the kernel tests again with the SIMD paths
-# switched off one level at a time (Vector512 off, AVX2 off, all hardware intrinsics off), then the
+# switched off one level at a time (Vector512 off, AVX2 off, all hardware intrinsics off), then the ONNX export
+# tests (tests/FlexNet.Onnx.Tests, run in ONNX Runtime), then the
 # PyTorch reference cases through tools/refcheck.sh. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,14 @@ for env in DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic=0;
   env "$env" "$exe" -noColor -noLogo -trait "Category=Kernels" >"$log" 2>&1
   grep -A12 -E '\[FAIL\]' "$log" | head -100; count "kernels, $env"
 done
+
+# The ONNX export tests (their own executable: only they depend on ONNX Runtime's native library).
+if dotnet build tests/FlexNet.Onnx.Tests -c Release -nologo -v q >/dev/null; then
+  tests/FlexNet.Onnx.Tests/bin/Release/net10.0/FlexNet.Onnx.Tests -noColor -noLogo >"$log" 2>&1
+  grep -A12 -E '\[FAIL\]' "$log" | head -100; count "onnx export"
+else
+  echo "[onnx export] build failed"; failed=$((failed + 1))
+fi
 
 if bash tools/refcheck.sh testdata/reference >"$log" 2>&1; then :; fi
 cat "$log" | tail -40

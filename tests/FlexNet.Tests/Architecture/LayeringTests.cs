@@ -34,6 +34,7 @@ public class LayeringTests
         ["FlexNet.Training"],
         ["FlexNet.Models"],
         ["FlexNet.Specs"],                                              // spec files: JSON/YAML to a network and a training
+        ["FlexNet.Onnx"],                                               // ONNX export of Connect-built networks
     ];
 
     [Fact]
