@@ -119,14 +119,14 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         root.Subcommands.Add(fashion);
 
         // export
-        var eModel = new Argument<string>("MODEL") { Description = "A model file written by Network.Save (.flexnet)." };
-        var eFormat = new Option<string>("--format") { Description = "Output format.", DefaultValueFactory = _ => "onnx", HelpName = "onnx" };
-        var eMode = new Option<string>("--mode") { Description = "step: one step with every delayed edge's buffer as a state input and output.", DefaultValueFactory = _ => "step", HelpName = "step" };
-        var eOpset = new Option<int>("--opset") { Description = "ONNX opset (13..21).", DefaultValueFactory = _ => 17, HelpName = "N" };
-        var eOut = new Option<string>("--out") { Description = "The .onnx file to write.", HelpName = "FILE", Required = true };
-        var export = new Command("export", "Export a saved model file to ONNX.\n\n" + Program.ExitCodes) { eModel, eFormat, eMode, eOpset, eOut };
+        var xModel = new Argument<string>("MODEL") { Description = "A model file written by Network.Save (.flexnet)." };
+        var xFormat = new Option<string>("--format") { Description = "Output format.", DefaultValueFactory = _ => "onnx", HelpName = "onnx" };
+        var xMode = new Option<string>("--mode") { Description = "step: one step with every delayed edge's buffer as a state input and output.", DefaultValueFactory = _ => "step", HelpName = "step" };
+        var xOpset = new Option<int>("--opset") { Description = "ONNX opset (13..21).", DefaultValueFactory = _ => 17, HelpName = "N" };
+        var xOut = new Option<string>("--out") { Description = "The .onnx file to write.", HelpName = "FILE", Required = true };
+        var export = new Command("export", "Export a saved model file to ONNX.\n\n" + Program.ExitCodes) { xModel, xFormat, xMode, xOpset, xOut };
         _usage[export] = "flexnet export MODEL --format onnx --mode step [--opset N] --out FILE";
-        export.SetAction(r => Guard(r, "export", w => ExportCommand.Run(r.GetValue(eModel)!, r.GetValue(eFormat)!, r.GetValue(eMode)!, r.GetValue(eOpset), r.GetValue(eOut)!, w.Out)));
+        export.SetAction(r => Guard(r, "export", w => ExportCommand.Run(r.GetValue(xModel)!, r.GetValue(xFormat)!, r.GetValue(xMode)!, r.GetValue(xOpset), r.GetValue(xOut)!, w.Out)));
         root.Subcommands.Add(export);
 
         foreach (var c in root.Subcommands) _usage.TryAdd(c, "flexnet " + c.Name);
