@@ -88,22 +88,20 @@ internal static class TrainCommand
         if (test is not null && test.TryGetValue("acc", out double acc))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {100 * acc:F2}%"));
 
-        if (s.Out is not null && lead && s.Out.EndsWith(".flexnet", StringComparison.OrdinalIgnoreCase))
+        if (s.Out is not null && lead)
         {
-            spec.Network.Save(s.Out); // architecture + weights: flexnet evaluate / predict / summary / graph read it
-            string csv = Path.ChangeExtension(s.Out, ".history.csv");
-            File.WriteAllText(csv, HistoryCsv(history));
-            output.WriteLine($"model: {s.Out}; history: {csv}{(ckpt is null ? "" : $"; checkpoint: {ckpt}")}");
-        }
-        else if (s.Out is not null && lead)
-        {
-            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var (name, value) in spec.Network.NamedParameters) tensors[name] = value;
-            IO.TensorFile.Save(s.Out, tensors, new Dictionary<string, string>
+            if (s.Out.EndsWith(".flexnet", StringComparison.OrdinalIgnoreCase))
+                spec.Network.Save(s.Out); // architecture + weights: flexnet evaluate / predict / summary / graph read it
+            else
             {
-                ["flexnet.spec"] = File.ReadAllText(s.Spec),
-                ["flexnet.format"] = "flexnet-spec-weights/1",
-            });
+                var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                foreach (var (name, value) in spec.Network.NamedParameters) tensors[name] = value;
+                IO.TensorFile.Save(s.Out, tensors, new Dictionary<string, string>
+                {
+                    ["flexnet.spec"] = File.ReadAllText(s.Spec),
+                    ["flexnet.format"] = "flexnet-spec-weights/1",
+                });
+            }
             string csv = Path.ChangeExtension(s.Out, ".history.csv");
             File.WriteAllText(csv, HistoryCsv(history));
             output.WriteLine($"model: {s.Out}; history: {csv}{(ckpt is null ? "" : $"; checkpoint: {ckpt}")}");
