@@ -104,7 +104,10 @@ internal static class TrainCommand
             }
             string csv = Path.ChangeExtension(s.Out, ".history.csv");
             File.WriteAllText(csv, HistoryCsv(history));
+            string stem = Path.Combine(Path.GetDirectoryName(s.Out) ?? "", Path.GetFileNameWithoutExtension(s.Out));
+            var plots = Reports.HistoryPlots.Write(history, stem, spec.Name);
             output.WriteLine($"model: {s.Out}; history: {csv}{(ckpt is null ? "" : $"; checkpoint: {ckpt}")}");
+            if (plots.Count > 0) output.WriteLine($"plots: {string.Join(", ", plots)}");
         }
         return 0;
     }
