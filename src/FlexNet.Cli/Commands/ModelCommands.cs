@@ -22,7 +22,7 @@ internal static class ModelCommands
     {
         if (batch <= 0) throw new UsageException($"--batch must be at least 1. Received: {batch}");
         var net = Network.Load(modelPath);
-        var data = TrainCommand.EmptyData(modelPath).Load(net, Path.GetFullPath(dataDir));
+        var data = Specs.SpecData.LoadFashionMnist(net, Path.GetFullPath(dataDir));
         if (data.XTest is null || data.YTest is null)
             throw new DatasetFormatException($"{dataDir}: no test images (t10k-images-idx3-ubyte[.gz] and labels) to evaluate on.");
         var r = net.Evaluate(data.XTest, data.YTest, new CrossEntropy(), [new Accuracy()], batch);
@@ -40,7 +40,8 @@ internal static class ModelCommands
         var net = Network.Load(modelPath);
         net.Compile();
         if (net.Inputs.Count != 1) throw new GraphException($"{modelPath}: predict takes a network with one input; it has {net.Inputs.Count}.");
-        var (values, samples) = ReadInputs(inputPath);
+        var set = Samples.Read(inputPath);
+        var (values, samples) = (set.Values, set.Count);
         var input = net.Inputs[0];
         int features = 1;
         foreach (int d in input.OutputShape!) features *= d;
@@ -76,25 +77,4 @@ internal static class ModelCommands
     }
 
     private static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
-
-    /// <summary>Samples from an NPY file (any numeric dtype, first axis = samples), a CSV file without header (one sample a
-    /// row) or an IDX file (bytes scaled to [0, 1], as the training data is).</summary>
-    private static (float[] Values, int Samples) ReadInputs(string path)
-    {
-        if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-        {
-            var a = Npy.Read(path);
-            if (a.Shape.Length < 1) throw new DatasetFormatException($"{path}: a scalar is not a set of samples.");
-            return (a.ToFloatArray(), a.Shape[0]);
-        }
-        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
-        {
-            var t = Csv.Read(path, hasHeader: false);
-            return (t.Data, t.Rows);
-        }
-        var idx = Idx.Read(path);
-        var f = new float[idx.Data.Length];
-        for (int i = 0; i < f.Length; i++) f[i] = idx.Data[i] / 255f;
-        return (f, idx.Shape[0]);
-    }
 }

@@ -43,7 +43,8 @@ internal static class TrainCommand
         if (spec.Data is null && s.Data is null)
             throw new SpecValidationException($"{s.Spec}: $.data: the spec has no data section; give one or pass --data DIR.");
         var sw = Stopwatch.StartNew();
-        var data = (spec.Data ?? EmptyData(s.Spec)).Load(spec.Network, s.Data is null ? null : Path.GetFullPath(s.Data));
+        var data = s.Data is not null ? SpecData.LoadFashionMnist(spec.Network, Path.GetFullPath(s.Data), spec.Data?.Limit, spec.Data?.TargetIsInput ?? false)
+                                      : spec.Data!.Load(spec.Network);
         var (xTrain, yTrain) = (data.XTrain, data.YTrain);
         var options = spec.CreateTrainerOptions();
         int batchAxis = options.InputBatchAxis;
@@ -63,7 +64,7 @@ internal static class TrainCommand
         options.Output = output;
         options.Progress = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected ? ProgressMode.Auto : ProgressMode.Plain;
         if (s.Out is not null && Path.GetDirectoryName(Path.GetFullPath(s.Out)) is { } outDir) Directory.CreateDirectory(outDir);
-        string? ckpt = s.Out is null ? s.Resume : Path.ChangeExtension(s.Out, ".ckpt");
+        string? ckpt = options.CheckpointPath ?? (s.Out is null ? s.Resume : Path.ChangeExtension(s.Out, ".ckpt"));
         options.CheckpointPath = ckpt;
         if (world is { Size: > 1 })
         {
@@ -111,9 +112,6 @@ internal static class TrainCommand
         }
         return 0;
     }
-
-    internal static SpecData EmptyData(string spec) =>
-        TrainingSpec.Parse("{\"inputs\":[{\"name\":\"x\",\"size\":1}],\"layers\":[],\"connections\":[],\"outputs\":[\"x\"],\"data\":{\"fashion_mnist\":\".\"}}", spec).Data!;
 
     internal static string MetricsTable(History history, IReadOnlyDictionary<string, double>? test)
     {

@@ -38,6 +38,10 @@ public sealed class CrossEntropy : Loss
             var rows = LabelRows(output.Reshape(-1, c), target.Reshape(-1));
             return rows.Reshape(sampleShape);
         }
+        if (ShapeUtil.SameShape(target.Shape, sampleShape) && !ShapeUtil.SameShape(target.Shape, output.Shape))
+            throw new ShapeMismatchException($"xe loss: the labels {ShapeUtil.Format(target.Shape)} are {target.DType} numbers, one per sample; a class loss takes " +
+                                             $"integer labels: convert them to Int32 (labels.To(DType.Int32), or Tensor.FromArray(int[])), or give one-hot/probability " +
+                                             $"targets of the logits' shape {ShapeUtil.Format(output.Shape)}.");
         var t = SameShapeTarget(output, target);
         return -(t.Detach() * NN.LogSoftmax(output, -1)).Sum(-1);
     }

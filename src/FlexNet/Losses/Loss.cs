@@ -35,7 +35,7 @@ public abstract class Loss
         var r = new Registry<Func<Loss>>("loss");
         r.Register("mse", () => new MeanSquaredError(), "mean_squared_error", "MSELoss");
         r.Register("mae", () => new MeanAbsoluteError(), "mean_absolute_error", "L1Loss");
-        r.Register("xe", () => new CrossEntropy(), "crossentropy", "cross_entropy", "sparse_categorical_crossentropy", "CrossEntropyLoss");
+        r.Register("xe", () => new CrossEntropy(), "crossentropy", "cross_entropy", "sparse_categorical_crossentropy", "categorical_crossentropy", "CrossEntropyLoss");
         r.Register("bce", () => new BinaryCrossEntropy(), "binary_crossentropy", "BCELoss");
         r.Register("huber", () => new Huber(), "HuberLoss");
         r.Register("hinge", () => new Hinge());

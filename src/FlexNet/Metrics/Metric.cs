@@ -22,18 +22,32 @@ public abstract class Metric
     /// <returns>(sum of per-sample values, number of samples).</returns>
     public abstract (double Sum, double Count) Evaluate(Tensor output, Tensor target);
 
-    /// <summary>Creates a metric by name: <c>acc</c>/<c>accuracy</c>, <c>top5</c> (any <c>topK</c>), <c>mse</c>, <c>mae</c>.</summary>
+    /// <summary>Every metric name <see cref="Create"/> accepts: FlexNet's (<c>acc</c>, <c>topK</c>, <c>mse</c>, <c>mae</c>) and
+    /// Keras' (<c>accuracy</c>, <c>sparse_categorical_accuracy</c>, <c>categorical_accuracy</c>, <c>binary_accuracy</c>,
+    /// <c>top_k_categorical_accuracy</c> and <c>sparse_top_k_categorical_accuracy</c> (k = 5, as in Keras),
+    /// <c>mean_squared_error</c>, <c>mean_absolute_error</c>).</summary>
+    public static IReadOnlyList<string> KnownNames { get; } =
+    [
+        "acc", "accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy", "topK (e.g. top5)",
+        "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mse", "mean_squared_error", "mae", "mean_absolute_error",
+    ];
+
+    /// <summary>Creates a metric by name (case-insensitive; the names of <see cref="KnownNames"/>). The accuracy names
+    /// all give <see cref="Accuracy"/>, which takes integer labels or one-hot targets and treats a one-column output as
+    /// binary.</summary>
     /// <param name="name">Name (case-insensitive).</param>
     /// <returns>The metric.</returns>
+    /// <exception cref="ArgumentException">An unknown name (the message lists the known ones).</exception>
     public static Metric Create(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         var n = name.Trim().ToLowerInvariant();
-        if (n is "acc" or "accuracy") return new Accuracy();
-        if (n is "mse") return new MeanSquaredErrorMetric();
-        if (n is "mae") return new MeanAbsoluteErrorMetric();
+        if (n is "acc" or "accuracy" or "sparse_categorical_accuracy" or "categorical_accuracy" or "binary_accuracy") return new Accuracy();
+        if (n is "mse" or "mean_squared_error") return new MeanSquaredErrorMetric();
+        if (n is "mae" or "mean_absolute_error") return new MeanAbsoluteErrorMetric();
+        if (n is "top_k_categorical_accuracy" or "sparse_top_k_categorical_accuracy") return new TopKAccuracy(5);
         if (n.StartsWith("top", StringComparison.Ordinal) && int.TryParse(n.AsSpan(3), out int k) && k > 0) return new TopKAccuracy(k);
-        throw new ArgumentException($"Unknown metric '{name}' (known: acc, topK e.g. top5, mse, mae).", nameof(name));
+        throw new ArgumentException($"Unknown metric '{name}' (known: {string.Join(", ", KnownNames)}).", nameof(name));
     }
 
     /// <summary>Output values as a [rows, C] double matrix (rank ≤ 1 outputs become one column).</summary>

@@ -3,9 +3,12 @@ using FlexNet.Tensors;
 
 namespace FlexNet.Models;
 
-/// <summary>theanets Classifier from layer specs (see <see cref="SpecModel"/>): output activation softmax by default;
-/// <see cref="PredictProba"/> gives class probabilities, <see cref="Predict"/> the arg-max labels (Int32),
-/// <see cref="Score"/> the accuracy.</summary>
+/// <summary>theanets Classifier from layer specs (see <see cref="SpecModel"/>). Its last layer is linear by default:
+/// the model's output (<see cref="Model.Forward(Tensor, bool)"/>) is the logits, which the cross-entropy loss
+/// (<c>xe</c>, like torch's CrossEntropyLoss and Keras' from_logits=True) turns into log-probabilities itself, so
+/// <c>new Classifier(784, 256, 10)</c> trains with <see cref="Losses.CrossEntropy"/> as theanets' softmax output with
+/// <c>xe</c> did. <see cref="PredictProba"/> applies the softmax: class probabilities; <see cref="Predict"/> gives
+/// the arg-max labels (Int32), <see cref="Score"/> the accuracy.</summary>
 public sealed class Classifier : SpecModel
 {
     /// <summary>A feedforward (or convolutional) classifier.</summary>
@@ -16,12 +19,18 @@ public sealed class Classifier : SpecModel
     /// <param name="kind">Data family.</param>
     /// <param name="dtype">Element type.</param>
     /// <param name="layers">Layer specs, input first.</param>
-    public Classifier(DataKind kind, DType dtype, params object[] layers) : base(kind, dtype, "softmax", layers) { }
+    public Classifier(DataKind kind, DType dtype, params object[] layers) : base(kind, dtype, "linear", layers) { }
 
-    /// <summary>Class probabilities [..., classes].</summary>
+    /// <summary>Class probabilities [..., classes]: <c>softmax(logits)</c> over the last axis.</summary>
     /// <param name="x">Inputs.</param>
     /// <returns>Probabilities (detached).</returns>
-    public Tensor PredictProba(Tensor x) => base.Predict(x);
+    public Tensor PredictProba(Tensor x)
+    {
+        var logits = base.Predict(x);
+        // a model whose specs name a softmax output (or one saved before logits were the default) gives probabilities already
+        if (Network.Outputs[0].Layer.Activation.Equals("softmax", StringComparison.OrdinalIgnoreCase)) return logits;
+        using (Autograd.NoGrad()) return NN.Softmax(logits, -1);
+    }
 
     /// <summary>Arg-max labels [...] (Int32).</summary>
     /// <param name="x">Inputs.</param>

@@ -140,6 +140,7 @@ public abstract class SpecModel : Model
             obj.Name ??= defName;
             return (obj, [prev], null, obj.Name, obj.Form);
         }
+        if (spec is object[] list) spec = new ListTuple(list); // a list read from a spec file is a tuple spec
         var args = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase);
         string path = $"layers[{index}]";
         switch (spec)
@@ -372,4 +373,14 @@ public abstract class SpecModel : Model
         double sst = (y - y.Mean()).Square().Sum().Item();
         return 1 - sse / sst;
     }
+}
+
+/// <summary>A list of spec values (read from a spec file) seen as a tuple spec: <c>[256, "relu"]</c> is <c>(256, "relu")</c>.</summary>
+internal sealed class ListTuple(object[] items) : ITuple
+{
+    public int Length => items.Length;
+
+    public object? this[int index] => items[index];
+
+    public override string ToString() => "(" + string.Join(", ", items.Select(i => Convert.ToString(i, System.Globalization.CultureInfo.InvariantCulture))) + ")";
 }

@@ -17,7 +17,7 @@ public sealed record SpecDataSet(Tensor XTrain, Tensor YTrain, Tensor? XTest, Te
 
 /// <summary>
 /// The <c>data</c> section of a spec: the Fashion-MNIST shortcut (<c>fashion_mnist: DIR</c>, a folder with the IDX
-/// files; with only the <c>t10k</c> files, the first 8,000 images train and the last 2,000 test) or IDX/NPY paths
+/// files; with only the <c>t10k</c> files, the first 8,000 images train and the last 2,000 test) or IDX/NPY/CSV paths
 /// (<c>train: {x: FILE, y: FILE}</c>, optional <c>test:</c> alike), <c>limit</c> (use only the first N training
 /// samples) and <c>target</c> (<c>labels</c>, the default, or <c>input</c> for an autoencoder). Relative paths start
 /// from the spec file's folder.
@@ -29,7 +29,7 @@ public sealed class SpecData
     /// <summary>The Fashion-MNIST folder, or null when the spec names files.</summary>
     public string? FashionMnistDirectory { get; private set; }
 
-    /// <summary>Training inputs and targets (IDX or NPY), or null with the Fashion-MNIST shortcut.</summary>
+    /// <summary>Training inputs and targets (IDX, NPY or CSV), or null with the Fashion-MNIST shortcut.</summary>
     public (string X, string? Y)? Train { get; private set; }
 
     /// <summary>Test inputs and targets, or null.</summary>
@@ -63,7 +63,7 @@ public sealed class SpecData
             {
                 var po = c.Obj(n, path);
                 c.Keys(po, path, ["x", "y"]);
-                string x = c.Str(po, "x", path) ?? throw c.Fail(path + ".x", "'x' (the inputs file, IDX or NPY) is missing.");
+                string x = c.Str(po, "x", path) ?? throw c.Fail(path + ".x", "'x' (the inputs file: IDX, NPY or CSV) is missing.");
                 string? y = c.Str(po, "y", path);
                 if (y is null && !d.TargetIsInput) throw c.Fail(path + ".y", "'y' (the labels file) is missing; it may be left out only with 'target: input'.");
                 return (Full(x), y is null ? null : Full(y));
@@ -83,62 +83,76 @@ public sealed class SpecData
     public SpecDataSet Load(Network network, string? fashionMnistDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        if (network.Inputs.Count != 1)
-            throw new DatasetFormatException($"a spec's data feeds networks with one input; '{network.Name}' has {network.Inputs.Count}.");
-        var input = network.Inputs[0];
-        float[] xTr, xTe;
-        int[]? yTr, yTe;
-        int features;
-        string source;
         string? dir = fashionMnistDirectory ?? FashionMnistDirectory;
-        if (dir is not null)
+        if (dir is not null) return LoadFashionMnist(network, dir, Limit, TargetIsInput);
+        var (x, y) = Train!.Value;
+        var train = Samples.Read(x);
+        int features = train.Features;
+        int[]? yTr = y is null ? null : Samples.ReadLabels(y, train.Count);
+        float[] xTe = [];
+        int[]? yTe = null;
+        if (Test is { } t)
         {
-            source = dir;
-            if (!Directory.Exists(dir)) throw new DatasetFormatException($"{dir}: the Fashion-MNIST folder does not exist.");
-            features = 784;
-            bool full = System.IO.File.Exists(Path.Combine(dir, "train-images-idx3-ubyte.gz")) || System.IO.File.Exists(Path.Combine(dir, "train-images-idx3-ubyte"));
-            var test = FashionMnist.Load(dir, "t10k");
-            if (full)
-            {
-                var train = FashionMnist.Load(dir, "train");
-                (xTr, yTr, xTe, yTe) = (train.Images, train.Labels, test.Images, test.Labels);
-            }
-            else
-            {
-                int split = test.Count * 4 / 5;
-                xTr = test.Images.AsSpan(0, split * 784).ToArray();
-                yTr = test.Labels.AsSpan(0, split).ToArray();
-                xTe = test.Images.AsSpan(split * 784).ToArray();
-                yTe = test.Labels.AsSpan(split).ToArray();
-            }
+            var test = Samples.Read(t.X);
+            if (test.Count > 0 && test.Features != features)
+                throw new DatasetFormatException($"{t.X}: test samples have {test.Features} features; training samples ({x}) have {features}.");
+            xTe = test.Values;
+            yTe = t.Y is null ? null : Samples.ReadLabels(t.Y, test.Count);
+        }
+        return Arrange(network, x, train.Values, yTr, xTe, yTe, features, Limit, TargetIsInput);
+    }
+
+    /// <summary>Loads a Fashion-MNIST folder for a network with one input of 784 values (or T steps that make 784): with
+    /// the <c>train-*</c> files, 60,000 train and the <c>t10k-*</c> 10,000 test images; with only the <c>t10k-*</c> files,
+    /// the first 8,000 train and the last 2,000 test.</summary>
+    /// <param name="network">The network whose input the images feed.</param>
+    /// <param name="directory">The folder of IDX files (<c>.gz</c> or not).</param>
+    /// <param name="limit">Use only the first N training images (null: all).</param>
+    /// <param name="targetIsInput">Targets are the images (an autoencoder) rather than the labels.</param>
+    /// <returns>The tensors.</returns>
+    /// <exception cref="DatasetFormatException">The folder or a file is missing or malformed, or the network's input does not take 784 values.</exception>
+    public static SpecDataSet LoadFashionMnist(Network network, string directory, int? limit = null, bool targetIsInput = false)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (!Directory.Exists(directory)) throw new DatasetFormatException($"{directory}: the Fashion-MNIST folder does not exist.");
+        float[] xTr, xTe;
+        int[] yTr, yTe;
+        bool full = System.IO.File.Exists(Path.Combine(directory, "train-images-idx3-ubyte.gz")) || System.IO.File.Exists(Path.Combine(directory, "train-images-idx3-ubyte"));
+        var test = FashionMnist.Load(directory, "t10k");
+        if (full)
+        {
+            var train = FashionMnist.Load(directory, "train");
+            (xTr, yTr, xTe, yTe) = (train.Images, train.Labels, test.Images, test.Labels);
         }
         else
         {
-            var (x, y) = Train!.Value;
-            source = x;
-            (xTr, features) = ReadInputs(x);
-            yTr = y is null ? null : ReadLabels(y, xTr.Length / features);
-            if (Test is { } t)
-            {
-                int f2;
-                (xTe, f2) = ReadInputs(t.X);
-                if (f2 != features) throw new DatasetFormatException($"{t.X}: test samples have {f2} features; training samples ({x}) have {features}.");
-                yTe = t.Y is null ? null : ReadLabels(t.Y, xTe.Length / features);
-            }
-            else (xTe, yTe) = ([], null);
+            int split = test.Count * 4 / 5;
+            xTr = test.Images.AsSpan(0, split * 784).ToArray();
+            yTr = test.Labels.AsSpan(0, split).ToArray();
+            xTe = test.Images.AsSpan(split * 784).ToArray();
+            yTe = test.Labels.AsSpan(split).ToArray();
         }
-        if (Limit is { } lim && lim * (long)features < xTr.Length)
+        return Arrange(network, directory, xTr, yTr, xTe, yTe, 784, limit, targetIsInput);
+    }
+
+    private static SpecDataSet Arrange(Network network, string source, float[] xTr, int[]? yTr, float[] xTe, int[]? yTe, int features, int? limit, bool targetIsInput)
+    {
+        if (network.Inputs.Count != 1)
+            throw new DatasetFormatException($"a spec's data feeds networks with one input; '{network.Name}' has {network.Inputs.Count}.");
+        var input = network.Inputs[0];
+        if (limit is { } lim && lim * (long)features < xTr.Length)
         {
             xTr = xTr.AsSpan(0, lim * features).ToArray();
             if (yTr is not null) yTr = yTr.AsSpan(0, lim).ToArray();
         }
         int steps = input.SequenceLength ?? 1;
-        int[] shape = input.DeclaredShape!;
+        int[] shape = input.DeclaredShape ?? input.OutputShape!;
         long per = 1;
         foreach (int s in shape) per *= s;
         if (per * steps != features)
             throw new DatasetFormatException($"{source}: a sample has {features} features, but input '{input.Name}' takes {(steps > 1 ? $"{steps} steps of " : "")}{ShapeUtil.Format(shape)} = {per * steps}.");
-        Tensor Arrange(float[] data)
+        Tensor Lay(float[] data)
         {
             int n = data.Length / features;
             if (steps == 1) return Tensor.FromArray(data, [n, .. shape]);
@@ -148,46 +162,10 @@ public sealed class SpecData
                     data.AsSpan(i * features + s * (int)per, (int)per).CopyTo(t.AsSpan((s * n + i) * (int)per, (int)per));
             return Tensor.FromArray(t, [steps, n, .. shape]);
         }
-        var xTrain = Arrange(xTr);
-        var xTest = xTe.Length > 0 ? Arrange(xTe) : null;
-        Tensor Targets(Tensor x, int[]? y) => TargetIsInput ? x
+        var xTrain = Lay(xTr);
+        var xTest = xTe.Length > 0 ? Lay(xTe) : null;
+        Tensor Targets(Tensor x, int[]? y) => targetIsInput ? x
             : y is null ? throw new DatasetFormatException($"{source}: no labels for a class loss.") : Tensor.FromArray(y, y.Length);
         return new SpecDataSet(xTrain, Targets(xTrain, yTr), xTest, xTest is null ? null : Targets(xTest, yTe), source);
-    }
-
-    private static (float[] Data, int Features) ReadInputs(string path)
-    {
-        if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-        {
-            var a = Npy.Read(path);
-            if (a.Shape.Length < 2) throw new DatasetFormatException($"{path}: inputs need a sample axis and features; the array has shape {ShapeUtil.Format(a.Shape)}.");
-            return (a.ToFloatArray(), a.Count / a.Shape[0]);
-        }
-        var idx = Idx.Read(path);
-        if (idx.Rank < 2) throw new DatasetFormatException($"{path}: inputs need a sample axis and features; the array has shape {ShapeUtil.Format(idx.Shape)}.");
-        var f = new float[idx.Data.Length];
-        for (int i = 0; i < f.Length; i++) f[i] = idx.Data[i] / 255f;
-        return (f, idx.Data.Length / idx.Shape[0]);
-    }
-
-    private static int[] ReadLabels(string path, int expected)
-    {
-        int[] y;
-        if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-        {
-            var a = Npy.Read(path);
-            var l = a.ToInt64Array();
-            y = new int[l.Length];
-            for (int i = 0; i < l.Length; i++)
-                y[i] = l[i] is >= 0 and <= int.MaxValue ? (int)l[i] : throw new DatasetFormatException($"{path}: label {i} is {l[i]}; labels are class numbers from 0.");
-        }
-        else
-        {
-            var idx = Idx.Read(path, expectedRank: 1);
-            y = new int[idx.Data.Length];
-            for (int i = 0; i < y.Length; i++) y[i] = idx.Data[i];
-        }
-        if (y.Length != expected) throw new DatasetFormatException($"{path}: {y.Length} labels for {expected} samples.");
-        return y;
     }
 }

@@ -21,7 +21,7 @@ namespace FlexNet.Specs;
 /// path (<c>$.connections[3].to</c>) and, for YAML, the line. Nothing in a file names a .NET type; sizes are bounded
 /// so that a small file cannot make FlexNet allocate without limit. The schema is <c>docs/spec.schema.json</c>.
 /// </summary>
-public sealed class TrainingSpec
+public sealed partial class TrainingSpec
 {
     /// <summary>Largest number of elements a single layer or input may have (2^24).</summary>
     public const int MaxLayerElements = 1 << 24;
@@ -36,11 +36,11 @@ public sealed class TrainingSpec
     public static IReadOnlyList<string> ConnectionKinds { get; } = ["dense", "conv2d", "convtranspose2d", "identity", "elementwise", "tied"];
 
     /// <summary>The loss names a spec accepts (Keras' names included).</summary>
-    public static IReadOnlyList<string> LossNames { get; } =
-        ["cross_entropy", "sparse_categorical_crossentropy", "mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_crossentropy"];
+    public static IReadOnlyList<string> LossNames => Loss.RegisteredNames;
 
     private static readonly string[] TopKeys =
-        ["name", "description", "seed", "steps", "inputs", "layers", "connections", "outputs", "loss", "optimizer", "epochs", "batch", "validation_split", "data", "metrics"];
+        ["name", "description", "seed", "steps", "inputs", "layers", "connections", "outputs", "loss", "optimizer", "epochs", "batch", "validation_split", "data", "metrics",
+         "schedule", "regularizers", "early_stopping", "checkpoint", "model"];
 
     private TrainingSpec(string file) { File = file; }
 
@@ -115,6 +115,11 @@ public sealed class TrainingSpec
         Optimizer = Optimizer,
         Metrics = Metrics,
         ValidationSplit = ValidationSplit,
+        Schedule = Schedule,
+        Regularizers = Regularizers,
+        EarlyStopping = EarlyStopping,
+        CheckpointPath = CheckpointPath,
+        CheckpointEvery = CheckpointEvery,
         InputBatchAxis = Network.Inputs.Any(i => i.IsTemporal) ? 1 : 0,
         TargetBatchAxis = Data is { TargetIsInput: true } && Network.Inputs.Any(i => i.IsTemporal) ? 1 : 0,
     };
@@ -143,6 +148,47 @@ public sealed class TrainingSpec
         spec.BatchSize = c.Int(top, "batch", "$", 1, 1 << 20) ?? 32;
         spec.ValidationSplit = c.Num(top, "validation_split", "$", 0, 0.99) ?? 0;
 
+        if (top["model"] is { } model)
+        {
+            foreach (var k in new[] { "inputs", "layers", "connections", "outputs", "steps" })
+                if (top[k] is not null) throw c.Fail("$." + k, $"give 'model' (theanets layer specs) or inputs/layers/connections/outputs, not both; '{k}' is set.");
+            spec.Network = BuildTheanets(c, model, spec);
+        }
+        else spec.Network = BuildGraph(c, top, spec);
+
+        // loss, optimizer, metrics
+        spec.Loss = ReadLoss(c, top);
+        bool classes = spec.Loss is CrossEntropy;
+        spec.Optimizer = ReadOptimizer(c, top);
+        var metrics = c.Arr(top, "metrics", "$", required: false);
+        if (metrics is null) spec.Metrics = classes ? [new Accuracy()] : [];
+        else
+        {
+            var list = new List<Metric>();
+            for (int i = 0; i < metrics.Count; i++)
+            {
+                string m = c.AsString(metrics[i], $"$.metrics[{i}]");
+                c.NotTypeName(m, $"$.metrics[{i}]", "metric");
+                try
+                {
+                    list.Add(Metric.Create(m));
+                }
+                catch (ArgumentException)
+                {
+                    throw c.Fail($"$.metrics[{i}]", $"unknown metric '{m}'. Known: {Join(Metric.KnownNames)}.");
+                }
+            }
+            spec.Metrics = list;
+        }
+
+        ReadTraining(c, top, spec, baseDir);
+        if (top["data"] is { } data) spec.Data = SpecData.Read(c, data, baseDir);
+        return spec;
+    }
+
+    /// <summary>The network of <c>inputs</c>, <c>layers</c>, <c>connections</c> and <c>outputs</c>.</summary>
+    private static Network BuildGraph(Ctx c, JsonObject top, TrainingSpec spec)
+    {
         var net = new Network(spec.Name, DType.Float32, spec.Seed);
         var byName = new Dictionary<string, Layer>(StringComparer.Ordinal);
         var declaredAt = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -360,41 +406,7 @@ public sealed class TrainingSpec
             if (n > MaxLayerElements)
                 throw c.Fail(declaredAt.TryGetValue(l.Name, out var at) ? at : "$.layers", $"layer '{l.Name}' has {n} elements per sample (shape {ShapeUtil.Format(l.OutputShape!)}); at most {MaxLayerElements} are allowed.");
         }
-        spec.Network = net;
-
-        // loss, optimizer, metrics
-        string loss = c.Word(top, "loss", "$", LossNames, "loss") ?? "cross_entropy";
-        spec.Loss = loss switch
-        {
-            "cross_entropy" or "sparse_categorical_crossentropy" => new CrossEntropy(),
-            "mse" or "mean_squared_error" => new MeanSquaredError(),
-            "mae" or "mean_absolute_error" => new MeanAbsoluteError(),
-            _ => new BinaryCrossEntropy(),
-        };
-        bool classes = loss is "cross_entropy" or "sparse_categorical_crossentropy";
-        spec.Optimizer = ReadOptimizer(c, top);
-        var metrics = c.Arr(top, "metrics", "$", required: false);
-        if (metrics is null) spec.Metrics = classes ? [new Accuracy()] : [];
-        else
-        {
-            var list = new List<Metric>();
-            for (int i = 0; i < metrics.Count; i++)
-            {
-                string m = c.AsString(metrics[i], $"$.metrics[{i}]");
-                c.NotTypeName(m, $"$.metrics[{i}]", "metric");
-                list.Add(m switch
-                {
-                    "accuracy" or "acc" => new Accuracy(),
-                    "mse" or "mean_squared_error" => new MeanSquaredErrorMetric(),
-                    "mae" or "mean_absolute_error" => new MeanAbsoluteErrorMetric(),
-                    _ => throw c.Fail($"$.metrics[{i}]", $"unknown metric '{m}'. Known: accuracy, mse, mae."),
-                });
-            }
-            spec.Metrics = list;
-        }
-
-        if (top["data"] is { } data) spec.Data = SpecData.Read(c, data, baseDir);
-        return spec;
+        return net;
     }
 
     /// <summary>A registered catalog form (<c>flexnet layers</c>) attached after the layers named in <c>inputs</c>; its
@@ -689,7 +701,8 @@ public sealed class TrainingSpec
         {
             var n = o[key];
             if (n is null) return null;
-            if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue(out double d))
+            // a YAML whole number is held as a long, a JSON one as an element: both convert
+            if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !(v.TryGetValue(out double d) || v.TryGetValue(out long l) && (d = l) == d))
                 throw Fail($"{path}.{key}", $"'{key}' must be a number, found {Describe(n)}.");
             if (d < min || d > max) throw Fail($"{path}.{key}", $"'{key}' must be between {min} and {max}; it is {d}.");
             return d;
@@ -697,7 +710,7 @@ public sealed class TrainingSpec
 
         internal string NumberText(JsonNode? n, string path)
         {
-            if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) && double.IsFinite(d))
+            if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue(out double d) || v.TryGetValue(out long l) && (d = l) == d) && double.IsFinite(d))
                 return d.ToString("R", CultureInfo.InvariantCulture);
             throw Fail(path, $"expected a number, found {Describe(n)}.");
         }
