@@ -35,7 +35,7 @@ public sealed class Classifier : SpecModel
     /// <summary>Arg-max labels [...] (Int32).</summary>
     /// <param name="x">Inputs.</param>
     /// <returns>Labels.</returns>
-    public new Tensor Predict(Tensor x)
+    public Tensor Predict(Tensor x)
     {
         var p = PredictProba(x);
         using (Autograd.NoGrad()) return p.ArgMax(p.Rank - 1);

@@ -19,7 +19,7 @@ namespace FlexNet.Models;
 /// Data: [N, ...shape] per input, or [T, N, ...shape] for sequence inputs (then outputs are [T, N, ...] or, after a
 /// layer returning the last step, [N, ...]).
 /// </summary>
-public class Model : ITrainable, IMaskedTrainable, IGraphBacked
+public partial class Model : ITrainable, IMaskedTrainable, IGraphBacked
 {
     private SymbolicTensor[]? _inputs;
     private SymbolicTensor[]? _outputs;
@@ -254,12 +254,21 @@ public class Model : ITrainable, IMaskedTrainable, IGraphBacked
         return r[0];
     }
 
-    /// <summary>Evaluation-mode output without recording gradients.</summary>
-    /// <param name="input">Batch.</param>
+    /// <summary>Evaluation-mode output without recording gradients, computed <paramref name="batchSize"/> samples at a
+    /// time (Keras' <c>model.predict</c>). A batch [N, ...] (or [T, N, ...] for a sequence input) gives [N, ...]; a
+    /// single sample (the input shape without the batch axis) gives a single output.</summary>
+    /// <param name="input">A batch, or one sample.</param>
+    /// <param name="batchSize">Samples per forward pass.</param>
     /// <returns>Output (detached).</returns>
-    public Tensor Predict(Tensor input)
+    public Tensor Predict(Tensor input, int batchSize = 256)
     {
-        using (Autograd.NoGrad()) return Forward(input, false);
+        ArgumentNullException.ThrowIfNull(input);
+        var net = _network ?? BuildNetwork(input);
+        if (net.Inputs.Count != 1 || net.Outputs.Count != 1)
+        {
+            using (Autograd.NoGrad()) return Forward(input, false);
+        }
+        return net.Predict(input, batchSize);
     }
 
     /// <summary>Every parameter and buffer (e.g. running statistics) by name, as saved by <see cref="SaveWeights"/>.</summary>
