@@ -2,7 +2,8 @@
 # The README's test command. Runs the whole xunit suite, then the kernel tests again with the SIMD paths
 # switched off one level at a time (Vector512 off, AVX2 off, all hardware intrinsics off), then the ONNX export
 # tests (tests/FlexNet.Onnx.Tests, run in ONNX Runtime), then the
-# PyTorch reference cases through tools/refcheck.sh. Ends with one line: "N passed, N failed".
+# PyTorch reference cases through tools/refcheck.sh, then the packaging check (tools/packcheck.sh). Ends with one
+# line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -46,6 +47,17 @@ if [ -n "$line" ]; then
   passed=$((passed + rp)); failed=$((failed + rf))
 else
   echo "[refcheck] no summary"; failed=$((failed + 1))
+fi
+
+# Packaging: exactly the library and the tool package, with their metadata; the tool installs and runs (~30 s).
+if bash tools/packcheck.sh >"$log" 2>&1; then :; fi
+grep -E '^FAIL' -A20 "$log" | head -40
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+if [ -n "$line" ]; then
+  echo "[packaging] $line"
+  passed=$((passed + $(echo "$line" | awk '{print $1}'))); failed=$((failed + $(echo "$line" | awk '{print $3}')))
+else
+  tail -20 "$log"; echo "[packaging] no summary"; failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"

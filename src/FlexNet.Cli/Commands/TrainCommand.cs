@@ -106,9 +106,17 @@ internal static class TrainCommand
             string csv = Path.ChangeExtension(s.Out, ".history.csv");
             File.WriteAllText(csv, HistoryCsv(history));
             string stem = Path.Combine(Path.GetDirectoryName(s.Out) ?? "", Path.GetFileNameWithoutExtension(s.Out));
-            var plots = Reports.HistoryPlots.Write(history, stem, spec.Name);
             output.WriteLine($"model: {s.Out}; history: {csv}{(ckpt is null ? "" : $"; checkpoint: {ckpt}")}");
-            if (plots.Count > 0) output.WriteLine($"plots: {string.Join(", ", plots)}");
+            try
+            {
+                var plots = Reports.HistoryPlots.Write(history, stem, spec.Name);
+                if (plots.Count > 0) output.WriteLine($"plots: {string.Join(", ", plots)}");
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+            {
+                // the drawing library's native part is not shipped for this platform: the model and the CSV are written
+                output.WriteLine($"plots: skipped (no native drawing library for this platform: {ex.GetBaseException().Message})");
+            }
         }
         return 0;
     }
