@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using FlexNet.Cli;
 using FlexNet.Data;
 using FlexNet.Losses;
@@ -6,6 +7,7 @@ using FlexNet.Metrics;
 using FlexNet.Regularizers;
 using FlexNet.Specs;
 using FlexNet.Tensors;
+using Json.Schema;
 
 namespace FlexNet.Tests.Specs;
 
@@ -139,6 +141,37 @@ public class SpecTrainingFieldsTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Fact]
+    public void TheSchemaKnowsTheTrainingSectionsAndTheShorthand()
+    {
+        var schema = JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "docs", "spec.schema.json"));
+        bool Valid(string yaml)
+        {
+            var (root, _) = SpecReader.Parse(yaml, "s.yaml");
+            using var doc = JsonDocument.Parse(root.ToJsonString());
+            return schema.Evaluate(doc.RootElement).IsValid;
+        }
+        const string good = """
+            schedule: [{kind: warmup, steps: 5}, {kind: cosine, total_steps: 50}]
+            regularizers: [{kind: weight_l2, weight: 0.001}]
+            early_stopping: {monitor: val_acc, patience: 2, mode: max}
+            checkpoint: {path: a.ckpt, every: 2}
+            metrics: [accuracy, top3, sparse_categorical_accuracy]
+            loss: sparse_categorical_crossentropy
+            data: {train: {x: x.csv, y: y.csv}}
+            """;
+        Assert.True(Valid(Net + good));
+        Spec(good, Path.GetTempPath()); // and the library accepts it
+        Assert.True(Valid("model: {kind: classifier, layers: [784, [256, relu], 10]}\n"));
+        foreach (var bad in new[]
+                 {
+                     Net + "schedule: {kind: linear}\n", Net + "schedule: {kind: step}\n", Net + "schedule: {kind: cosine, total_steps: 5, gamma: 2}\n",
+                     Net + "regularizers: [{kind: weight_l2}]\n", Net + "early_stopping: {patience: -1}\n", Net + "checkpoint: {every: 2}\n",
+                     Net + "metrics: [f1]\n", Net + "loss: focal\n", Net + "model: {layers: [4, 2]}\n", "model: {kind: svm, layers: [4, 2]}\n",
+                 })
+            Assert.False(Valid(bad), bad);
     }
 
     [Fact]
