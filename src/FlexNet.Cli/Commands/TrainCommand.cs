@@ -118,6 +118,7 @@ internal static class TrainCommand
                 output.WriteLine($"plots: skipped (no native drawing library for this platform: {ex.GetBaseException().Message})");
             }
         }
+        else if (ckpt is not null && lead) output.WriteLine($"checkpoint: {ckpt}");
         return 0;
     }
 

@@ -38,7 +38,7 @@ public class TrainingSpecTests
             Assert.Contains(n, names);
     }
 
-    private static readonly Lazy<JsonSchema> Schema = new(() => JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "docs", "spec.schema.json")));
+    internal static readonly Lazy<JsonSchema> Schema = new(() => JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "docs", "spec.schema.json")));
 
     [Theory]
     [MemberData(nameof(ExampleNames))]
