@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -26,7 +25,10 @@ public sealed partial class TrainingSpec
         var o = c.Obj(node, p);
         c.Keys(o, p, ["kind", "layers", "data_kind"]);
         string kind = c.Word(o, "kind", p, TheanetsKinds, "model kind") ?? "classifier";
-        string dataKind = c.Word(o, "data_kind", p, ["feedforward", "recurrent", "convolutional"], "data kind") ?? "feedforward";
+        if (o["data_kind"] is JsonValue dkv && dkv.GetValueKind() == JsonValueKind.String && dkv.GetValue<string>().Equals("recurrent", StringComparison.OrdinalIgnoreCase))
+            throw c.Fail(p + ".data_kind", "theanets' recurrent models take sequences whose length the shorthand cannot state; describe the network with " +
+                                           "inputs (with sequence_length), layers and connections instead, as examples/specs/lstm.yaml does.");
+        string dataKind = c.Word(o, "data_kind", p, ["feedforward", "convolutional"], "data kind") ?? "feedforward";
         var layers = c.Arr(o, "layers", p, required: true)!;
         if (layers.Count < 2) throw c.Fail(p + ".layers", $"theanets layer specs need an input and at least one layer; there are {layers.Count}.");
         if (layers.Count > MaxItems) throw c.Fail(p + ".layers", $"a spec may have at most {MaxItems} layers; it has {layers.Count}.");

@@ -332,6 +332,7 @@ public class SpecTrainingFieldsTests
         Assert.Contains(".NET type", Bad("model: {layers: [4, {form: \"System.IO.File\", size: 3}, 2]}\n").Message);
         Assert.Contains("$.model.layers[1]", Bad("model: {layers: [4, -3, 2]}\n").Message);
         Assert.Contains("not both", Bad(Net + "model: {layers: [4, 2]}\n").Message);
+        Assert.Contains("sequence_length", Bad("model: {data_kind: recurrent, layers: [4, {form: lstm, size: 3}, 2]}\n").Message);
         Assert.Contains("$.model.layers[2]", Bad("model: {layers: [4, {size: 3, name: a}, {size: 2, inputs: [zz]}]}\n").Message);
     }
 }
