@@ -13,7 +13,9 @@ namespace FlexNet.Specs;
 /// form and an activation (<c>[10, linear]</c>, <c>[3, nobias, linear]</c>), or an object with <c>form</c>,
 /// <c>size</c>, <c>activation</c>, <c>name</c>, <c>inputs</c> and the form's options; the first is the input (a size,
 /// a shape list or an object). Hidden layers default to relu; a classifier's last layer is linear (logits for the
-/// cross-entropy loss), a regressor's and an autoencoder's too.</summary>
+/// cross-entropy loss), a regressor's and an autoencoder's too. The initial weights follow theanets' rules (a layer's
+/// <c>rng</c> option), not the spec's <c>seed</c>, which still orders the data. <c>data_kind</c> is <c>feedforward</c>
+/// or <c>convolutional</c> (the input a shape such as <c>[1, 28, 28]</c>); sequences need the graph form.</summary>
 public sealed partial class TrainingSpec
 {
     /// <summary>The model kinds a spec accepts in <c>model.kind</c>.</summary>
