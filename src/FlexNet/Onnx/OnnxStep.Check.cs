@@ -1,0 +1,58 @@
+using FlexNet.Connections;
+using FlexNet.Graph;
+using FlexNet.Layers;
+using FlexNet.Layers.Recurrent;
+
+namespace FlexNet.Onnx;
+
+/// <summary>What the export refuses, each with the layer or connection and the reason.</summary>
+internal sealed partial class OnnxStep
+{
+    private void Check()
+    {
+        string net = $"ONNX export of network '{_net.Name}'";
+        OnnxExportException Refuse(Layer layer, string why) =>
+            new($"{net}: layer '{layer.Name}' of kind {layer.Kind} ({layer.GetType().Name}) {why}");
+        foreach (var layer in _net.Layers)
+        {
+            if (layer.LearnInitialState)
+                throw new OnnxExportException($"{net}: layer '{layer.Name}' learns its initial state; the exported state buffers start from zeros, so it is not supported.");
+            switch (layer)
+            {
+                case InputLayer or FlattenLayer or ReshapeLayer or PoolLayer or NoiseNode:
+                    break;
+                case CatalogNode { Owner: BatchNorm } when layer.Kind == "BatchNorm":
+                    break;
+                case RecurrentNode r:
+                    if (r.IsBidirectional || r.IsWholeSequence)
+                        throw Refuse(layer, "reads a whole sequence [T, F] per sample (or runs in both directions); the export supports recurrent layers in their stepped mode (a vector input in a network unrolled over time) only.");
+                    if (r.HasInitialStateInput)
+                        throw Refuse(layer, "takes its initial state from another layer; the export starts every cell from zeros, so it is not supported.");
+                    if (r.ForwardCell is not (RnnCell or GruCell or LstmCell))
+                        throw Refuse(layer, $"has cell {r.ForwardCell?.GetType().Name}, which has no exact ONNX form here (only the RNN, GRU and LSTM cells are exported).");
+                    break;
+                default:
+                    if (!layer.HasPlainStep)
+                        throw Refuse(layer, "computes its output with its own code (not y = act(combine + bias)); the export cannot see that computation, so it is not supported.");
+                    if (ActivationOp(layer.Activation) is null)
+                        throw Refuse(layer, $"has activation '{layer.Activation}', which has no ONNX form here (linear, relu, tanh, sigmoid, softmax, log-softmax, leaky-relu, elu, softplus and softsign have).");
+                    break;
+            }
+        }
+        foreach (var (layer, _) in _net.Outputs)
+            if (layer is InputLayer)
+                throw new OnnxExportException($"{net}: output '{layer.Name}' is an input layer; an ONNX graph output cannot have its input's name, so it is not exported.");
+        foreach (var c in _net.Connections)
+        {
+            bool ok = c switch
+            {
+                DenseConnection or IdentityConnection or ElementwiseConnection or Conv2dConnection or Conv1dConnection or ConvTranspose2dConnection => true,
+                SequenceInputConnection => c.To is RecurrentNode,
+                _ => false,
+            };
+            if (!ok)
+                throw new OnnxExportException($"{net}: connection '{c.Name}' ({c.From.Name} -> {c.To.Name}) of kind {c.Kind} ({c.GetType().Name}) is not supported; " +
+                                              "dense, identity, elementwise, conv1d, conv2d and convtranspose2d connections are.");
+        }
+    }
+}
