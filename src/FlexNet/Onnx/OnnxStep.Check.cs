@@ -46,13 +46,13 @@ internal sealed partial class OnnxStep
         {
             bool ok = c switch
             {
-                DenseConnection or IdentityConnection or ElementwiseConnection or Conv2dConnection or Conv1dConnection or ConvTranspose2dConnection => true,
+                DenseConnection or IdentityConnection or ElementwiseConnection or ComplementConnection or Conv2dConnection or Conv1dConnection or ConvTranspose2dConnection => true,
                 SequenceInputConnection => c.To is RecurrentNode,
                 _ => false,
             };
             if (!ok)
                 throw new OnnxExportException($"{net}: connection '{c.Name}' ({c.From.Name} -> {c.To.Name}) of kind {c.Kind} ({c.GetType().Name}) is not supported; " +
-                                              "dense, identity, elementwise, conv1d, conv2d and convtranspose2d connections are.");
+                                              "dense, identity, elementwise, complement, conv1d, conv2d and convtranspose2d connections are.");
         }
     }
 }

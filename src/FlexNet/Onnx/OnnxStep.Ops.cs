@@ -70,6 +70,8 @@ internal sealed partial class OnnxStep
                     OnnxGraph.Ints("dilations", dl, dl), OnnxGraph.Ints("pads", p, p, p, p),
                     OnnxGraph.Ints("output_padding", ct.OutputPadding.H, ct.OutputPadding.W));
             }
+            case ComplementConnection:
+                return Node("Sub", [_scope.Float("one", [1f], []), src], c.Name);
             case SequenceInputConnection:
                 return Shape(c.From).Length > 1 ? Node("Flatten", [src], c.Name + ".flat", OnnxGraph.Int("axis", 1)) : src;
             default: // identity (Check refused everything else)
