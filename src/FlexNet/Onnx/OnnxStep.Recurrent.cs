@@ -58,14 +58,14 @@ internal sealed partial class OnnxStep
             {
                 var (w, rr, bb) = Weights(r, [0], hs, rc.WeightIh, rc.WeightHh, rc.BiasIh, rc.BiasHh);
                 string act = rc.Activation switch { RecurrentActivation.Tanh => "Tanh", RecurrentActivation.Relu => "Relu", _ => "Sigmoid" };
-                string yh = Node("RNN", [Seq(x, "x"), w, rr, bb, "", Seq(state[0], "h0")], name + ".y_h",
+                string yh = LastH("RNN", [Seq(x, "x"), w, rr, bb, "", Seq(state[0], "h0")], name,
                     OnnxGraph.Int("hidden_size", hs), OnnxGraph.Strings("activations", act));
                 return FinishH(r, yh, cells, axes0);
             }
             case GruCell gc:
             {
                 var (w, rr, bb) = Weights(r, [1, 0, 2], hs, gc.WeightIh, gc.WeightHh, gc.BiasIh, gc.BiasHh);
-                string yh = Node("GRU", [Seq(x, "x"), w, rr, bb, "", Seq(state[0], "h0")], name + ".y_h",
+                string yh = LastH("GRU", [Seq(x, "x"), w, rr, bb, "", Seq(state[0], "h0")], name,
                     OnnxGraph.Int("hidden_size", hs), OnnxGraph.Int("linear_before_reset", 1));
                 return FinishH(r, yh, cells, axes0);
             }
@@ -102,6 +102,14 @@ internal sealed partial class OnnxStep
         var result = (Blocks(n + ".W", wih, order, hs), Blocks(n + ".R", whh, order, hs), Bias2(n + ".B", bih, bhh, order, hs));
         _cellWeights[r] = result;
         return result;
+    }
+
+    /// <summary>A recurrent op whose only used output is Y_h (its second) [1, N, H].</summary>
+    private string LastH(string op, IReadOnlyList<string> inputs, string name, params ProtoWriter[] attributes)
+    {
+        string yh = _scope.Fresh(_b.Stem(name + ".y_h"));
+        _g.NodeTo(op, inputs, ["", yh], attributes);
+        return yh;
     }
 
     private string FinishH(RecurrentNode r, string yh, Dictionary<Layer, string[]> cells, string axes0)

@@ -1,0 +1,94 @@
+using FlexNet.Connections;
+using FlexNet.Graph;
+using FlexNet.Layers;
+using FlexNet.Specs;
+using FlexNet.Tensors;
+using static FlexNet.Onnx.Tests.Ort;
+
+namespace FlexNet.Onnx.Tests;
+
+/// <summary>The RNN, GRU and LSTM layers (torch semantics) as ONNX RNN/GRU/LSTM ops, against FlexNet's Forward.</summary>
+public sealed class RecurrentExportTests
+{
+    /// <summary>Step form driven T steps (cell states fed back), sequence and unrolled forms in one call.</summary>
+    private static void CheckAllForms(Network net, string input, int features, int T, int n, ulong seed)
+    {
+        var xs = RandomData(T * n * features, seed);
+        var expected = Forward(net, null, Tensor.FromArray(xs, T, n, features));
+        var stepped = RunSteps(net.ToOnnxBytes(), n, T, t => [(input, Row(xs, t, n * features), [n, features])]);
+        var seq = Run(net.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Sequence }), (input, xs, [T, n, features]));
+        var flat = Run(net.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = T }), (input, xs, [T, n, features]));
+        for (int o = 0; o < net.Outputs.Count; o++)
+        {
+            var (layer, mode) = net.Outputs[o];
+            var all = expected[o].ToFloatArray();
+            if (mode == OutputMode.AllSteps)
+                for (int t = 0; t < T; t++) Close(Row(all, t, all.Length / T), stepped[layer.Name][t], $"{layer.Name}, step form at step {t}");
+            else Close(all, stepped[layer.Name][T - 1], $"{layer.Name}, step form at the last step");
+            Close(expected[o], seq[layer.Name], $"{layer.Name}, sequence form");
+            Close(expected[o], flat[layer.Name], $"{layer.Name}, unrolled form");
+        }
+    }
+
+    /// <summary>examples/specs/lstm.yaml: an LSTM (128 units) reading 28 rows of 28 pixels, logits at the last step.</summary>
+    [Fact]
+    public void RowLstmSpec_MatchesForward()
+    {
+        var net = TrainingSpec.Load(Path.Combine(RepoRoot(), "examples", "specs", "lstm.yaml")).Network;
+        Randomize(net, 61, std: 0.2);
+        CheckAllForms(net, "rows", 28, 28, 2, 62);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(net.ToOnnxBytes());
+        Assert.Equal(["lstm.state_c", "lstm.state_h", "rows"], session.InputMetadata.Keys.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>A GRU fed by the input and, one step late, by a later layer's output (feedback concatenated to the cell
+    /// input); every-step outputs of the GRU and the readout.</summary>
+    [Fact]
+    public void GruWithFeedback_MatchesForwardAtEveryStep()
+    {
+        var net = new Network("gru");
+        var x = new InputLayer(5, sequenceLength: 6, name: "x");
+        var gru = new GRU(7, name: "gru", inputWidth: 8).Attach(net, x);
+        var y = new Layer(3, "tanh", bias: true, name: "y");
+        net.ConnectDense(gru, y);
+        net.ConnectIdentity(y, gru, delay: 1);
+        net.AddOutput(y).AddOutput(gru);
+        Randomize(net, 63);
+        CheckAllForms(net, "x", 5, 6, 3, 64);
+    }
+
+    /// <summary>Elman RNNs with tanh, relu and sigmoid (ONNX RNN) and linear (its equation), and an LSTM with peepholes
+    /// (ONNX LSTM's P input, order i o f), chained.</summary>
+    [Fact]
+    public void RnnActivationsAndPeepholeLstm_MatchForward()
+    {
+        var net = new Network("rnns");
+        var x = new InputLayer(4, sequenceLength: 5, name: "x");
+        Layer h = x;
+        foreach (var act in new[] { "tanh", "relu", "sigmoid", "linear" }) h = new RNN(5, act, name: "rnn_" + act).Attach(net, h);
+        var lstm = new LSTM(6, peepholes: true, name: "peep").Attach(net, h);
+        var y = new Layer(2, name: "y");
+        net.ConnectDense(lstm, y);
+        net.AddOutput(y).AddOutput(h, OutputMode.LastStep);
+        Randomize(net, 65);
+        CheckAllForms(net, "x", 4, 5, 2, 66);
+    }
+
+    [Fact]
+    public void WholeSequenceAndOtherCells_AreTypedErrors()
+    {
+        var net = new Network("whole");
+        var x = new InputLayer([6, 4], name: "x");
+        net.AddOutput(new LSTM(3, name: "seqlstm").Attach(net, x));
+        var e = Assert.Throws<OnnxExportException>(() => net.ToOnnxBytes());
+        Assert.Contains("'seqlstm'", e.Message);
+        Assert.Contains("whole sequence", e.Message);
+
+        var other = new Network("mrnn");
+        var t = new InputLayer(4, sequenceLength: 3, name: "x");
+        other.AddOutput(new MRNN(3, name: "mult").Attach(other, t));
+        e = Assert.Throws<OnnxExportException>(() => other.ToOnnxBytes());
+        Assert.Contains("'mult'", e.Message);
+        Assert.Contains("MrnnCell", e.Message);
+    }
+}
