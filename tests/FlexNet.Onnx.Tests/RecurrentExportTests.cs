@@ -74,6 +74,40 @@ public sealed class RecurrentExportTests
         CheckAllForms(net, "x", 4, 5, 2, 66);
     }
 
+    /// <summary>The network of docs/onnx.md: a BLT-style conv pair with lateral and top-down feedback, global pooling and
+    /// an LSTM readout (stepped, in a network without temporal input), 3 steps.</summary>
+    [Fact]
+    public void ConvFeedbackWithLstmReadout_OfTheDocs_MatchesForward()
+    {
+        var net = new Network("blt-lstm") { Steps = 3 };
+        var x = new InputLayer([1, 12, 12], name: "x");
+        var l1 = new Layer([4, 12, 12], "relu", name: "l1");
+        var l2 = new Layer([8, 6, 6], "relu", name: "l2");
+        var pool = PoolLayer.Global(PoolKind.Average, name: "pool");
+        net.ConnectConv2d(x, l1, kernelSize: 3, padding: FlexNet.Autodiff.Padding.Same);
+        net.ConnectConv2d(l1, l1, kernelSize: 3, padding: FlexNet.Autodiff.Padding.Same, delay: 1);
+        net.ConnectConv2d(l1, l2, kernelSize: 3, stride: 2, padding: 1);
+        net.ConnectConvTranspose2d(l2, l1, kernelSize: 2, stride: 2, delay: 1);
+        net.Connect(l2, pool);
+        var lstm = new LSTM(6, name: "lstm").Attach(net, pool);
+        var y = new Layer(3, name: "y");
+        net.ConnectDense(lstm, y);
+        net.AddOutput(y, OutputMode.LastStep).AddOutput(lstm);
+        Randomize(net, 67, std: 0.3);
+        const int n = 2;
+        var xs = RandomData(n * 144, 68);
+        var expected = Forward(net, null, Tensor.FromArray(xs, n, 1, 12, 12));
+        var stepped = RunSteps(net.ToOnnxBytes(), n, 3, _ => [("x", xs, [n, 1, 12, 12])]);
+        Close(expected[0].ToFloatArray(), stepped["y"][2], "y, step form");
+        for (int t = 0; t < 3; t++) Close(Row(expected[1].ToFloatArray(), t, n * 6), stepped["lstm"][t], $"lstm, step form at step {t}");
+        foreach (var mode in new[] { OnnxExportMode.Sequence, OnnxExportMode.Unrolled })
+        {
+            var got = Run(net.ToOnnxBytes(new OnnxExportOptions { Mode = mode }), ("x", xs, [n, 1, 12, 12]));
+            Close(expected[0], got["y"], $"y, {mode} form");
+            Close(expected[1], got["lstm"], $"lstm, {mode} form");
+        }
+    }
+
     [Fact]
     public void WholeSequenceAndOtherCells_AreTypedErrors()
     {
