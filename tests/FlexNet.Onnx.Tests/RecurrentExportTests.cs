@@ -108,15 +108,48 @@ public sealed class RecurrentExportTests
         }
     }
 
-    [Fact]
-    public void WholeSequenceAndOtherCells_AreTypedErrors()
+    /// <summary>Recurrent layers reading a whole [T, F] sequence per sample (Sequential models, batch-first [N, T, F]): a
+    /// bidirectional GRU (every step), a backward relu RNN (last processed step), a peephole LSTM (last step) and a
+    /// forward LSTM (every step), each as one ONNX op over the T steps, in every form.</summary>
+    [Theory]
+    [InlineData("bigru")]
+    [InlineData("backward-rnn")]
+    [InlineData("peephole-lstm")]
+    [InlineData("lstm")]
+    public void WholeSequenceRecurrentLayers_MatchForward(string kind)
     {
-        var net = new Network("whole");
-        var x = new InputLayer([6, 4], name: "x");
-        net.AddOutput(new LSTM(3, name: "seqlstm").Attach(net, x));
+        CatalogLayer layer = kind switch
+        {
+            "bigru" => new BidirectionalLayer(new GRU(5, returnSequences: true), name: "rec"),
+            "backward-rnn" => new RNN(5, "relu", returnSequences: false, goBackwards: true, name: "rec"),
+            "peephole-lstm" => new LSTM(5, returnSequences: false, peepholes: true, name: "rec"),
+            _ => new LSTM(5, returnSequences: true, name: "rec"),
+        };
+        var model = new FlexNet.Models.Sequential("whole-" + kind, DType.Float32, 3, layer, new Flatten(), new Dense(3, "tanh")) { InputShape = [6, 4] };
+        var net = model.Network;
+        Randomize(net, 69);
+        const int n = 3;
+        var xs = RandomData(n * 24, 70);
+        var expected = Forward(net, null, Tensor.FromArray(xs, n, 6, 4))[0];
+        string input = net.Inputs[0].Name, output = net.Outputs[0].Layer.Name;
+        foreach (var mode in new[] { OnnxExportMode.Step, OnnxExportMode.Sequence, OnnxExportMode.Unrolled })
+        {
+            var got = Run(net.ToOnnxBytes(new OnnxExportOptions { Mode = mode }), (input, xs, [n, 6, 4]))[output];
+            Close(expected.ToFloatArray(), got.Values, $"{kind}, {mode} form");
+        }
+    }
+
+    [Fact]
+    public void InitialStateInputAndOtherCells_AreTypedErrors()
+    {
+        var net = new Network("init");
+        var x = new InputLayer(4, sequenceLength: 3, name: "x");
+        var h0 = new Layer(3, name: "h0");
+        net.Connect(x, h0);
+        net.AddOutput(new LSTM(3, name: "seeded").Attach(net, [x, h0]));
         var e = Assert.Throws<OnnxExportException>(() => net.ToOnnxBytes());
-        Assert.Contains("'seqlstm'", e.Message);
-        Assert.Contains("whole sequence", e.Message);
+        Assert.Contains("'seeded'", e.Message);
+        Assert.Contains("initial state", e.Message);
 
         var other = new Network("mrnn");
         var t = new InputLayer(4, sequenceLength: 3, name: "x");

@@ -41,6 +41,12 @@ internal sealed class RecurrentNode : CatalogNode
     /// <summary>The forward cell (after build).</summary>
     internal IRecurrentCell? ForwardCell => _cellF;
 
+    /// <summary>The backward cell of a bidirectional node (after build; null otherwise).</summary>
+    internal IRecurrentCell? BackwardCell => _cellB;
+
+    /// <summary>T and F of a whole-sequence input [T, F] (after build).</summary>
+    internal (int Steps, int Features) SequenceShape => (_steps, _features);
+
     public override string Kind => _bw is null ? $"{_fw.GetType().Name}{(_sequence ? "(seq)" : "")}" : "Bidirectional";
 
     private int HiddenTotal => _fw.Units + (_bw?.Units ?? 0);

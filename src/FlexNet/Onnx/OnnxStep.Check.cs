@@ -24,12 +24,14 @@ internal sealed partial class OnnxStep
                 case CatalogNode { Owner: BatchNorm } when layer.Kind == "BatchNorm":
                     break;
                 case RecurrentNode r:
-                    if (r.IsBidirectional || r.IsWholeSequence)
-                        throw Refuse(layer, "reads a whole sequence [T, F] per sample (or runs in both directions); the export supports recurrent layers in their stepped mode (a vector input in a network unrolled over time) only.");
                     if (r.HasInitialStateInput)
                         throw Refuse(layer, "takes its initial state from another layer; the export starts every cell from zeros, so it is not supported.");
                     if (r.ForwardCell is not (RnnCell or GruCell or LstmCell))
                         throw Refuse(layer, $"has cell {r.ForwardCell?.GetType().Name}, which has no exact ONNX form here (only the RNN, GRU and LSTM cells are exported).");
+                    if (r.IsWholeSequence && r.ForwardCell is RnnCell { Activation: RecurrentActivation.Linear })
+                        throw Refuse(layer, "is a linear RNN over a whole [T, F] sequence; ONNX RNN has no linear activation (the stepped mode is exported as its equation).");
+                    if (r.IsBidirectional && r.ForwardLayer.GoBackwards)
+                        throw Refuse(layer, "is bidirectional with a backward first half; ONNX's bidirectional output puts the forward direction first, so it is not exported.");
                     break;
                 default:
                     if (!layer.HasPlainStep)
