@@ -124,4 +124,41 @@ public sealed class ConvExportTests
             Close(expected[1], got["p1"], $"p1, {options.Mode} form");
         }
     }
+
+    /// <summary>examples/specs/autoencoder.yaml: the decoder uses the encoder's weight transposed (a tied connection).</summary>
+    [Fact]
+    public void TiedAutoencoderSpec_MatchesForward()
+    {
+        var net = Spec("autoencoder.yaml");
+        Randomize(net, 81, std: 0.1);
+        CheckAllForms(net, "x", [784], 2, 82);
+    }
+
+    /// <summary>A dense connection applied twice (shared: one weight) and a tied edge back, with feedback.</summary>
+    [Fact]
+    public void SharedAndTiedConnections_MatchForward()
+    {
+        var net = new Network("shared") { Steps = 3 };
+        var a = new InputLayer(5, name: "a");
+        var b = new InputLayer(5, name: "b");
+        var ha = new Layer(4, "tanh", name: "ha");
+        var hb = new Layer(4, "tanh", name: "hb");
+        var back = new Layer(5, "sigmoid", bias: true, name: "back");
+        var enc = net.ConnectDense(a, ha);
+        net.Connect(new SharedConnection(enc, b, hb));
+        net.ConnectTied(hb, back, enc);
+        net.ConnectDense(back, ha, delay: 1);
+        net.AddOutput(ha, OutputMode.LastStep).AddOutput(back);
+        Randomize(net, 83);
+        const int n = 2;
+        var xa = RandomData(n * 5, 84);
+        var xb = RandomData(n * 5, 85);
+        var expected = Forward(net, null, Tensor.FromArray(xa, n, 5), Tensor.FromArray(xb, n, 5));
+        var onnx = net.ToOnnxBytes(Sequence);
+        var got = Run(onnx, ("a", xa, [n, 5]), ("b", xb, [n, 5]));
+        Close(expected[0], got["ha"], "ha");
+        Close(expected[1], got["back"], "back");
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        Assert.Equal(["a", "b"], session.InputMetadata.Keys.Order(StringComparer.Ordinal));
+    }
 }

@@ -46,15 +46,17 @@ internal sealed partial class OnnxStep
                 throw new OnnxExportException($"{net}: output '{layer.Name}' is an input layer; an ONNX graph output cannot have its input's name, so it is not exported.");
         foreach (var c in _net.Connections)
         {
-            bool ok = c switch
+            var kind = c is SharedConnection sh ? sh.Partner : c;
+            bool ok = kind switch
             {
                 DenseConnection or IdentityConnection or ElementwiseConnection or ComplementConnection or Conv2dConnection or Conv1dConnection or ConvTranspose2dConnection => true,
-                SequenceInputConnection => c.To is RecurrentNode,
+                TiedConnection t => t.Partner is not null,
+                SequenceInputConnection => c.To is RecurrentNode && c is not SharedConnection,
                 _ => false,
             };
             if (!ok)
                 throw new OnnxExportException($"{net}: connection '{c.Name}' ({c.From.Name} -> {c.To.Name}) of kind {c.Kind} ({c.GetType().Name}) is not supported; " +
-                                              "dense, identity, elementwise, complement, conv1d, conv2d and convtranspose2d connections are.");
+                                              "dense, identity, elementwise, complement, conv1d, conv2d, convtranspose2d, tied (to a dense connection) and shared connections are.");
         }
     }
 }

@@ -70,6 +70,17 @@ internal sealed partial class OnnxStep
                     OnnxGraph.Ints("dilations", dl, dl), OnnxGraph.Ints("pads", p, p, p, p),
                     OnnxGraph.Ints("output_padding", ct.OutputPadding.H, ct.OutputPadding.W));
             }
+            case SharedConnection sh: // the partner's computation and weights (one initializer for both)
+                return Contribution(sh.Partner, src);
+            case TiedConnection { Partner: { } partner } tied: // x · W_partner (+ b): W [out, in] of the partner, not transposed
+            {
+                if (Shape(c.From).Length > 1) src = Node("Flatten", [src], c.Name + ".flat", OnnxGraph.Int("axis", 1));
+                var inputs = tied.Bias is null ? new[] { src, w("weight", partner.Weight) } : [src, w("weight", partner.Weight), w("bias", tied.Bias)];
+                var outShape = c.OutputShape!;
+                if (outShape.Length == 1) return Node("Gemm", inputs, c.Name);
+                string flat = Node("Gemm", inputs, c.Name + ".flat");
+                return Node("Reshape", [flat, _scope.Int64(c.Name + ".shape", [outShape.Length + 1], [-1, .. outShape.Select(x => (long)x)])], c.Name);
+            }
             case ComplementConnection:
                 return Node("Sub", [_scope.Float("one", [1f], []), src], c.Name);
             case SequenceInputConnection:
