@@ -125,5 +125,9 @@ public sealed class SequenceExportTests
         loop.ConnectDense(h, h, delay: 1);
         Assert.Contains("no temporal input and no Steps", Assert.Throws<OnnxExportException>(() =>
             loop.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled })).Message);
+        Assert.Contains("at most 10000", Assert.Throws<OnnxExportException>(() =>
+            loop.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 10_001 })).Message);
+        Assert.Contains("Steps must be positive", Assert.Throws<OnnxExportException>(() =>
+            loop.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Sequence, Steps = 0 })).Message);
     }
 }

@@ -91,9 +91,15 @@ public static partial class OnnxExport
         Stem = s => $"{s}@{at}",
     };
 
+    /// <summary>The most steps the unrolled form writes (each is a copy of the step's nodes; the sequence form has no limit).</summary>
+    public const int MaxUnrolledSteps = 10_000;
+
     private static byte[] UnrolledForm(Network net, OnnxStep step, OnnxModelScope scope, OnnxExportOptions options)
     {
         int T = StepCount(net, options, sequence: false);
+        if (T > MaxUnrolledSteps)
+            throw new OnnxExportException($"ONNX export of network '{net.Name}' (Unrolled form): {T} steps would write {T} copies of the step; " +
+                                          $"at most {MaxUnrolledSteps} are unrolled. Use the sequence form (a Loop, any T).");
         var g = new OnnxGraph(scope);
         var outputs = OutputNames(net, scope);
         var (buffers, cells) = Start(net, step, g, scope, T);

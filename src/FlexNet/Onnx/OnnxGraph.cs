@@ -36,6 +36,15 @@ internal sealed class OnnxModelScope
         return name;
     }
 
+    private readonly Dictionary<float, string> _scalars = [];
+
+    /// <summary>A float32 scalar initializer, one per value.</summary>
+    internal string Scalar(float value)
+    {
+        if (!_scalars.TryGetValue(value, out var name)) _scalars[value] = name = Float("const", [value], []);
+        return name;
+    }
+
     /// <summary>A float32 initializer of the given values.</summary>
     internal string Float(string stem, float[] values, int[] dims)
     {

@@ -82,7 +82,7 @@ internal sealed partial class OnnxStep
                 return Node("Reshape", [flat, _scope.Int64(c.Name + ".shape", [outShape.Length + 1], [-1, .. outShape.Select(x => (long)x)])], c.Name);
             }
             case ComplementConnection:
-                return Node("Sub", [_scope.Float("one", [1f], []), src], c.Name);
+                return Node("Sub", [_scope.Scalar(1f), src], c.Name);
             case SequenceInputConnection:
                 return Shape(c.From).Length > 1 ? Node("Flatten", [src], c.Name + ".flat", OnnxGraph.Int("axis", 1)) : src;
             default: // identity (Check refused everything else)
