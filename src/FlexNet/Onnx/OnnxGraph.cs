@@ -57,15 +57,21 @@ internal sealed class OnnxModelScope
         return name;
     }
 
-    /// <summary>An int64 initializer (shape <paramref name="dims"/>; [] for a scalar).</summary>
+    private readonly Dictionary<string, string> _int64s = new(StringComparer.Ordinal);
+
+    /// <summary>An int64 initializer (shape <paramref name="dims"/>; [] for a scalar), written once per stem and value
+    /// however many steps ask for it.</summary>
     internal string Int64(string stem, long[] dims, long[] values)
     {
+        string key = $"{stem}|{string.Join(",", dims)}|{string.Join(",", values)}";
+        if (_int64s.TryGetValue(key, out var known)) return known;
         string name = Fresh(stem);
         var raw = new byte[values.Length * 8];
         for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8), values[i]);
         var w = new ProtoWriter();
         foreach (long d in dims) w.Int64(1, d);
         Initializers.Add(w.Int32(2, Int64Type).String(8, name).Bytes(9, raw));
+        _int64s[key] = name;
         return name;
     }
 }

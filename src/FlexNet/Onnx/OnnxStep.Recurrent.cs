@@ -82,7 +82,6 @@ internal sealed partial class OnnxStep
         var cell = r.ForwardCell!;
         string name = r.Name;
         var state = _b.Cells[r];
-        var axes0 = Axes(name + ".axes0", 0);
         if (cell is RnnCell { Activation: RecurrentActivation.Linear } rc)
         {
             string a = Node("Gemm", [x, _scope.Weight(name + ".weight_ih_l0", rc.WeightIh), _scope.Weight(name + ".bias_ih_l0", rc.BiasIh)], name + ".ih", OnnxGraph.Int("transB", 1));
@@ -91,6 +90,7 @@ internal sealed partial class OnnxStep
             cells[r] = [Copy(r, 0, hl)];
             return hl;
         }
+        var axes0 = Axes(name + ".axes0", 0);
         string Seq(string v, string what) => Node("Unsqueeze", [v, axes0], $"{name}.{what}");
         var (w, rr, bb, p) = Weights(r, [cell]);
         var (op, attributes) = CellOp(cell, "forward");
