@@ -56,6 +56,18 @@ public static partial class OnnxExport
         return g.Node("ConstantOfShape", [dims], stem);
     }
 
+    /// <summary>A buffer [K, N, ...shape] whose every row is the layer's learned initial state (what a read before step 0
+    /// sees in FlexNet), broadcast over the batch.</summary>
+    private static string Learned(OnnxGraph g, OnnxModelScope scope, string n, int k, Layer layer, FlexNet.Tensors.Tensor initial)
+    {
+        var shape = OnnxStep.Shape(layer);
+        string stem = layer.Name + ".state0";
+        string value = scope.Weight(layer.Name + ".initial_state", initial, [1, 1, .. shape]);
+        string dims = g.Node("Concat", [scope.Int64(stem + ".lead", [1], [k]), n, scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray())],
+            stem + ".shape", OnnxGraph.Int("axis", 0));
+        return g.Node("Expand", [value, dims], stem);
+    }
+
     /// <summary>The outer inputs ([T, N, ...] for temporal inputs, T symbolic unless <paramref name="fixedT"/> &gt; 0) and
     /// the zero buffers and cell states.</summary>
     private static (Dictionary<Layer, string> Buffers, Dictionary<Layer, string[]> Cells) Start(
@@ -72,7 +84,9 @@ public static partial class OnnxExport
         foreach (var layer in net.Layers)
         {
             if (step.Depth.TryGetValue(layer, out int k))
-                buffers[layer] = Zeros(g, scope, n, [k], OnnxStep.Shape(layer), layer.Name + ".state0");
+                buffers[layer] = layer.InitialState is { } learned
+                    ? Learned(g, scope, n, k, layer, learned)
+                    : Zeros(g, scope, n, [k], OnnxStep.Shape(layer), layer.Name + ".state0");
             if (step.CellSizes.TryGetValue(layer, out var sizes))
                 cells[layer] = sizes.Select((h, p) => Zeros(g, scope, n, [], [h], CellName(layer, p) + "0")).ToArray();
         }

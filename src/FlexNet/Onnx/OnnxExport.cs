@@ -52,7 +52,7 @@ public static partial class OnnxExport
         if (network.Inputs.Count == 0)
             throw new OnnxExportException($"{what}: the network has no input layer.");
         var scope = new OnnxModelScope();
-        var step = new OnnxStep(network, scope);
+        var step = new OnnxStep(network, scope, learnedInitialState: options.Mode != OnnxExportMode.Step);
         return options.Mode switch
         {
             OnnxExportMode.Step => options.Steps is null ? StepForm(network, step, scope, options.Opset)

@@ -8,15 +8,15 @@ namespace FlexNet.Onnx;
 /// <summary>What the export refuses, each with the layer or connection and the reason.</summary>
 internal sealed partial class OnnxStep
 {
-    private void Check()
+    private void Check(bool learnedInitialState)
     {
         string net = $"ONNX export of network '{_net.Name}'";
         OnnxExportException Refuse(Layer layer, string why) =>
             new($"{net}: layer '{layer.Name}' of kind {layer.Kind} ({layer.GetType().Name}) {why}");
         foreach (var layer in _net.Layers)
         {
-            if (layer.LearnInitialState)
-                throw new OnnxExportException($"{net}: layer '{layer.Name}' learns its initial state; the exported state buffers start from zeros, so it is not supported.");
+            if (layer.LearnInitialState && !learnedInitialState)
+                throw new OnnxExportException($"{net}: layer '{layer.Name}' learns its initial state; the step form's state inputs start from zeros, so it is not supported there (the sequence and unrolled forms start from the learned state).");
             switch (layer)
             {
                 case InputLayer or FlattenLayer or ReshapeLayer or PoolLayer or NoiseNode:

@@ -45,11 +45,15 @@ internal sealed partial class OnnxStep
     private OnnxGraph _g = null!;
     private StepBindings _b = null!;
 
-    internal OnnxStep(Network net, OnnxModelScope scope)
+    /// <param name="net">The built network.</param>
+    /// <param name="scope">The model's names and weights.</param>
+    /// <param name="learnedInitialState">Whether the form starts its buffers itself (sequence, unrolled), so a learned
+    /// initial state can be written; the step form's host starts from zeros.</param>
+    internal OnnxStep(Network net, OnnxModelScope scope, bool learnedInitialState)
     {
         _net = net;
         _scope = scope;
-        Check();
+        Check(learnedInitialState);
         foreach (var c in net.Connections)
             if (c.Delay > 0) Depth[c.From] = Math.Max(Depth.GetValueOrDefault(c.From), c.Delay);
         foreach (var layer in net.Layers)
