@@ -12,8 +12,8 @@ public enum OnnxExportMode
     Step,
 
     /// <summary>The whole computation over a sequence in one call: an ONNX <c>Loop</c> over the time steps whose
-    /// loop-carried values are the buffers and cell states (starting from zeros). A temporal input is [T, N, ...shape]
-    /// with T symbolic; a non-temporal input [N, ...shape] is presented at every step (then T is
+    /// loop-carried values are the buffers and cell states (starting from zeros, or from a layer's learned initial
+    /// state). A temporal input is [T, N, ...shape] with T symbolic; a non-temporal input [N, ...shape] is presented at every step (then T is
     /// <see cref="OnnxExportOptions.Steps"/>, else the network's <c>Steps</c>). Outputs as <c>Network.Forward</c>:
     /// [T, N, ...shape] for every-step outputs, [N, ...shape] for last-step ones.</summary>
     Sequence,
