@@ -45,6 +45,7 @@ internal sealed partial class OnnxStep
     private OnnxGraph _g = null!;
     private StepBindings _b = null!;
 
+    /// <summary>Checks the network (typed errors for what cannot be exported) and prepares its step.</summary>
     /// <param name="net">The built network.</param>
     /// <param name="scope">The model's names and weights.</param>
     /// <param name="learnedInitialState">Whether the form starts its buffers itself (sequence, unrolled), so a learned
