@@ -47,7 +47,7 @@ if has_peer pytorch && [ ! -f "$profile" ]; then
 fi
 
 all_names="gemm_1024 gemm_256 gemm_64 mlp_train mlp_train_connect mlp_1epoch_test_acc cnn_train lstm_train lstm_cell_loop_train
-feedback_train mlp_infer_latency mlp_infer_batch small_rnn_step_latency"
+feedback_train mlp_infer_latency mlp_infer_latency_onnx_export mlp_infer_batch small_rnn_step_latency onnx_export_feedback_ms"
 if [ ${#args[@]} -gt 0 ]; then names="${args[*]}"; else names=$(echo $all_names); fi
 
 # the PyTorch script (or TorchSharp family) of a workload name

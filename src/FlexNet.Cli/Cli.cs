@@ -121,12 +121,13 @@ internal sealed class Cli(TextWriter output, TextWriter error)
         // export
         var xModel = new Argument<string>("MODEL") { Description = "A model file written by Network.Save (.flexnet)." };
         var xFormat = new Option<string>("--format") { Description = "Output format.", DefaultValueFactory = _ => "onnx", HelpName = "onnx" };
-        var xMode = new Option<string>("--mode") { Description = "step: one step with every delayed edge's buffer as a state input and output.", DefaultValueFactory = _ => "step", HelpName = "step" };
+        var xMode = new Option<string>("--mode") { Description = "step: one step with every delayed edge's buffer as a state input and output; sequence: the whole [T, N, ...] sequence in one call (a Loop, T free); unrolled: a flat graph of --steps steps.", DefaultValueFactory = _ => "step", HelpName = "step|sequence|unrolled" };
+        var xSteps = new Option<int?>("--steps") { Description = "T of the unrolled form (default: the declared sequence length or the network's steps); for the sequence form of a network without temporal inputs.", HelpName = "T" };
         var xOpset = new Option<int>("--opset") { Description = "ONNX opset (13..21).", DefaultValueFactory = _ => 17, HelpName = "N" };
         var xOut = new Option<string>("--out") { Description = "The .onnx file to write.", HelpName = "FILE", Required = true };
-        var export = new Command("export", "Export a saved model file to ONNX.\n\n" + Program.ExitCodes) { xModel, xFormat, xMode, xOpset, xOut };
-        _usage[export] = "flexnet export MODEL --format onnx --mode step [--opset N] --out FILE";
-        export.SetAction(r => Guard(r, "export", w => ExportCommand.Run(r.GetValue(xModel)!, r.GetValue(xFormat)!, r.GetValue(xMode)!, r.GetValue(xOpset), r.GetValue(xOut)!, w.Out)));
+        var export = new Command("export", "Export a saved model file to ONNX.\n\n" + Program.ExitCodes) { xModel, xFormat, xMode, xSteps, xOpset, xOut };
+        _usage[export] = "flexnet export MODEL --format onnx --mode step|sequence|unrolled [--steps T] [--opset N] --out FILE";
+        export.SetAction(r => Guard(r, "export", w => ExportCommand.Run(r.GetValue(xModel)!, r.GetValue(xFormat)!, r.GetValue(xMode)!, r.GetValue(xSteps), r.GetValue(xOpset), r.GetValue(xOut)!, w.Out)));
         root.Subcommands.Add(export);
 
         foreach (var c in root.Subcommands) _usage.TryAdd(c, "flexnet " + c.Name);

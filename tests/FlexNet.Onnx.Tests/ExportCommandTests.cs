@@ -34,6 +34,34 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_SequenceAndUnrolledModes_MatchForward()
+    {
+        var net = StepExportTests.FeedbackNetwork();
+        string model = Path.Combine(_dir, "net.flexnet"), seq = Path.Combine(_dir, "seq.onnx"), flat = Path.Combine(_dir, "flat.onnx");
+        net.Save(model);
+        var (code, _, err) = Run("export", model, "--mode", "sequence", "--out", seq);
+        Assert.True(code == 0, err);
+        (code, var output, err) = Run("export", model, "--mode", "unrolled", "--steps", "6", "--out", flat);
+        Assert.True(code == 0, err);
+        Assert.Contains("6 steps", output);
+        const int n = 2, T = 6;
+        var xs = Ort.RandomData(T * n * 3, 41);
+        var expected = Ort.Forward(net, null, FlexNet.Tensors.Tensor.FromArray(xs, T, n, 3));
+        foreach (var file in new[] { seq, flat })
+        {
+            var got = Ort.Run(File.ReadAllBytes(file), ("x", xs, [T, n, 3]));
+            Ort.Close(expected[0], got["y"], $"y of {Path.GetFileName(file)}");
+            Ort.Close(expected[1], got["h2"], $"h2 of {Path.GetFileName(file)}");
+        }
+        (code, _, err) = Run("export", model, "--mode", "loop", "--out", seq);
+        Assert.Equal(2, code);
+        Assert.Contains("--mode loop", err);
+        (code, _, err) = Run("export", model, "--mode", "step", "--steps", "3", "--out", seq);
+        Assert.Equal(2, code);
+        Assert.Contains("--steps", err);
+    }
+
+    [Fact]
     public void Export_UnknownFormatOrOpset_IsAUsageError()
     {
         string model = Path.Combine(_dir, "net.flexnet");
@@ -50,17 +78,19 @@ public sealed class ExportCommandTests : IDisposable
     [Fact]
     public void Export_UnsupportedLayer_ExitsOneNamingIt()
     {
-        var net = new Network("flat");
+        Activations.Register("onnx-cli-cube", t => t * t * t);
+        var net = new Network("cube");
         var x = new InputLayer(6, name: "x");
-        var flat = new FlattenLayer(name: "flat");
-        net.Connect(x, flat);
-        net.Connect(flat, new Layer(2, name: "out"));
-        string model = Path.Combine(_dir, "flat.flexnet"), onnx = Path.Combine(_dir, "flat.onnx");
+        var h = new Layer(3, "onnx-cli-cube", name: "norm");
+        net.Connect(x, h);
+        net.Connect(h, new Layer(2, name: "out"));
+        string model = Path.Combine(_dir, "cube.flexnet"), onnx = Path.Combine(_dir, "cube.onnx");
         net.Save(model);
         var (code, _, err) = Run("export", model, "--out", onnx);
         Assert.Equal(1, code);
         Assert.Contains("FN900", err);
-        Assert.Contains("'flat'", err);
+        Assert.Contains("'norm'", err);
+        Assert.Contains("'onnx-cli-cube'", err);
         Assert.False(File.Exists(onnx));
     }
 }

@@ -74,4 +74,27 @@ public sealed class MoreStepTests
         learned.ConnectDense(lh, lh, delay: 1);
         Assert.Contains("'h' learns its initial state", Assert.Throws<OnnxExportException>(() => learned.ToOnnxBytes()).Message);
     }
+
+    /// <summary>A learned initial state (what a delayed read sees before step 0) in the sequence and unrolled forms:
+    /// h(t−1) and h(t−2) feed h, y(t−1) feeds h; h and y learn their initial states.</summary>
+    [Fact]
+    public void LearnedInitialState_InSequenceAndUnrolledForms_MatchesForward()
+    {
+        const int T = 4, n = 2;
+        var net = new Network("learned");
+        var x = new InputLayer(3, sequenceLength: T, name: "x");
+        var h = new Layer(4, "tanh", name: "h") { LearnInitialState = true };
+        var y = new Layer(2, name: "y") { LearnInitialState = true };
+        net.Connect(x, h);
+        net.ConnectDense(h, h, delay: 1);
+        net.ConnectElementwise(h, h, delay: 2);
+        net.Connect(h, y);
+        net.ConnectDense(y, h, delay: 1);
+        net.AddOutput(y);
+        Ort.Randomize(net, 91);
+        var xs = Ort.RandomData(T * n * 3, 92);
+        var expected = Ort.Forward(net, null, Tensor.FromArray(xs, T, n, 3))[0];
+        foreach (var mode in new[] { OnnxExportMode.Sequence, OnnxExportMode.Unrolled })
+            Ort.Close(expected, Ort.Run(net.ToOnnxBytes(new OnnxExportOptions { Mode = mode }), ("x", xs, [T, n, 3]))["y"], $"y, {mode} form");
+    }
 }

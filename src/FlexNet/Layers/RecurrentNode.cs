@@ -26,6 +26,27 @@ internal sealed class RecurrentNode : CatalogNode
 
     public override bool ChangesShape => true;
 
+    /// <summary>The forward layer's options (units, activation, direction), for exporters.</summary>
+    internal RecurrentLayer ForwardLayer => _fw;
+
+    /// <summary>True for a bidirectional node (two cells).</summary>
+    internal bool IsBidirectional => _bw is not null;
+
+    /// <summary>True when the node reads a whole sequence [T, F] per sample (after build).</summary>
+    internal bool IsWholeSequence => _sequence;
+
+    /// <summary>True when an input gives the initial state (after build).</summary>
+    internal bool HasInitialStateInput => _initPart is not null;
+
+    /// <summary>The forward cell (after build).</summary>
+    internal IRecurrentCell? ForwardCell => _cellF;
+
+    /// <summary>The backward cell of a bidirectional node (after build; null otherwise).</summary>
+    internal IRecurrentCell? BackwardCell => _cellB;
+
+    /// <summary>T and F of a whole-sequence input [T, F] (after build).</summary>
+    internal (int Steps, int Features) SequenceShape => (_steps, _features);
+
     public override string Kind => _bw is null ? $"{_fw.GetType().Name}{(_sequence ? "(seq)" : "")}" : "Bidirectional";
 
     private int HiddenTotal => _fw.Units + (_bw?.Units ?? 0);

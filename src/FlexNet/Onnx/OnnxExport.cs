@@ -1,28 +1,29 @@
-using System.Buffers.Binary;
-using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.IO;
+using FlexNet.Layers;
 using FlexNet.Tensors;
 
 namespace FlexNet.Onnx;
 
-/// <summary>ONNX export of a network built with <see cref="Network.Connect{TConnection}"/> and its verbs.</summary>
-/// <remarks>Supported (step form): <see cref="InputLayer"/> and plain <see cref="Layer"/>s with vector outputs,
-/// any <see cref="CombineRule"/>, a layer bias, the activations linear, relu, tanh, sigmoid and softmax; dense
-/// (Gemm, transB = 1: c = x Wᵀ + b), identity and elementwise (c = x ⊙ w [+ b]) connections at any delay k ≥ 1 or 0;
-/// float32 networks. A delayed source S with largest outgoing delay K gets the state input <c>S.state</c> [K, N, units]
-/// (row j = y_S(t − 1 − j)); a delay-k edge reads row k − 1 (Gather); the state output <c>S.state_next</c> is
-/// concat(y_S(t), rows 0…K − 2). Inputs are named after the input layers ([N, features] at this step), outputs after
-/// the output layers ([N, units] at this step, whatever their output mode); N is the symbolic dimension <c>N</c>.
-/// Anything else is an <see cref="OnnxExportException"/> naming the layer or connection.</remarks>
-public static class OnnxExport
+/// <summary>ONNX export of a network built with <see cref="Network.Connect{TConnection}"/>, its verbs, a spec or the
+/// catalog front ends, in one of three forms (<see cref="OnnxExportMode"/>): one step with explicit state, the whole
+/// sequence as a <c>Loop</c>, or a fixed number of steps unrolled.</summary>
+/// <remarks>Supported: input, plain (y = act(combine + b)), flatten, reshape, pooling (windowed and global, max and
+/// average), batch-norm (inference: running statistics), dropout and Gaussian-noise (removed: identity) layers and the
+/// RNN, GRU and LSTM layers in their stepped mode; the combine rules Sum (<c>Sum</c>), Product (<c>Mul</c>) and Concat
+/// (<c>Concat</c>, axis 1); the activations linear, relu, tanh, sigmoid, softmax, log-softmax, leaky-relu, elu, softplus
+/// and softsign; dense (<c>Gemm</c>, transB = 1: c = x Wᵀ + b), identity, elementwise (c = x ⊙ w [+ b]), conv1d, conv2d
+/// (<c>Conv</c>, 'same' as explicit pads) and convtranspose2d (<c>ConvTranspose</c>) connections at any delay; float32
+/// networks. A delayed source S with largest outgoing delay K holds a buffer [K, N, ...shape] (row j = y_S(t − 1 − j));
+/// a delay-k edge reads row k − 1 (<c>Gather</c>); the next buffer is concat(y_S(t), rows 0…K − 2). Inputs and outputs
+/// are named after their layers; N (and T in the sequence form) are symbolic. Anything else is an
+/// <see cref="OnnxExportException"/> naming the layer or connection and why: nothing is approximated.</remarks>
+public static partial class OnnxExport
 {
-    private const int FloatType = 1, Int64Type = 7;
-
     /// <summary>Writes the network as an ONNX model to <paramref name="path"/> (atomically: temporary file, fsync, rename).</summary>
     /// <param name="network">A network of supported layers and connections (built here if needed).</param>
     /// <param name="path">The .onnx file to write.</param>
-    /// <param name="options">Mode and opset (default: step form, opset 17).</param>
+    /// <param name="options">Form, opset and steps (default: step form, opset 17).</param>
     /// <exception cref="OnnxExportException">An unsupported layer, connection, activation, data type or option.</exception>
     public static void ExportOnnx(this Network network, string path, OnnxExportOptions? options = null)
     {
@@ -33,248 +34,89 @@ public static class OnnxExport
 
     /// <summary>The ONNX model (serialised ModelProto) of the network; see <see cref="ExportOnnx"/>.</summary>
     /// <param name="network">A network of supported layers and connections (built here if needed).</param>
-    /// <param name="options">Mode and opset (default: step form, opset 17).</param>
+    /// <param name="options">Form, opset and steps (default: step form, opset 17).</param>
     /// <returns>The bytes of the .onnx file.</returns>
     /// <exception cref="OnnxExportException">An unsupported layer, connection, activation, data type or option.</exception>
     public static byte[] ToOnnxBytes(this Network network, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         options ??= new OnnxExportOptions();
-        if (options.Mode != OnnxExportMode.Step)
-            throw new OnnxExportException($"ONNX export of network '{network.Name}': mode {options.Mode} is not supported; only Step is.");
+        string what = $"ONNX export of network '{network.Name}'";
         if (options.Opset < OnnxExportOptions.MinOpset || options.Opset > OnnxExportOptions.MaxOpset)
-            throw new OnnxExportException($"ONNX export of network '{network.Name}': opset {options.Opset} is outside the supported range {OnnxExportOptions.MinOpset}..{OnnxExportOptions.MaxOpset}.");
+            throw new OnnxExportException($"{what}: opset {options.Opset} is outside the supported range {OnnxExportOptions.MinOpset}..{OnnxExportOptions.MaxOpset}.");
+        if (options.Steps is <= 0)
+            throw new OnnxExportException($"{what}: Steps must be positive; got {options.Steps}.");
         network.Build();
         if (network.DType != DType.Float32)
-            throw new OnnxExportException($"ONNX export of network '{network.Name}': dtype {network.DType} is not supported; only float32 networks are exported.");
-        return new StepGraph(network).Model(options.Opset);
-    }
-
-    private sealed class StepGraph
-    {
-        private readonly Network _net;
-        private readonly List<ProtoWriter> _nodes = [];
-        private readonly List<ProtoWriter> _initializers = [];
-        private readonly List<ProtoWriter> _inputs = [];
-        private readonly List<ProtoWriter> _outputs = [];
-        private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-        private readonly Dictionary<Layer, string> _value = [];
-        private readonly Dictionary<Layer, int> _depth = [];
-        private int _counter;
-
-        public StepGraph(Network net)
+            throw new OnnxExportException($"{what}: dtype {network.DType} is not supported; only float32 networks are exported.");
+        if (network.Inputs.Count == 0)
+            throw new OnnxExportException($"{what}: the network has no input layer.");
+        var scope = new OnnxModelScope();
+        var step = new OnnxStep(network, scope, learnedInitialState: options.Mode != OnnxExportMode.Step);
+        return options.Mode switch
         {
-            _net = net;
-            Check();
-            foreach (var c in net.Connections)
-                if (c.Delay > 0) _depth[c.From] = Math.Max(_depth.GetValueOrDefault(c.From), c.Delay);
-            foreach (var layer in net.Layers)
-                _names.Add(layer.Name);
-            foreach (var layer in net.Layers)
-            {
-                if (layer is InputLayer) { _inputs.Add(ValueInfo(layer.Name, [-1, Units(layer)])); _value[layer] = layer.Name; }
-                if (_depth.TryGetValue(layer, out int k))
-                    _inputs.Add(ValueInfo(StateIn(layer), [k, -1, Units(layer)]));
-            }
-            foreach (var layer in Order())
-                if (layer is not InputLayer) Emit(layer);
-            foreach (var (layer, _) in net.Outputs)
-                _outputs.Add(ValueInfo(_value[layer], [-1, Units(layer)]));
-            foreach (var layer in net.Layers)
-                if (_depth.TryGetValue(layer, out int k)) EmitStateNext(layer, k);
-        }
-
-        private static string StateIn(Layer l) => l.Name + ".state";
-
-        private static string StateOut(Layer l) => l.Name + ".state_next";
-
-        private static int Units(Layer l) => l.OutputShape![0];
-
-        private void Check()
-        {
-            string net = $"ONNX export of network '{_net.Name}'";
-            foreach (var layer in _net.Layers)
-            {
-                var type = layer.GetType();
-                if (type != typeof(Layer) && type != typeof(InputLayer))
-                    throw new OnnxExportException($"{net}: layer '{layer.Name}' of kind {layer.Kind} ({type.Name}) is not supported by the step export; only Layer and InputLayer are (no conv, pooling, reshape, catalog or custom layers yet).");
-                if (layer.OutputShape is not { Length: 1 })
-                    throw new OnnxExportException($"{net}: layer '{layer.Name}' has output shape {Connection.FormatShape(layer.OutputShape)}; the step export supports vector layers only.");
-                if (layer.LearnInitialState)
-                    throw new OnnxExportException($"{net}: layer '{layer.Name}' learns its initial state; the step export's state buffers start from zeros, so it is not supported.");
-                if (layer is not InputLayer && ActivationOp(layer.Activation) is null)
-                    throw new OnnxExportException($"{net}: layer '{layer.Name}' has activation '{layer.Activation}'; the step export supports linear, relu, tanh, sigmoid and softmax.");
-            }
-            foreach (var (layer, _) in _net.Outputs)
-                if (layer is InputLayer)
-                    throw new OnnxExportException($"{net}: output '{layer.Name}' is an input layer; an ONNX graph output cannot have its input's name, so it is not exported.");
-            foreach (var c in _net.Connections)
-                if (c is not (DenseConnection or IdentityConnection or ElementwiseConnection))
-                    throw new OnnxExportException($"{net}: connection '{c.Name}' ({c.From.Name} -> {c.To.Name}) of kind {c.Kind} is not supported by the step export; only dense, identity and elementwise are.");
-        }
-
-        private static string? ActivationOp(string name) => name.ToLowerInvariant() switch
-        {
-            "linear" or "identity" => "Identity",
-            "relu" => "Relu",
-            "tanh" => "Tanh",
-            "sigmoid" or "logistic" => "Sigmoid",
-            "softmax" => "Softmax",
-            _ => null,
+            OnnxExportMode.Step => options.Steps is null ? StepForm(network, step, scope, options.Opset)
+                : throw new OnnxExportException($"{what}: Steps = {options.Steps} does not apply to the step form (it computes one step)."),
+            OnnxExportMode.Sequence => SequenceForm(network, step, scope, options),
+            OnnxExportMode.Unrolled => UnrolledForm(network, step, scope, options),
+            _ => throw new OnnxExportException($"{what}: unknown mode {options.Mode}."),
         };
-
-        private List<Layer> Order()
-        {
-            var indegree = new Dictionary<Layer, int>();
-            foreach (var l in _net.Layers) indegree[l] = 0;
-            foreach (var c in _net.Connections) if (c.Delay == 0) indegree[c.To]++;
-            var ready = new Queue<Layer>(_net.Layers.Where(l => indegree[l] == 0));
-            var order = new List<Layer>();
-            while (ready.Count > 0)
-            {
-                var l = ready.Dequeue();
-                order.Add(l);
-                foreach (var c in _net.Connections)
-                    if (c.Delay == 0 && c.From == l && --indegree[c.To] == 0) ready.Enqueue(c.To);
-            }
-            if (order.Count != _net.Layers.Count)
-                throw new OnnxExportException($"ONNX export of network '{_net.Name}': the delay-0 connections form a cycle.");
-            return order;
-        }
-
-        private string Fresh(string stem)
-        {
-            string name = stem;
-            while (!_names.Add(name)) name = $"{stem}_{++_counter}";
-            return name;
-        }
-
-        private void Emit(Layer layer)
-        {
-            var parts = new List<string>();
-            foreach (var c in _net.Connections)
-            {
-                if (c.To != layer) continue;
-                string src = c.Delay == 0 ? _value[c.From] : Gather(c);
-                parts.Add(c switch
-                {
-                    DenseConnection d => Node("Gemm", d.Bias is null ? [src, Init(c.Name + ".weight", d.Weight)] : [src, Init(c.Name + ".weight", d.Weight), Init(c.Name + ".bias", d.Bias)],
-                        c.Name, w => w.Message(5, IntAttribute("transB", 1))),
-                    ElementwiseConnection e => e.Bias is null
-                        ? Node("Mul", [src, Init(c.Name + ".weight", e.Weight)], c.Name)
-                        : Node("Add", [Node("Mul", [src, Init(c.Name + ".weight", e.Weight)], c.Name + ".scaled"), Init(c.Name + ".bias", e.Bias)], c.Name),
-                    _ => src, // identity
-                });
-            }
-            string z = parts.Count == 1 ? parts[0] : layer.Combine switch
-            {
-                CombineRule.Sum => Node("Sum", parts, layer.Name + ".combined"),
-                CombineRule.Product => Chain("Mul", parts, layer.Name + ".combined"),
-                _ => Node("Concat", parts, layer.Name + ".combined", w => w.Message(5, IntAttribute("axis", 1))),
-            };
-            if (layer.Bias is not null) z = Node("Add", [z, Init(layer.Name + ".layer_bias", layer.Bias)], layer.Name + ".biased");
-            string op = ActivationOp(layer.Activation)!;
-            _names.Remove(layer.Name);
-            _value[layer] = op == "Softmax"
-                ? Node(op, [z], layer.Name, w => w.Message(5, IntAttribute("axis", 1)))
-                : Node(op, [z], layer.Name);
-        }
-
-        private string Chain(string op, List<string> parts, string stem)
-        {
-            string acc = parts[0];
-            for (int i = 1; i < parts.Count; i++) acc = Node(op, [acc, parts[i]], i == parts.Count - 1 ? stem : stem + "." + i);
-            return acc;
-        }
-
-        private string Gather(Connection c) =>
-            Node("Gather", [StateIn(c.From), Int64Init($"{c.Name}.delay_index", [], [c.Delay - 1])], $"{c.From.Name}.t-{c.Delay}",
-                w => w.Message(5, IntAttribute("axis", 0)));
-
-        private void EmitStateNext(Layer layer, int k)
-        {
-            string name = StateOut(layer);
-            _names.Add(name);
-            var axes0 = Int64Init(layer.Name + ".axes0", [1], [0]);
-            if (k == 1) NodeTo("Unsqueeze", [_value[layer], axes0], name, name, null);
-            else
-            {
-                string now = Node("Unsqueeze", [_value[layer], axes0], layer.Name + ".newest");
-                string kept = Node("Slice", [StateIn(layer), Int64Init(layer.Name + ".keep_start", [1], [0]), Int64Init(layer.Name + ".keep_end", [1], [k - 1]), axes0],
-                    layer.Name + ".kept");
-                NodeTo("Concat", [now, kept], name, name, w => w.Message(5, IntAttribute("axis", 0)));
-            }
-            _outputs.Add(ValueInfo(name, [k, -1, Units(layer)]));
-        }
-
-        private string Node(string op, IReadOnlyList<string> inputs, string stem, Action<ProtoWriter>? attributes = null)
-        {
-            string output = Fresh(stem);
-            NodeTo(op, inputs, output, output, attributes);
-            return output;
-        }
-
-        private void NodeTo(string op, IReadOnlyList<string> inputs, string output, string name, Action<ProtoWriter>? attributes)
-        {
-            var w = new ProtoWriter();
-            foreach (var i in inputs) w.String(1, i);
-            w.String(2, output).String(3, name + "/" + op).String(4, op);
-            attributes?.Invoke(w);
-            _nodes.Add(w);
-        }
-
-        private static ProtoWriter IntAttribute(string name, long value) => new ProtoWriter().String(1, name).Int64(3, value).Int32(20, 2);
-
-        private string Init(string stem, Tensor t)
-        {
-            string name = Fresh(stem);
-            var values = t.ToFloatArray();
-            var raw = new byte[values.Length * 4];
-            for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * 4), values[i]);
-            var w = new ProtoWriter();
-            foreach (int d in t.Shape) w.Int64(1, d);
-            _initializers.Add(w.Int32(2, FloatType).String(8, name).Bytes(9, raw));
-            return name;
-        }
-
-        private string Int64Init(string stem, long[] dims, long[] values)
-        {
-            string name = Fresh(stem);
-            var raw = new byte[values.Length * 8];
-            for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8), values[i]);
-            var w = new ProtoWriter();
-            foreach (long d in dims) w.Int64(1, d);
-            _initializers.Add(w.Int32(2, Int64Type).String(8, name).Bytes(9, raw));
-            return name;
-        }
-
-        /// <summary>A float tensor's ValueInfoProto; a dimension of −1 is the symbolic batch dimension N.</summary>
-        private static ProtoWriter ValueInfo(string name, int[] dims)
-        {
-            var shape = new ProtoWriter();
-            foreach (int d in dims)
-                shape.Message(1, d < 0 ? new ProtoWriter().String(2, "N") : new ProtoWriter().Int64(1, d));
-            var tensor = new ProtoWriter().Int32(1, FloatType).Message(2, shape);
-            return new ProtoWriter().String(1, name).Message(2, new ProtoWriter().Message(1, tensor));
-        }
-
-        public byte[] Model(int opset)
-        {
-            var graph = new ProtoWriter();
-            foreach (var n in _nodes) graph.Message(1, n);
-            graph.String(2, _net.Name);
-            foreach (var i in _initializers) graph.Message(5, i);
-            graph.String(10, "FlexNet step form: feed each '<layer>.state_next' output back as the '<layer>.state' input of the next step; start from zeros.");
-            foreach (var i in _inputs) graph.Message(11, i);
-            foreach (var o in _outputs) graph.Message(12, o);
-            int ir = opset >= 21 ? 10 : opset >= 19 ? 9 : opset >= 15 ? 8 : 7;
-            var model = new ProtoWriter()
-                .Int64(1, ir)
-                .String(2, "FlexNet")
-                .String(3, typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0")
-                .Message(7, graph)
-                .Message(8, new ProtoWriter().String(1, "").Int64(2, opset));
-            return model.ToArray();
-        }
     }
+
+    private static string CellName(Layer l, int part) => l.Name + (part == 0 ? ".state_h" : ".state_c");
+
+    private static byte[] StepForm(Network net, OnnxStep step, OnnxModelScope scope, int opset)
+    {
+        var g = new OnnxGraph(scope);
+        foreach (var layer in net.Layers) scope.Reserve(layer.Name);
+        var inputs = new Dictionary<Layer, string>();
+        var buffers = new Dictionary<Layer, string>();
+        var cells = new Dictionary<Layer, string[]>();
+        foreach (var layer in net.Layers)
+        {
+            if (layer is InputLayer)
+            {
+                inputs[layer] = layer.Name;
+                g.Input(OnnxGraph.ValueInfo(layer.Name, OnnxStep.Dims(layer)));
+            }
+            if (step.Depth.TryGetValue(layer, out int k))
+            {
+                buffers[layer] = Claim(scope, net, layer.Name + ".state");
+                Claim(scope, net, layer.Name + ".state_next");
+                g.Input(OnnxGraph.ValueInfo(buffers[layer], OnnxStep.Dims(layer, k)));
+            }
+            if (step.CellSizes.TryGetValue(layer, out var sizes))
+            {
+                cells[layer] = new string[sizes.Length];
+                for (int p = 0; p < sizes.Length; p++)
+                {
+                    cells[layer][p] = Claim(scope, net, CellName(layer, p));
+                    Claim(scope, net, CellName(layer, p) + "_next");
+                    g.Input(OnnxGraph.ValueInfo(cells[layer][p], [-1, sizes[p]]));
+                }
+            }
+        }
+        var result = step.Emit(g, new StepBindings
+        {
+            Inputs = inputs,
+            Buffers = buffers,
+            Cells = cells,
+            Value = l => l.Name,
+            NextBuffer = l => l.Name + ".state_next",
+            NextCell = (l, p) => CellName(l, p) + "_next",
+            Stem = s => s,
+        });
+        var seen = new HashSet<Layer>();
+        foreach (var (layer, _) in net.Outputs)
+            if (seen.Add(layer)) g.Output(OnnxGraph.ValueInfo(result.Values[layer], OnnxStep.Dims(layer)));
+        foreach (var (layer, name) in result.NextBuffers) g.Output(OnnxGraph.ValueInfo(name, OnnxStep.Dims(layer, step.Depth[layer])));
+        foreach (var (layer, names) in result.NextCells)
+            for (int p = 0; p < names.Length; p++) g.Output(OnnxGraph.ValueInfo(names[p], [-1, step.CellSizes[layer][p]]));
+        return OnnxGraph.Model(g.Build(net.Name,
+            "FlexNet step form: feed each 'X_next' output back as the 'X' input of the next step ('<layer>.state' buffers, " +
+            "'<layer>.state_h'/'.state_c' cell states); start from zeros.", withInitializers: true), opset);
+    }
+
+    private static string Claim(OnnxModelScope scope, Network net, string name) => scope.Reserve(name) ? name
+        : throw new OnnxExportException($"ONNX export of network '{net.Name}': the value name '{name}' is needed for a state but a layer already has that name; rename the layer.");
 }
