@@ -75,12 +75,14 @@ internal sealed class Cli(TextWriter output, TextWriter error)
 
         // graph
         var gSpec = new Argument<string>("SPEC") { Description = "The spec file, or a .flexnet model file." };
-        var format = new Option<string>("--format") { Description = "dot (always), svg or png (through Graphviz's 'dot' program).", DefaultValueFactory = _ => "dot", HelpName = "dot|svg|png" };
+        var format = new Option<string>("--format") { Description = "dot (always), svg or png (laid out by Graphviz's 'dot' program where installed, else by MSAGL).", DefaultValueFactory = _ => "dot", HelpName = "dot|svg|png" };
         format.AcceptOnlyFromAmong("dot", "svg", "png");
+        var engine = new Option<string>("--layout") { Description = "Who lays out svg/png: auto (Graphviz if 'dot' is on the PATH, else MSAGL), graphviz or msagl.", DefaultValueFactory = _ => "auto", HelpName = "auto|graphviz|msagl" };
+        engine.AcceptOnlyFromAmong("auto", "graphviz", "msagl");
         var gOut = new Option<string>("--out") { Description = "File to write (standard output for dot when absent).", HelpName = "FILE" };
-        var graph = new Command("graph", "Draw a spec's network: recurrent edges dashed and labelled with their delay.\n\n" + Program.ExitCodes) { gSpec, format, gOut };
-        _usage[graph] = "flexnet graph SPEC|MODEL --format dot|svg|png [--out FILE]";
-        graph.SetAction(r => Guard(r, "graph", w => SpecCommands.Graph(r.GetValue(gSpec)!, r.GetValue(format)!, r.GetValue(gOut), w.Out, w.Err)));
+        var graph = new Command("graph", "Draw a spec's network: recurrent edges dashed and labelled with their delay.\n\n" + Program.ExitCodes) { gSpec, format, gOut, engine };
+        _usage[graph] = "flexnet graph SPEC|MODEL --format dot|svg|png [--out FILE] [--layout auto|graphviz|msagl]";
+        graph.SetAction(r => Guard(r, "graph", w => SpecCommands.Graph(r.GetValue(gSpec)!, r.GetValue(format)!, r.GetValue(gOut), w.Out, w.Err, r.GetValue(engine)!)));
         root.Subcommands.Add(graph);
 
         // layers

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text;
+using FlexNet.Cli.Reports;
 using FlexNet.Specs;
 
 namespace FlexNet.Cli.Commands;
@@ -19,9 +21,10 @@ internal static class SpecCommands
         return 0;
     }
 
-    internal static int Graph(string specPath, string format, string? outPath, TextWriter output, TextWriter error)
+    internal static int Graph(string specPath, string format, string? outPath, TextWriter output, TextWriter error, string layout = "auto")
     {
-        string dot = ModelCommands.LoadNetwork(specPath).ToDot();
+        var network = ModelCommands.LoadNetwork(specPath);
+        string dot = network.ToDot();
         if (format == "dot")
         {
             if (outPath is null) output.Write(dot);
@@ -33,12 +36,20 @@ internal static class SpecCommands
             return 0;
         }
         if (outPath is null) throw new UsageException($"--format {format} needs --out FILE.");
-        string? exe = FindOnPath("dot");
+        string? exe = layout == "msagl" ? null : FindOnPath("dot");
         if (exe is null)
         {
-            error.WriteLine($"flexnet graph: --format {format} needs Graphviz's 'dot' program, which is not on the PATH " +
-                            "(Debian: apt-get install graphviz). Use --format dot to get the DOT text and render it elsewhere.");
-            return 1;
+            if (layout == "graphviz")
+            {
+                error.WriteLine($"flexnet graph: --layout graphviz needs Graphviz's 'dot' program, which is not on the PATH " +
+                                "(Debian: apt-get install graphviz). Use --layout msagl or auto to lay the graph out without it.");
+                return 1;
+            }
+            var picture = GraphPicture.Layout(network);
+            if (format == "svg") AtomicWrite(outPath, Encoding.UTF8.GetBytes(GraphPicture.ToSvg(picture)));
+            else AtomicWrite(outPath, GraphPicture.ToPng(picture));
+            output.WriteLine($"wrote {outPath} (laid out by MSAGL)");
+            return 0;
         }
         var psi = new ProcessStartInfo(exe, ["-T" + format, "-o", outPath])
         {
@@ -56,6 +67,13 @@ internal static class SpecCommands
         }
         output.WriteLine($"wrote {outPath}");
         return 0;
+    }
+
+    private static void AtomicWrite(string path, byte[] bytes)
+    {
+        string tmp = path + ".tmp";
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, path, overwrite: true);
     }
 
     private static string? FindOnPath(string name)
