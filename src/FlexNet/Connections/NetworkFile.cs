@@ -39,8 +39,15 @@ public static class NetworkFile
     /// <summary>The file name extension of model files.</summary>
     public const string Extension = ".flexnet";
 
-    /// <summary>The architecture format version this FlexNet writes (and the versions up to which it reads).</summary>
+    /// <summary>The architecture format version of a Connect-built network's file (read: versions 1 and 2).</summary>
     public const int FormatVersion = 1;
+
+    /// <summary>The newest format version this FlexNet reads: 2 adds the <c>model</c> section of the front ends
+    /// (Sequential, Functional, spec models, registered subclasses, feedback chains).</summary>
+    public const int LatestFormatVersion = 2;
+
+    /// <summary>Reads a version-2 file that holds a model (set by the Models tier): file, path, model kind → its network.</summary>
+    internal static Func<SafeTensorFile, string, string, Network>? ModelLoader;
 
     /// <summary>Metadata value of <c>format</c> in a model file.</summary>
     public const string FormatName = "flexnet";
@@ -200,19 +207,34 @@ public static class NetworkFile
         return list.Count > 20 ? string.Join(", ", list.Take(20)) + ", ..." : string.Join(", ", list);
     }
 
-    /// <summary>Validates a parsed safetensors file as a model file and builds the network (all-or-nothing).</summary>
+    /// <summary>Validates a parsed safetensors file as a model file and builds the network (all-or-nothing); a file
+    /// holding a model (Sequential, Functional, ...) gives that model's network.</summary>
     internal static Network FromFile(SafeTensorFile file, string path)
+    {
+        if (file.Metadata.TryGetValue("format_version", out var v) && v == "2" && file.Metadata.TryGetValue("format", out var f) && f == FormatName &&
+            file.Metadata.TryGetValue("architecture", out var arch) &&
+            NetworkFileCodec.ModelKind(arch, msg => new ModelFormatException($"model file '{path}': {msg}")) is { } kind)
+        {
+            var loader = ModelLoader ?? throw new ModelFormatException($"model file '{path}': it holds a '{kind}' model and no model reader is loaded.");
+            return loader(file, path, kind);
+        }
+        return FromNetworkFile(file, path, allowModel: false);
+    }
+
+    /// <summary>Reads the network part of a model file; <paramref name="allowModel"/>: a feedback chain's file, whose
+    /// architecture also has the chain's <c>model</c> section.</summary>
+    internal static Network FromNetworkFile(SafeTensorFile file, string path, bool allowModel)
     {
         ModelFormatException Bad(string msg) => new($"model file '{path}': {msg}");
         var meta = file.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != FormatName)
             throw Bad($"metadata 'format' is {(format is null ? "missing" : $"'{NetworkFileCodec.Short(format)}'")}; a model file has format '{FormatName}' (a weights-only file loads with LoadStateDict).");
         if (!meta.TryGetValue("format_version", out var versionText) ||
-            !int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1 || version > FormatVersion)
-            throw Bad($"metadata 'format_version' is {(versionText is null ? "missing" : $"'{NetworkFileCodec.Short(versionText)}'")}; this FlexNet reads versions 1 to {FormatVersion}.");
+            !int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1 || version > LatestFormatVersion)
+            throw Bad($"metadata 'format_version' is {(versionText is null ? "missing" : $"'{NetworkFileCodec.Short(versionText)}'")}; this FlexNet reads versions 1 to {LatestFormatVersion}.");
         if (!meta.TryGetValue("architecture", out var json))
             throw Bad("metadata has no 'architecture'.");
-        var record = NetworkFileCodec.FromJson(json, Bad);
+        var record = NetworkFileCodec.FromJson(json, Bad, version, allowModel);
         var slots = NetworkFilePlanner.Plan(record, Bad);
 
         // the stored tensors against the prediction: names, count, dtype, shape, finite values

@@ -270,7 +270,10 @@ internal static class NetworkFileCodec
 
     /// <summary>Parses and checks architecture JSON: every field's type and range, unique names, known kinds,
     /// references to existing layers and connections. Shapes are checked later by the planner.</summary>
-    internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad)
+    internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad) => FromJson(json, bad, NetworkFile.FormatVersion, false);
+
+    /// <summary>The <c>model.kind</c> of a version-2 architecture, or null when it has no <c>model</c> (a Connect network).</summary>
+    internal static string? ModelKind(string json, Func<string, ModelFormatException> bad)
     {
         JsonDocument doc;
         try
@@ -284,10 +287,32 @@ internal static class NetworkFileCodec
         using (doc)
         {
             var root = Obj(doc.RootElement, "architecture", bad);
-            Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs");
+            if (!root.TryGetProperty("model", out var model)) return null;
+            return Str(Req(Obj(model, "model", bad), "kind", "model", bad), "model.kind", bad);
+        }
+    }
+
+    /// <summary>Parses a version-<paramref name="fileVersion"/> architecture; <paramref name="allowModel"/> lets a
+    /// version-2 file carry a (feedback chain's) <c>model</c> section, read elsewhere.</summary>
+    internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad, int fileVersion, bool allowModel)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw bad($"the architecture is not valid JSON (or is nested deeper than 16): {e.Message}");
+        }
+        using (doc)
+        {
+            var root = Obj(doc.RootElement, "architecture", bad);
+            if (allowModel && fileVersion == 2) Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs", "model");
+            else Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs");
             int version = Int(Req(root, "format_version", "architecture", bad), "architecture.format_version", bad, 1, int.MaxValue);
-            if (version != NetworkFile.FormatVersion)
-                throw bad($"architecture.format_version is {version}; this FlexNet reads version {NetworkFile.FormatVersion}.");
+            if (version != fileVersion)
+                throw bad($"architecture.format_version is {version}; the metadata says {fileVersion}.");
             var net = Obj(Req(root, "network", "architecture", bad), "network", bad);
             Only(net, "network", bad, "name", "dtype", "seed", "steps", "truncated_bptt", "stateful", "fuse_dense_layers");
             string dtype = Str(Req(net, "dtype", "network", bad), "network.dtype", bad);

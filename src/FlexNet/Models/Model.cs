@@ -19,7 +19,7 @@ namespace FlexNet.Models;
 /// Data: [N, ...shape] per input, or [T, N, ...shape] for sequence inputs (then outputs are [T, N, ...] or, after a
 /// layer returning the last step, [N, ...]).
 /// </summary>
-public class Model : ITrainable, IMaskedTrainable, IGraphBacked
+public partial class Model : ITrainable, IMaskedTrainable, IGraphBacked
 {
     private SymbolicTensor[]? _inputs;
     private SymbolicTensor[]? _outputs;
@@ -75,6 +75,10 @@ public class Model : ITrainable, IMaskedTrainable, IGraphBacked
         _inputs = inputs;
         _outputs = outputs;
     }
+
+    /// <summary>The symbolic graph as given or traced (for model files): inputs, outputs, feedback edges.</summary>
+    internal (SymbolicTensor[]? Inputs, SymbolicTensor[]? Outputs, IReadOnlyList<(SymbolicTensor From, SymbolicTensor To, int Delay, string Kind)> Feedback) Graph =>
+        (_inputs, _outputs, _feedback);
 
     /// <summary>Model name.</summary>
     public string Name { get; }
