@@ -39,7 +39,8 @@ public static class NetworkFile
     /// <summary>The file name extension of model files.</summary>
     public const string Extension = ".flexnet";
 
-    /// <summary>The architecture format version of a Connect-built network's file (read: versions 1 and 2).</summary>
+    /// <summary>The architecture format version of a Connect-built network's file (read: versions 1 and 2); a network
+    /// with connection init settings (<see cref="ConnectionInit"/>) is written in version 2.</summary>
     public const int FormatVersion = 1;
 
     /// <summary>The newest format version this FlexNet reads: 2 adds the <c>model</c> section of the front ends
@@ -134,7 +135,7 @@ public static class NetworkFile
         var meta = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["format"] = FormatName,
-            ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+            ["format_version"] = NetworkFileCodec.VersionOf(record).ToString(CultureInfo.InvariantCulture),
             ["architecture"] = NetworkFileCodec.ToJson(record),
         };
         var entries = new List<SafeTensorEntry>(slots.Count);
@@ -352,6 +353,7 @@ public static class NetworkFile
                 "shared" => new SharedConnection(Make(index[c.Partner!]), from, to, c.Delay, c.Name),
                 _ => Custom(c, from, to),
             };
+            if (c.Init is { } init) conn.WithInit(init);
             made[i] = conn;
             return conn;
         }

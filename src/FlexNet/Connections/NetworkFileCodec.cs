@@ -73,7 +73,7 @@ internal static class NetworkFileCodec
 
     private static ConnectionRecord DescribeConnection(Connection c)
     {
-        var r = new ConnectionRecord { Kind = "", Name = c.Name, From = c.From.Name, To = c.To.Name, Delay = c.Delay };
+        var r = new ConnectionRecord { Kind = "", Name = c.Name, From = c.From.Name, To = c.To.Name, Delay = c.Delay, Init = ConnectionInit.InitOf(c) };
         switch (c)
         {
             case DenseConnection d:
@@ -126,7 +126,7 @@ internal static class NetworkFileCodec
         using (var w = new Utf8JsonWriter(ms))
         {
             w.WriteStartObject();
-            w.WriteNumber("format_version", NetworkFile.FormatVersion);
+            w.WriteNumber("format_version", VersionOf(r));
             w.WriteStartObject("network");
             w.WriteString("name", r.Name);
             w.WriteString("dtype", r.DType == DType.Float64 ? "float64" : "float32");
@@ -182,6 +182,18 @@ internal static class NetworkFileCodec
                 w.WriteString("from", c.From);
                 w.WriteString("to", c.To);
                 w.WriteNumber("delay", c.Delay);
+                if (c.Init is { } init)
+                {
+                    w.WriteStartObject("init");
+                    if (init.Scheme is null) w.WriteNull("scheme");
+                    else w.WriteString("scheme", init.Scheme);
+                    if (init.Seed is ulong seed) w.WriteString("seed", seed.ToString(CultureInfo.InvariantCulture));
+                    else w.WriteNull("seed");
+                    w.WriteStartObject("attributes");
+                    foreach (var (k, v) in init.Attributes.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(k.ToLowerInvariant(), v);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
                 switch (c.Kind)
                 {
                     case "dense":
@@ -238,6 +250,42 @@ internal static class NetworkFileCodec
             w.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>The lowest format version that describes the record: 1, or 2 when a connection has init settings.</summary>
+    internal static int VersionOf(NetworkRecord r) => r.Connections.Exists(c => c.Init is not null) ? 2 : 1;
+
+    private static Layers.LayerInit ReadInit(JsonElement e, string at, Func<string, ModelFormatException> bad)
+    {
+        var o = Obj(e, at, bad);
+        Only(o, at, bad, "scheme", "seed", "attributes");
+        var s = Req(o, "scheme", at, bad);
+        string? scheme = s.ValueKind == JsonValueKind.Null ? null : Str(s, at + ".scheme", bad);
+        var sd = Req(o, "seed", at, bad);
+        ulong? seed = null;
+        if (sd.ValueKind != JsonValueKind.Null)
+        {
+            string text = Str(sd, at + ".seed", bad);
+            seed = ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong u) ? u
+                : throw bad($"{at}.seed must be a decimal unsigned 64-bit integer in a string; got '{Short(text)}'.");
+        }
+        var attrs = new List<KeyValuePair<string, double>>();
+        var a = Obj(Req(o, "attributes", at, bad), at + ".attributes", bad);
+        foreach (var p in a.EnumerateObject())
+        {
+            if (attrs.Count >= 64) throw bad($"{at}.attributes has more than 64 entries.");
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out double v) || !double.IsFinite(v))
+                throw bad($"{at}.attributes.{Short(p.Name)} must be a finite number.");
+            attrs.Add(new(p.Name, v));
+        }
+        try
+        {
+            return new Layers.LayerInit(scheme, attrs, seed);
+        }
+        catch (SpecValidationException x)
+        {
+            throw bad($"{at}: {x.Message}");
+        }
     }
 
     private static void WriteConv(Utf8JsonWriter w, ConnectionRecord c)
@@ -352,7 +400,7 @@ internal static class NetworkFileCodec
             foreach (var e in conns.EnumerateArray())
             {
                 string at = $"connections[{ci++}]";
-                var c = ReadConnection(e, at, bad);
+                var c = ReadConnection(e, at, bad, fileVersion);
                 if (!connNames.Add(c.Name)) throw bad($"two connections are named '{Short(c.Name)}'.");
                 if (!layerNames.Contains(c.From)) throw bad($"{at} ('{Short(c.Name)}') comes from '{Short(c.From)}', which is not a layer of the network.");
                 if (!layerNames.Contains(c.To)) throw bad($"{at} ('{Short(c.Name)}') goes to '{Short(c.To)}', which is not a layer of the network.");
@@ -443,9 +491,11 @@ internal static class NetworkFileCodec
         return l;
     }
 
-    private static ConnectionRecord ReadConnection(JsonElement e, string at, Func<string, ModelFormatException> bad)
+    private static ConnectionRecord ReadConnection(JsonElement e, string at, Func<string, ModelFormatException> bad, int fileVersion)
     {
         var o = Obj(e, at, bad);
+        if (o.TryGetProperty("init", out var initElement) && fileVersion < 2)
+            throw bad($"{at} has 'init', which format version {fileVersion} does not have.");
         string kind = Str(Req(o, "kind", at, bad), at + ".kind", bad);
         string name = Name(Req(o, "name", at, bad), at + ".name", bad);
         var c = new ConnectionRecord
@@ -456,7 +506,8 @@ internal static class NetworkFileCodec
             To = Name(Req(o, "to", at, bad), at + ".to", bad),
             Delay = Int(Req(o, "delay", at, bad), at + ".delay", bad, 0, MaxDelay),
         };
-        string[] common = ["kind", "name", "from", "to", "delay"];
+        string[] common = fileVersion >= 2 ? ["kind", "name", "from", "to", "delay", "init"] : ["kind", "name", "from", "to", "delay"];
+        if (initElement.ValueKind != JsonValueKind.Undefined) c.Init = ReadInit(initElement, at + ".init", bad);
         switch (kind)
         {
             case "dense":

@@ -38,6 +38,7 @@ internal sealed class ConnectionRecord
     public int? OutputPadding;            // conv_transpose2d
     public string? Partner;               // tied, shared
     public SortedDictionary<string, string>? Options; // a registered kind (ConnectionKinds)
+    public Layers.LayerInit? Init;        // set with ConnectionInit (format version 2)
 }
 
 /// <summary>A network's whole description in a .flexnet file.</summary>

@@ -12,7 +12,7 @@ namespace FlexNet.Tests.IO;
 
 /// <summary>
 /// R9 for .flexnet model files: four small saved networks (recurrent with tied and elementwise edges, convolutional
-/// with pooling and a transposed convolution, a float64 MLP, one with conv1d, reshape, concat, complement and shared edges) are mutated into more than 10,000 malformed files: every
+/// with pooling and a transposed convolution, a float64 MLP with init settings, one with conv1d, reshape, concat, complement and shared edges) are mutated into more than 10,000 malformed files: every
 /// truncation, seeded bit flips, header lengths 0 / huge / past the end, metadata removed or replaced, tensors
 /// removed, added, reshaped, retyped or made non-finite, and architecture JSON with every field removed or given a
 /// wrong type, a negative, 2^31 or huge size, unknown kinds (including .NET type names), delay-0 cycles, connections
@@ -28,7 +28,7 @@ public sealed class NetworkFileFuzzTests
         var x = new InputLayer(3, name: "x");
         var h = new Layer(4, "relu", name: "fc1");
         var y = new Layer(2, name: "fc2");
-        net.Connect(x, h);
+        net.ConnectDense(x, h, init: new LayerInit("he_normal", [new("std_bias", 0.1)], seed: 4)); // init settings: format version 2
         net.Connect(h, y);
         return net;
     }
