@@ -30,7 +30,8 @@ namespace FlexNet.Connections;
 /// (Conv2d), conv-transpose [Cin, Cout, k, k] (ConvTranspose2d), conv1d [Cout, Cin, k] (Conv1d).</para>
 /// <para>Loading never runs code from the file and never instantiates a type the file names: kinds come from a closed
 /// table of FlexNet's own layers (layer, input, flatten, reshape, pool) and connections (dense, conv2d,
-/// conv_transpose2d, conv1d, identity, elementwise, tied, complement, shared). The whole architecture is checked
+/// conv_transpose2d, conv1d, identity, elementwise, tied, complement, shared), plus the kinds registered with
+/// <see cref="LayerKinds"/> and <see cref="ConnectionKinds"/>. The whole architecture is checked
 /// against the stored tensors (names, shapes, dtypes, counts, finite values) before anything is allocated, and a
 /// malformed file throws <see cref="ModelFormatException"/> and nothing else.</para>
 /// </remarks>
@@ -158,7 +159,12 @@ public static class NetworkFile
             if (s.OfLayer)
             {
                 var l = network.Layers[s.Index];
-                t = s.Parameter == "layer_bias" ? l.Bias : l.InitialState;
+                t = s.Parameter switch
+                {
+                    "layer_bias" => l.Bias,
+                    "initial_state" => l.InitialState,
+                    _ => l.Parameters.FirstOrDefault(p => p.Name == l.Name + "." + s.Parameter),
+                };
             }
             else
             {
@@ -265,7 +271,7 @@ public static class NetworkFile
             net.Compile();
             (_, built, tensors) = Snapshot(net);
         }
-        catch (Exception e) when (e is FlexNetException or ArgumentException)
+        catch (Exception e) when (e is FlexNetException or ArgumentException or FormatException or OverflowException or KeyNotFoundException or InvalidOperationException)
         {
             throw Bad($"the architecture does not build: {e.Message}");
         }
@@ -299,6 +305,18 @@ public static class NetworkFile
         return bad;
     }
 
+    private static Layer CustomLayer(LayerRecord l)
+    {
+        var entry = LayerKinds.Find(l.Kind) ?? throw new GraphException($"unknown layer kind '{l.Kind}'.");
+        var layer = entry.Create(l.Name, l.Options!);
+        if (layer is null || layer.GetType() != entry.Type || layer.Name != l.Name || layer.Network is not null)
+            throw new GraphException($"the factory of registered layer kind '{l.Kind}' did not make a new {entry.Type.Name} named '{l.Name}'.");
+        bool sameShape = layer.DeclaredShape is null ? l.Shape is null : l.Shape is not null && layer.DeclaredShape.AsSpan().SequenceEqual(l.Shape);
+        if (!sameShape || layer.Combine != l.Combine || layer.UseBias != l.Bias || layer.ChangesShape != l.ChangesShape)
+            throw new GraphException($"the factory of registered layer kind '{l.Kind}' made layer '{l.Name}' with another shape, combine rule, bias or shape behaviour than the file describes.");
+        return layer;
+    }
+
     private static Connection Custom(ConnectionRecord c, Layer from, Layer to)
     {
         var entry = ConnectionKinds.Find(c.Kind) ?? throw new GraphException($"unknown connection kind '{c.Kind}'.");
@@ -321,7 +339,8 @@ public static class NetworkFile
                 "reshape" => new ReshapeLayer(l.Shape!, l.Name),
                 "pool" when l.Global => PoolLayer.Global(l.Pool == "max" ? PoolKind.Max : PoolKind.Average, l.Name),
                 "pool" => new PoolLayer(l.Pool == "max" ? PoolKind.Max : PoolKind.Average, l.Dimensions, l.Size, l.Stride, l.Padding, l.Name),
-                _ => new Layer(l.Shape, l.Activation, l.Combine, l.Bias, l.Name),
+                "layer" => new Layer(l.Shape, l.Activation, l.Combine, l.Bias, l.Name),
+                _ => CustomLayer(l),
             };
             if (layer.Activation != l.Activation) layer.Activation = l.Activation;
             if (l.LearnInitialState) layer.LearnInitialState = true;

@@ -1,3 +1,5 @@
+// Over 400 lines: the writer and the untrusted-input reader of the architecture JSON belong side by side (each field
+// is written and checked in the same place, so the two cannot drift apart).
 using System.Globalization;
 using System.Text.Json;
 using FlexNet.Autodiff;
@@ -42,11 +44,13 @@ internal static class NetworkFileCodec
 
     private static GraphException Unsaveable(string what, string typeName, bool connection) => new(
         $"{what} is a {typeName}, which the .flexnet format cannot describe: a model file holds FlexNet's own kinds " +
-        $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}) and registered connection kinds " +
+        $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}), registered layer kinds " +
+        $"({(Connections.LayerKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.LayerKinds.Registered))}) and registered connection kinds " +
         $"({(Connections.ConnectionKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.ConnectionKinds.Registered))}). " +
         (connection
             ? $"Register it once before saving and loading: ConnectionKinds.Register<{typeName.Split('.', '+')[^1]}>(\"my-kind\", describe: c => options, create: (from, to, delay, name, options) => new ..., shapes: (source, target, options) => new ConnectionShapes(output, parameters))."
-            : "Custom layer kinds cannot be registered yet: build the network from those kinds, or rebuild it in code and keep its weights with TensorFile.Save."));
+            : $"Register it once before saving and loading: LayerKinds.Register<{typeName.Split('.', '+')[^1]}>(\"my-kind\", describe: l => options, create: (name, options) => new ..., shapes: (input, options) => new LayerShapes(output, parameters)). " +
+              "(A layer made by a catalog builder such as Dense or LSTM is saved with the model that built it: model.Save.)"));
 
     private static LayerRecord DescribeLayer(Layer l)
     {
@@ -60,6 +64,7 @@ internal static class NetworkFileCodec
                 Kind = "pool", Name = l.Name, Pool = p.PoolKind == PoolKind.Max ? "max" : "average", Global = p.IsGlobal,
                 Dimensions = p.Dimensions, Size = p.Size, Stride = p.Stride, Padding = p.Padding,
             },
+            _ when Connections.LayerKinds.Find(l.GetType()) is { } entry => Registered(l, entry),
             _ when l.GetType() == typeof(Layer) => new LayerRecord
             {
                 Kind = "layer", Name = l.Name, Shape = l.DeclaredShape is null ? null : (int[])l.DeclaredShape.Clone(), Combine = l.Combine, Bias = l.UseBias,
@@ -68,6 +73,17 @@ internal static class NetworkFileCodec
         };
         rec.Activation = l.Activation;
         rec.LearnInitialState = l.LearnInitialState;
+        return rec;
+    }
+
+    private static LayerRecord Registered(Layer l, Connections.LayerKinds.Entry entry)
+    {
+        var rec = new LayerRecord
+        {
+            Kind = entry.Kind, Name = l.Name, Shape = l.DeclaredShape is null ? null : (int[])l.DeclaredShape.Clone(), Combine = l.Combine, Bias = l.UseBias,
+            ChangesShape = l.ChangesShape, Options = new SortedDictionary<string, string>(StringComparer.Ordinal),
+        };
+        foreach (var (k, v) in entry.Describe(l)) rec.Options[k] = v;
         return rec;
     }
 
@@ -168,6 +184,17 @@ internal static class NetworkFileCodec
                             w.WriteNumber("stride", l.Stride);
                             w.WriteNumber("padding", l.Padding);
                         }
+                        break;
+                    case "flatten":
+                        break;
+                    default:
+                        WriteShape(w, "shape", l.Shape);
+                        w.WriteString("combine", l.Combine.ToString().ToLowerInvariant());
+                        w.WriteBoolean("bias", l.Bias);
+                        w.WriteBoolean("changes_shape", l.ChangesShape);
+                        w.WriteStartObject("options");
+                        foreach (var (k, v) in l.Options!) w.WriteString(k, v);
+                        w.WriteEndObject();
                         break;
                 }
                 w.WriteEndObject();
@@ -486,7 +513,31 @@ internal static class NetworkFileCodec
                 l.Padding = Int(Req(o, "padding", at, bad), at + ".padding", bad, 0, l.Size / 2);
                 break;
             default:
-                throw bad($"{at} ('{Short(name)}'): unknown layer kind '{Short(kind)}'. Known layer kinds: {string.Join(", ", LayerKinds)}.");
+                if (Connections.LayerKinds.Find(kind) is null)
+                    throw bad($"{at} ('{Short(name)}'): unknown layer kind '{Short(kind)}'. Known layer kinds: {string.Join(", ", LayerKinds)}; " +
+                              $"registered: {(Connections.LayerKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.LayerKinds.Registered))} " +
+                              "(a custom kind loads once registered with LayerKinds.Register).");
+                Only(o, at, bad, "kind", "name", "activation", "learn_initial_state", "shape", "combine", "bias", "changes_shape", "options");
+                l.Shape = Shape(Req(o, "shape", at, bad), at + ".shape", bad, nullable: true);
+                l.Combine = Str(Req(o, "combine", at, bad), at + ".combine", bad) switch
+                {
+                    "sum" => CombineRule.Sum,
+                    "product" => CombineRule.Product,
+                    "concat" => CombineRule.Concat,
+                    var other => throw bad($"{at}.combine must be 'sum', 'product' or 'concat'; got '{Short(other)}'."),
+                };
+                l.Bias = Bool(Req(o, "bias", at, bad), at + ".bias", bad);
+                l.ChangesShape = Bool(Req(o, "changes_shape", at, bad), at + ".changes_shape", bad);
+                var lopts = Obj(Req(o, "options", at, bad), at + ".options", bad);
+                l.Options = new SortedDictionary<string, string>(StringComparer.Ordinal);
+                foreach (var p2 in lopts.EnumerateObject())
+                {
+                    if (l.Options.Count >= 64) throw bad($"{at}.options has more than 64 entries.");
+                    string v = Str(p2.Value, $"{at}.options.{Short(p2.Name)}", bad);
+                    if (v.Length > 4096 || p2.Name.Length > 256) throw bad($"{at}.options.{Short(p2.Name)} is too long.");
+                    if (!l.Options.TryAdd(p2.Name, v)) throw bad($"{at}.options has '{Short(p2.Name)}' twice.");
+                }
+                break;
         }
         return l;
     }

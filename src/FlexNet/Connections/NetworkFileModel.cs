@@ -8,7 +8,7 @@ namespace FlexNet.Connections;
 /// object of the network.</summary>
 internal sealed class LayerRecord
 {
-    public required string Kind;          // layer | input | flatten | reshape | pool
+    public required string Kind;          // layer | input | flatten | reshape | pool | a registered kind
     public required string Name;
     public int[]? Shape;                  // layer: declared shape (null = inferred); input: shape; reshape: target
     public string Activation = "linear";
@@ -19,6 +19,8 @@ internal sealed class LayerRecord
     public string Pool = "max";           // pool: max | average
     public bool Global;                   // pool
     public int Dimensions, Size, Stride, Padding; // pool
+    public bool ChangesShape;             // a registered kind (LayerKinds)
+    public SortedDictionary<string, string>? Options; // a registered kind
 }
 
 /// <summary>One connection of a .flexnet architecture.</summary>

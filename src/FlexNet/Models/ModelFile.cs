@@ -52,7 +52,7 @@ internal static class ModelFile
 
     private static string Describe(Model m)
     {
-        var net = m.Network; // builds (traced models need their input shape)
+        _ = m.Network; // builds (traced models need their input shape)
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
         {
@@ -102,7 +102,6 @@ internal static class ModelFile
             w.WriteEndObject();
             w.WriteEndObject();
         }
-        _ = net;
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
@@ -283,7 +282,7 @@ internal static class ModelFile
                         "sequential" => Sequential(model, name, dtype, seed, Bad),
                         "functional" => Functional(model, name, dtype, seed, Bad),
                         "spec" => Spec(model, dtype, path, Bad),
-                        _ => Registered(model, name, dtype, seed, Bad),
+                        _ => Registered(model, Bad),
                     };
                     _ = m.Network;
                 }
@@ -405,7 +404,9 @@ internal static class ModelFile
         }
     }
 
-    private static Model Registered(JsonElement model, string name, DType dtype, ulong seed, Func<string, ModelFormatException> bad)
+    /// <summary>A registered subclass: its factory builds it from the stored configuration (name, dtype and seed are the
+    /// factory's; the caller checks name and dtype against the file).</summary>
+    private static Model Registered(JsonElement model, Func<string, ModelFormatException> bad)
     {
         J.Only(model, "model", bad, "kind", "name", "dtype", "seed", "class", "config", "inputs");
         string cls = J.Str(J.Req(model, "class", "model", bad), "model.class", bad);
@@ -436,7 +437,6 @@ internal static class ModelFile
             m.InputShape ??= inputs[0].Shape;
             m.SequenceInput ??= inputs[0].Sequence;
         }
-        _ = seed;
         return m;
     }
 
