@@ -29,9 +29,12 @@ public static class NetworkConnections
     /// <param name="bias">Whether the connection owns a bias.</param>
     /// <param name="units">Output features when the target cannot give them (concat targets).</param>
     /// <param name="name">Optional name.</param>
+    /// <param name="init">Initialisation, as catalog layers take it (a scheme name such as <c>"he_normal"</c>, or a
+    /// <see cref="Layers.LayerInit"/>); null: torch.nn.Linear's default.</param>
     /// <returns>The new connection.</returns>
-    public static DenseConnection ConnectDense(this Network network, Layer from, Layer to, int delay = 0, bool bias = true, int? units = null, string? name = null) =>
-        network.Connect(new DenseConnection(from, to, delay, bias, units, name));
+    public static DenseConnection ConnectDense(this Network network, Layer from, Layer to, int delay = 0, bool bias = true, int? units = null, string? name = null,
+                                               Layers.LayerInit? init = null) =>
+        network.Connect(ConnectionInit.Maybe(new DenseConnection(from, to, delay, bias, units, name), init));
 
     /// <summary>Convolution connection (see <see cref="Conv2dConnection"/>).</summary>
     /// <param name="network">The network.</param>
@@ -45,10 +48,11 @@ public static class NetworkConnections
     /// <param name="dilation">Dilation.</param>
     /// <param name="outChannels">Cout when the target cannot give it.</param>
     /// <param name="name">Optional name.</param>
+    /// <param name="init">Initialisation (a scheme name or a <see cref="Layers.LayerInit"/>); null: torch.nn.Conv2d's default.</param>
     /// <returns>The new connection.</returns>
     public static Conv2dConnection ConnectConv2d(this Network network, Layer from, Layer to, int kernelSize, int stride = 1, Padding padding = default, int delay = 0,
-                                          bool bias = true, int dilation = 1, int? outChannels = null, string? name = null) =>
-        network.Connect(new Conv2dConnection(from, to, kernelSize, stride, padding, dilation, delay, bias, outChannels, name));
+                                          bool bias = true, int dilation = 1, int? outChannels = null, string? name = null, Layers.LayerInit? init = null) =>
+        network.Connect(ConnectionInit.Maybe(new Conv2dConnection(from, to, kernelSize, stride, padding, dilation, delay, bias, outChannels, name), init));
 
     /// <summary>Transposed-convolution connection, e.g. top-down feedback into a larger map (see <see cref="ConvTranspose2dConnection"/>).
     /// The parameters come in the order of <see cref="ConnectConv2d"/>'s.</summary>
@@ -64,10 +68,12 @@ public static class NetworkConnections
     /// <param name="outChannels">Cout when the target cannot give it.</param>
     /// <param name="outputPadding">Extra output rows/columns; null to fit the target.</param>
     /// <param name="name">Optional name.</param>
+    /// <param name="init">Initialisation (a scheme name or a <see cref="Layers.LayerInit"/>); null: torch's default.</param>
     /// <returns>The new connection.</returns>
     public static ConvTranspose2dConnection ConnectConvTranspose2d(this Network network, Layer from, Layer to, int kernelSize, int stride = 1, int padding = 0, int delay = 0,
-                                                                   bool bias = true, int dilation = 1, int? outChannels = null, int? outputPadding = null, string? name = null) =>
-        network.Connect(new ConvTranspose2dConnection(from, to, kernelSize, stride, padding, outputPadding, dilation, delay, bias, outChannels, name));
+                                                                   bool bias = true, int dilation = 1, int? outChannels = null, int? outputPadding = null, string? name = null,
+                                                                   Layers.LayerInit? init = null) =>
+        network.Connect(ConnectionInit.Maybe(new ConvTranspose2dConnection(from, to, kernelSize, stride, padding, outputPadding, dilation, delay, bias, outChannels, name), init));
 
     /// <summary>Identity connection c = s (see <see cref="IdentityConnection"/>).</summary>
     /// <param name="network">The network.</param>
@@ -86,9 +92,11 @@ public static class NetworkConnections
     /// <param name="delay">Delay in steps.</param>
     /// <param name="bias">Whether the connection owns a bias.</param>
     /// <param name="name">Optional name.</param>
+    /// <param name="init">Initialisation (e.g. <c>new LayerInit(null, [new("mean_weight", 1), new("std_weight", 0)])</c>); null: the default.</param>
     /// <returns>The new connection.</returns>
-    public static ElementwiseConnection ConnectElementwise(this Network network, Layer from, Layer to, int delay = 0, bool bias = false, string? name = null) =>
-        network.Connect(new ElementwiseConnection(from, to, delay, bias, name));
+    public static ElementwiseConnection ConnectElementwise(this Network network, Layer from, Layer to, int delay = 0, bool bias = false, string? name = null,
+                                                           Layers.LayerInit? init = null) =>
+        network.Connect(ConnectionInit.Maybe(new ElementwiseConnection(from, to, delay, bias, name), init));
 
     /// <summary>Tied connection c = s·W_p + b using a partner dense connection's weight transposed (see <see cref="TiedConnection"/>).</summary>
     /// <param name="network">The network.</param>

@@ -30,7 +30,8 @@ namespace FlexNet.Connections;
 /// (Conv2d), conv-transpose [Cin, Cout, k, k] (ConvTranspose2d), conv1d [Cout, Cin, k] (Conv1d).</para>
 /// <para>Loading never runs code from the file and never instantiates a type the file names: kinds come from a closed
 /// table of FlexNet's own layers (layer, input, flatten, reshape, pool) and connections (dense, conv2d,
-/// conv_transpose2d, conv1d, identity, elementwise, tied, complement, shared). The whole architecture is checked
+/// conv_transpose2d, conv1d, identity, elementwise, tied, complement, shared), plus the kinds registered with
+/// <see cref="LayerKinds"/> and <see cref="ConnectionKinds"/>. The whole architecture is checked
 /// against the stored tensors (names, shapes, dtypes, counts, finite values) before anything is allocated, and a
 /// malformed file throws <see cref="ModelFormatException"/> and nothing else.</para>
 /// </remarks>
@@ -39,8 +40,16 @@ public static class NetworkFile
     /// <summary>The file name extension of model files.</summary>
     public const string Extension = ".flexnet";
 
-    /// <summary>The architecture format version this FlexNet writes (and the versions up to which it reads).</summary>
+    /// <summary>The architecture format version of a Connect-built network's file (read: versions 1 and 2); a network
+    /// with connection init settings (<see cref="ConnectionInit"/>) is written in version 2.</summary>
     public const int FormatVersion = 1;
+
+    /// <summary>The newest format version this FlexNet reads: 2 adds the <c>model</c> section of the front ends
+    /// (Sequential, Functional, spec models, registered subclasses, feedback chains).</summary>
+    public const int LatestFormatVersion = 2;
+
+    /// <summary>Reads a version-2 file that holds a model (set by the Models tier): file, path, model kind → its network.</summary>
+    internal static Func<SafeTensorFile, string, string, Network>? ModelLoader;
 
     /// <summary>Metadata value of <c>format</c> in a model file.</summary>
     public const string FormatName = "flexnet";
@@ -127,7 +136,7 @@ public static class NetworkFile
         var meta = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["format"] = FormatName,
-            ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+            ["format_version"] = NetworkFileCodec.VersionOf(record).ToString(CultureInfo.InvariantCulture),
             ["architecture"] = NetworkFileCodec.ToJson(record),
         };
         var entries = new List<SafeTensorEntry>(slots.Count);
@@ -150,7 +159,12 @@ public static class NetworkFile
             if (s.OfLayer)
             {
                 var l = network.Layers[s.Index];
-                t = s.Parameter == "layer_bias" ? l.Bias : l.InitialState;
+                t = s.Parameter switch
+                {
+                    "layer_bias" => l.Bias,
+                    "initial_state" => l.InitialState,
+                    _ => l.Parameters.FirstOrDefault(p => p.Name == l.Name + "." + s.Parameter),
+                };
             }
             else
             {
@@ -200,19 +214,34 @@ public static class NetworkFile
         return list.Count > 20 ? string.Join(", ", list.Take(20)) + ", ..." : string.Join(", ", list);
     }
 
-    /// <summary>Validates a parsed safetensors file as a model file and builds the network (all-or-nothing).</summary>
+    /// <summary>Validates a parsed safetensors file as a model file and builds the network (all-or-nothing); a file
+    /// holding a model (Sequential, Functional, ...) gives that model's network.</summary>
     internal static Network FromFile(SafeTensorFile file, string path)
+    {
+        if (file.Metadata.TryGetValue("format_version", out var v) && v == "2" && file.Metadata.TryGetValue("format", out var f) && f == FormatName &&
+            file.Metadata.TryGetValue("architecture", out var arch) &&
+            NetworkFileCodec.ModelKind(arch, msg => new ModelFormatException($"model file '{path}': {msg}")) is { } kind)
+        {
+            var loader = ModelLoader ?? throw new ModelFormatException($"model file '{path}': it holds a '{kind}' model and no model reader is loaded.");
+            return loader(file, path, kind);
+        }
+        return FromNetworkFile(file, path, allowModel: false);
+    }
+
+    /// <summary>Reads the network part of a model file; <paramref name="allowModel"/>: a feedback chain's file, whose
+    /// architecture also has the chain's <c>model</c> section.</summary>
+    internal static Network FromNetworkFile(SafeTensorFile file, string path, bool allowModel)
     {
         ModelFormatException Bad(string msg) => new($"model file '{path}': {msg}");
         var meta = file.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != FormatName)
             throw Bad($"metadata 'format' is {(format is null ? "missing" : $"'{NetworkFileCodec.Short(format)}'")}; a model file has format '{FormatName}' (a weights-only file loads with LoadStateDict).");
         if (!meta.TryGetValue("format_version", out var versionText) ||
-            !int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1 || version > FormatVersion)
-            throw Bad($"metadata 'format_version' is {(versionText is null ? "missing" : $"'{NetworkFileCodec.Short(versionText)}'")}; this FlexNet reads versions 1 to {FormatVersion}.");
+            !int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1 || version > LatestFormatVersion)
+            throw Bad($"metadata 'format_version' is {(versionText is null ? "missing" : $"'{NetworkFileCodec.Short(versionText)}'")}; this FlexNet reads versions 1 to {LatestFormatVersion}.");
         if (!meta.TryGetValue("architecture", out var json))
             throw Bad("metadata has no 'architecture'.");
-        var record = NetworkFileCodec.FromJson(json, Bad);
+        var record = NetworkFileCodec.FromJson(json, Bad, version, allowModel);
         var slots = NetworkFilePlanner.Plan(record, Bad);
 
         // the stored tensors against the prediction: names, count, dtype, shape, finite values
@@ -242,7 +271,7 @@ public static class NetworkFile
             net.Compile();
             (_, built, tensors) = Snapshot(net);
         }
-        catch (Exception e) when (e is FlexNetException or ArgumentException)
+        catch (Exception e) when (e is FlexNetException or ArgumentException or FormatException or OverflowException or KeyNotFoundException or InvalidOperationException)
         {
             throw Bad($"the architecture does not build: {e.Message}");
         }
@@ -276,6 +305,18 @@ public static class NetworkFile
         return bad;
     }
 
+    private static Layer CustomLayer(LayerRecord l)
+    {
+        var entry = LayerKinds.Find(l.Kind) ?? throw new GraphException($"unknown layer kind '{l.Kind}'.");
+        var layer = entry.Create(l.Name, l.Options!);
+        if (layer is null || layer.GetType() != entry.Type || layer.Name != l.Name || layer.Network is not null)
+            throw new GraphException($"the factory of registered layer kind '{l.Kind}' did not make a new {entry.Type.Name} named '{l.Name}'.");
+        bool sameShape = layer.DeclaredShape is null ? l.Shape is null : l.Shape is not null && layer.DeclaredShape.AsSpan().SequenceEqual(l.Shape);
+        if (!sameShape || layer.Combine != l.Combine || layer.UseBias != l.Bias || layer.ChangesShape != l.ChangesShape)
+            throw new GraphException($"the factory of registered layer kind '{l.Kind}' made layer '{l.Name}' with another shape, combine rule, bias or shape behaviour than the file describes.");
+        return layer;
+    }
+
     private static Connection Custom(ConnectionRecord c, Layer from, Layer to)
     {
         var entry = ConnectionKinds.Find(c.Kind) ?? throw new GraphException($"unknown connection kind '{c.Kind}'.");
@@ -298,7 +339,8 @@ public static class NetworkFile
                 "reshape" => new ReshapeLayer(l.Shape!, l.Name),
                 "pool" when l.Global => PoolLayer.Global(l.Pool == "max" ? PoolKind.Max : PoolKind.Average, l.Name),
                 "pool" => new PoolLayer(l.Pool == "max" ? PoolKind.Max : PoolKind.Average, l.Dimensions, l.Size, l.Stride, l.Padding, l.Name),
-                _ => new Layer(l.Shape, l.Activation, l.Combine, l.Bias, l.Name),
+                "layer" => new Layer(l.Shape, l.Activation, l.Combine, l.Bias, l.Name),
+                _ => CustomLayer(l),
             };
             if (layer.Activation != l.Activation) layer.Activation = l.Activation;
             if (l.LearnInitialState) layer.LearnInitialState = true;
@@ -330,6 +372,7 @@ public static class NetworkFile
                 "shared" => new SharedConnection(Make(index[c.Partner!]), from, to, c.Delay, c.Name),
                 _ => Custom(c, from, to),
             };
+            if (c.Init is { } init) conn.WithInit(init);
             made[i] = conn;
             return conn;
         }

@@ -1,3 +1,5 @@
+// Over 400 lines: the writer and the untrusted-input reader of the architecture JSON belong side by side (each field
+// is written and checked in the same place, so the two cannot drift apart).
 using System.Globalization;
 using System.Text.Json;
 using FlexNet.Autodiff;
@@ -42,11 +44,13 @@ internal static class NetworkFileCodec
 
     private static GraphException Unsaveable(string what, string typeName, bool connection) => new(
         $"{what} is a {typeName}, which the .flexnet format cannot describe: a model file holds FlexNet's own kinds " +
-        $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}) and registered connection kinds " +
+        $"(layers: {string.Join(", ", LayerKinds)}; connections: {string.Join(", ", ConnectionKinds)}), registered layer kinds " +
+        $"({(Connections.LayerKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.LayerKinds.Registered))}) and registered connection kinds " +
         $"({(Connections.ConnectionKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.ConnectionKinds.Registered))}). " +
         (connection
             ? $"Register it once before saving and loading: ConnectionKinds.Register<{typeName.Split('.', '+')[^1]}>(\"my-kind\", describe: c => options, create: (from, to, delay, name, options) => new ..., shapes: (source, target, options) => new ConnectionShapes(output, parameters))."
-            : "Custom layer kinds cannot be registered yet: build the network from those kinds, or rebuild it in code and keep its weights with TensorFile.Save."));
+            : $"Register it once before saving and loading: LayerKinds.Register<{typeName.Split('.', '+')[^1]}>(\"my-kind\", describe: l => options, create: (name, options) => new ..., shapes: (input, options) => new LayerShapes(output, parameters)). " +
+              "(A layer made by a catalog builder such as Dense or LSTM is saved with the model that built it: model.Save.)"));
 
     private static LayerRecord DescribeLayer(Layer l)
     {
@@ -60,6 +64,7 @@ internal static class NetworkFileCodec
                 Kind = "pool", Name = l.Name, Pool = p.PoolKind == PoolKind.Max ? "max" : "average", Global = p.IsGlobal,
                 Dimensions = p.Dimensions, Size = p.Size, Stride = p.Stride, Padding = p.Padding,
             },
+            _ when Connections.LayerKinds.Find(l.GetType()) is { } entry => Registered(l, entry),
             _ when l.GetType() == typeof(Layer) => new LayerRecord
             {
                 Kind = "layer", Name = l.Name, Shape = l.DeclaredShape is null ? null : (int[])l.DeclaredShape.Clone(), Combine = l.Combine, Bias = l.UseBias,
@@ -71,9 +76,20 @@ internal static class NetworkFileCodec
         return rec;
     }
 
+    private static LayerRecord Registered(Layer l, Connections.LayerKinds.Entry entry)
+    {
+        var rec = new LayerRecord
+        {
+            Kind = entry.Kind, Name = l.Name, Shape = l.DeclaredShape is null ? null : (int[])l.DeclaredShape.Clone(), Combine = l.Combine, Bias = l.UseBias,
+            ChangesShape = l.ChangesShape, Options = new SortedDictionary<string, string>(StringComparer.Ordinal),
+        };
+        foreach (var (k, v) in entry.Describe(l)) rec.Options[k] = v;
+        return rec;
+    }
+
     private static ConnectionRecord DescribeConnection(Connection c)
     {
-        var r = new ConnectionRecord { Kind = "", Name = c.Name, From = c.From.Name, To = c.To.Name, Delay = c.Delay };
+        var r = new ConnectionRecord { Kind = "", Name = c.Name, From = c.From.Name, To = c.To.Name, Delay = c.Delay, Init = ConnectionInit.InitOf(c) };
         switch (c)
         {
             case DenseConnection d:
@@ -126,7 +142,7 @@ internal static class NetworkFileCodec
         using (var w = new Utf8JsonWriter(ms))
         {
             w.WriteStartObject();
-            w.WriteNumber("format_version", NetworkFile.FormatVersion);
+            w.WriteNumber("format_version", VersionOf(r));
             w.WriteStartObject("network");
             w.WriteString("name", r.Name);
             w.WriteString("dtype", r.DType == DType.Float64 ? "float64" : "float32");
@@ -169,6 +185,17 @@ internal static class NetworkFileCodec
                             w.WriteNumber("padding", l.Padding);
                         }
                         break;
+                    case "flatten":
+                        break;
+                    default:
+                        WriteShape(w, "shape", l.Shape);
+                        w.WriteString("combine", l.Combine.ToString().ToLowerInvariant());
+                        w.WriteBoolean("bias", l.Bias);
+                        w.WriteBoolean("changes_shape", l.ChangesShape);
+                        w.WriteStartObject("options");
+                        foreach (var (k, v) in l.Options!) w.WriteString(k, v);
+                        w.WriteEndObject();
+                        break;
                 }
                 w.WriteEndObject();
             }
@@ -182,6 +209,18 @@ internal static class NetworkFileCodec
                 w.WriteString("from", c.From);
                 w.WriteString("to", c.To);
                 w.WriteNumber("delay", c.Delay);
+                if (c.Init is { } init)
+                {
+                    w.WriteStartObject("init");
+                    if (init.Scheme is null) w.WriteNull("scheme");
+                    else w.WriteString("scheme", init.Scheme);
+                    if (init.Seed is ulong seed) w.WriteString("seed", seed.ToString(CultureInfo.InvariantCulture));
+                    else w.WriteNull("seed");
+                    w.WriteStartObject("attributes");
+                    foreach (var (k, v) in init.Attributes.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(k.ToLowerInvariant(), v);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
                 switch (c.Kind)
                 {
                     case "dense":
@@ -240,6 +279,42 @@ internal static class NetworkFileCodec
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
+    /// <summary>The lowest format version that describes the record: 1, or 2 when a connection has init settings.</summary>
+    internal static int VersionOf(NetworkRecord r) => r.Connections.Exists(c => c.Init is not null) ? 2 : 1;
+
+    private static Layers.LayerInit ReadInit(JsonElement e, string at, Func<string, ModelFormatException> bad)
+    {
+        var o = Obj(e, at, bad);
+        Only(o, at, bad, "scheme", "seed", "attributes");
+        var s = Req(o, "scheme", at, bad);
+        string? scheme = s.ValueKind == JsonValueKind.Null ? null : Str(s, at + ".scheme", bad);
+        var sd = Req(o, "seed", at, bad);
+        ulong? seed = null;
+        if (sd.ValueKind != JsonValueKind.Null)
+        {
+            string text = Str(sd, at + ".seed", bad);
+            seed = ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong u) ? u
+                : throw bad($"{at}.seed must be a decimal unsigned 64-bit integer in a string; got '{Short(text)}'.");
+        }
+        var attrs = new List<KeyValuePair<string, double>>();
+        var a = Obj(Req(o, "attributes", at, bad), at + ".attributes", bad);
+        foreach (var p in a.EnumerateObject())
+        {
+            if (attrs.Count >= 64) throw bad($"{at}.attributes has more than 64 entries.");
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out double v) || !double.IsFinite(v))
+                throw bad($"{at}.attributes.{Short(p.Name)} must be a finite number.");
+            attrs.Add(new(p.Name, v));
+        }
+        try
+        {
+            return new Layers.LayerInit(scheme, attrs, seed);
+        }
+        catch (SpecValidationException x)
+        {
+            throw bad($"{at}: {x.Message}");
+        }
+    }
+
     private static void WriteConv(Utf8JsonWriter w, ConnectionRecord c)
     {
         w.WriteNumber("kernel_size", c.Kernel);
@@ -270,7 +345,10 @@ internal static class NetworkFileCodec
 
     /// <summary>Parses and checks architecture JSON: every field's type and range, unique names, known kinds,
     /// references to existing layers and connections. Shapes are checked later by the planner.</summary>
-    internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad)
+    internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad) => FromJson(json, bad, NetworkFile.FormatVersion, false);
+
+    /// <summary>The <c>model.kind</c> of a version-2 architecture, or null when it has no <c>model</c> (a Connect network).</summary>
+    internal static string? ModelKind(string json, Func<string, ModelFormatException> bad)
     {
         JsonDocument doc;
         try
@@ -284,10 +362,32 @@ internal static class NetworkFileCodec
         using (doc)
         {
             var root = Obj(doc.RootElement, "architecture", bad);
-            Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs");
+            if (!root.TryGetProperty("model", out var model)) return null;
+            return Str(Req(Obj(model, "model", bad), "kind", "model", bad), "model.kind", bad);
+        }
+    }
+
+    /// <summary>Parses a version-<paramref name="fileVersion"/> architecture; <paramref name="allowModel"/> lets a
+    /// version-2 file carry a (feedback chain's) <c>model</c> section, read elsewhere.</summary>
+    internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad, int fileVersion, bool allowModel)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw bad($"the architecture is not valid JSON (or is nested deeper than 16): {e.Message}");
+        }
+        using (doc)
+        {
+            var root = Obj(doc.RootElement, "architecture", bad);
+            if (allowModel && fileVersion == 2) Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs", "model");
+            else Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs");
             int version = Int(Req(root, "format_version", "architecture", bad), "architecture.format_version", bad, 1, int.MaxValue);
-            if (version != NetworkFile.FormatVersion)
-                throw bad($"architecture.format_version is {version}; this FlexNet reads version {NetworkFile.FormatVersion}.");
+            if (version != fileVersion)
+                throw bad($"architecture.format_version is {version}; the metadata says {fileVersion}.");
             var net = Obj(Req(root, "network", "architecture", bad), "network", bad);
             Only(net, "network", bad, "name", "dtype", "seed", "steps", "truncated_bptt", "stateful", "fuse_dense_layers");
             string dtype = Str(Req(net, "dtype", "network", bad), "network.dtype", bad);
@@ -327,7 +427,7 @@ internal static class NetworkFileCodec
             foreach (var e in conns.EnumerateArray())
             {
                 string at = $"connections[{ci++}]";
-                var c = ReadConnection(e, at, bad);
+                var c = ReadConnection(e, at, bad, fileVersion);
                 if (!connNames.Add(c.Name)) throw bad($"two connections are named '{Short(c.Name)}'.");
                 if (!layerNames.Contains(c.From)) throw bad($"{at} ('{Short(c.Name)}') comes from '{Short(c.From)}', which is not a layer of the network.");
                 if (!layerNames.Contains(c.To)) throw bad($"{at} ('{Short(c.Name)}') goes to '{Short(c.To)}', which is not a layer of the network.");
@@ -413,14 +513,40 @@ internal static class NetworkFileCodec
                 l.Padding = Int(Req(o, "padding", at, bad), at + ".padding", bad, 0, l.Size / 2);
                 break;
             default:
-                throw bad($"{at} ('{Short(name)}'): unknown layer kind '{Short(kind)}'. Known layer kinds: {string.Join(", ", LayerKinds)}.");
+                if (Connections.LayerKinds.Find(kind) is null)
+                    throw bad($"{at} ('{Short(name)}'): unknown layer kind '{Short(kind)}'. Known layer kinds: {string.Join(", ", LayerKinds)}; " +
+                              $"registered: {(Connections.LayerKinds.Registered.Count == 0 ? "none" : string.Join(", ", Connections.LayerKinds.Registered))} " +
+                              "(a custom kind loads once registered with LayerKinds.Register).");
+                Only(o, at, bad, "kind", "name", "activation", "learn_initial_state", "shape", "combine", "bias", "changes_shape", "options");
+                l.Shape = Shape(Req(o, "shape", at, bad), at + ".shape", bad, nullable: true);
+                l.Combine = Str(Req(o, "combine", at, bad), at + ".combine", bad) switch
+                {
+                    "sum" => CombineRule.Sum,
+                    "product" => CombineRule.Product,
+                    "concat" => CombineRule.Concat,
+                    var other => throw bad($"{at}.combine must be 'sum', 'product' or 'concat'; got '{Short(other)}'."),
+                };
+                l.Bias = Bool(Req(o, "bias", at, bad), at + ".bias", bad);
+                l.ChangesShape = Bool(Req(o, "changes_shape", at, bad), at + ".changes_shape", bad);
+                var lopts = Obj(Req(o, "options", at, bad), at + ".options", bad);
+                l.Options = new SortedDictionary<string, string>(StringComparer.Ordinal);
+                foreach (var p2 in lopts.EnumerateObject())
+                {
+                    if (l.Options.Count >= 64) throw bad($"{at}.options has more than 64 entries.");
+                    string v = Str(p2.Value, $"{at}.options.{Short(p2.Name)}", bad);
+                    if (v.Length > 4096 || p2.Name.Length > 256) throw bad($"{at}.options.{Short(p2.Name)} is too long.");
+                    if (!l.Options.TryAdd(p2.Name, v)) throw bad($"{at}.options has '{Short(p2.Name)}' twice.");
+                }
+                break;
         }
         return l;
     }
 
-    private static ConnectionRecord ReadConnection(JsonElement e, string at, Func<string, ModelFormatException> bad)
+    private static ConnectionRecord ReadConnection(JsonElement e, string at, Func<string, ModelFormatException> bad, int fileVersion)
     {
         var o = Obj(e, at, bad);
+        if (o.TryGetProperty("init", out var initElement) && fileVersion < 2)
+            throw bad($"{at} has 'init', which format version {fileVersion} does not have.");
         string kind = Str(Req(o, "kind", at, bad), at + ".kind", bad);
         string name = Name(Req(o, "name", at, bad), at + ".name", bad);
         var c = new ConnectionRecord
@@ -431,7 +557,8 @@ internal static class NetworkFileCodec
             To = Name(Req(o, "to", at, bad), at + ".to", bad),
             Delay = Int(Req(o, "delay", at, bad), at + ".delay", bad, 0, MaxDelay),
         };
-        string[] common = ["kind", "name", "from", "to", "delay"];
+        string[] common = fileVersion >= 2 ? ["kind", "name", "from", "to", "delay", "init"] : ["kind", "name", "from", "to", "delay"];
+        if (initElement.ValueKind != JsonValueKind.Undefined) c.Init = ReadInit(initElement, at + ".init", bad);
         switch (kind)
         {
             case "dense":

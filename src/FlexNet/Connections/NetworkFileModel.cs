@@ -8,7 +8,7 @@ namespace FlexNet.Connections;
 /// object of the network.</summary>
 internal sealed class LayerRecord
 {
-    public required string Kind;          // layer | input | flatten | reshape | pool
+    public required string Kind;          // layer | input | flatten | reshape | pool | a registered kind
     public required string Name;
     public int[]? Shape;                  // layer: declared shape (null = inferred); input: shape; reshape: target
     public string Activation = "linear";
@@ -19,6 +19,8 @@ internal sealed class LayerRecord
     public string Pool = "max";           // pool: max | average
     public bool Global;                   // pool
     public int Dimensions, Size, Stride, Padding; // pool
+    public bool ChangesShape;             // a registered kind (LayerKinds)
+    public SortedDictionary<string, string>? Options; // a registered kind
 }
 
 /// <summary>One connection of a .flexnet architecture.</summary>
@@ -38,6 +40,7 @@ internal sealed class ConnectionRecord
     public int? OutputPadding;            // conv_transpose2d
     public string? Partner;               // tied, shared
     public SortedDictionary<string, string>? Options; // a registered kind (ConnectionKinds)
+    public Layers.LayerInit? Init;        // set with ConnectionInit (format version 2)
 }
 
 /// <summary>A network's whole description in a .flexnet file.</summary>

@@ -88,6 +88,7 @@ internal static class NetworkFilePlanner
         var cParams = new int[][]?[r.Connections.Count];
         var cNames = new string[]?[r.Connections.Count];
         var built = new bool[r.Connections.Count];
+        var layerParams = new (string Name, int[] Shape)[]?[n];
 
         int[] BuildOnce(int ci, int[] src, int[]? target)
         {
@@ -129,7 +130,8 @@ internal static class NetworkFilePlanner
             }
             else combined = target ?? throw bad($"cannot infer the shape of layer '{l.Name}' (its inputs are all recurrent from later layers); its shape must be declared.");
             inShape[li] = combined;
-            outShape[li] = LayerOutput(l, combined, bad);
+            if (IsBuiltIn(l)) outShape[li] = LayerOutput(l, combined, bad);
+            else (outShape[li], layerParams[li]) = Registered(l, combined, bad);
         }
         for (int ci = 0; ci < r.Connections.Count; ci++)
         {
@@ -162,6 +164,8 @@ internal static class NetworkFilePlanner
             var l = r.Layers[li];
             if (l.Bias) slots.Add(new StateSlot($"{l.Name}.layer_bias", [inShape[li]![0]], true, li, "layer_bias"));
             if (l.LearnInitialState) slots.Add(new StateSlot($"{l.Name}.initial_state", outShape[li]!, true, li, "initial_state"));
+            foreach (var (pname, pshape) in layerParams[li] ?? [])
+                slots.Add(new StateSlot($"{l.Name}.{pname}", pshape, true, li, pname));
         }
         var taken = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in slots)
@@ -170,7 +174,37 @@ internal static class NetworkFilePlanner
         return slots;
     }
 
-    internal static bool ChangesShape(LayerRecord l) => l.Kind is "flatten" or "reshape" or "pool";
+    internal static bool ChangesShape(LayerRecord l) => l.Kind is "flatten" or "reshape" or "pool" || (!IsBuiltIn(l) && l.ChangesShape);
+
+    internal static bool IsBuiltIn(LayerRecord l) => l.Kind is "layer" or "input" or "flatten" or "reshape" or "pool";
+
+    /// <summary>A registered layer kind's output shape and own parameters, from its <c>shapes</c> function.</summary>
+    private static (int[] Out, (string, int[])[] Params) Registered(LayerRecord l, int[] input, Func<string, Exception> bad)
+    {
+        string who = $"layer '{l.Name}' ({l.Kind}) with input {Format(input)}";
+        var entry = LayerKinds.Find(l.Kind) ?? throw bad($"{who}: unknown kind '{l.Kind}'.");
+        LayerShapes s;
+        try
+        {
+            s = entry.Shapes((int[])input.Clone(), l.Options!);
+        }
+        catch (Exception e) when (e is ArgumentException or FlexNetException or FormatException or OverflowException or KeyNotFoundException)
+        {
+            throw bad($"{who}: the registered kind '{l.Kind}' rejects its options: {e.Message}");
+        }
+        if (s.Output is null || s.Parameters is null || s.Output.Length is 0 or > 8) throw bad($"{who}: the registered kind '{l.Kind}' gives no valid output shape.");
+        Elements(s.Output, who, bad);
+        var ps = new (string, int[])[s.Parameters.Count];
+        for (int i = 0; i < ps.Length; i++)
+        {
+            var (name, shape) = s.Parameters[i];
+            if (string.IsNullOrEmpty(name) || name is "layer_bias" or "initial_state" || shape is null || shape.Length is 0 or > 8)
+                throw bad($"{who}: the registered kind '{l.Kind}' gives an invalid parameter {i}.");
+            Elements(shape, who, bad);
+            ps[i] = (name, (int[])shape.Clone());
+        }
+        return ((int[])s.Output.Clone(), ps);
+    }
 
     private static List<int> TopologicalOrder(NetworkRecord r, Dictionary<string, int> index, Func<string, Exception> bad)
     {

@@ -107,6 +107,10 @@ public abstract class Connection
     /// <summary>True for a connection that passes its source through unchanged with no parameters (c = s).</summary>
     internal virtual bool IsIdentity => false;
 
+    /// <summary>Re-initialises each parameter right after <see cref="Build"/> creates it (parameter, short name, the
+    /// network's generator): the init settings given to the connect verbs.</summary>
+    internal Action<Tensor, string, RandomGenerator>? Initializer { get; set; }
+
     internal int[] BuildOnce(int[] sourceShape, int[]? targetShape, DType dtype, RandomGenerator rng)
     {
         if (IsBuilt && SourceShape is not null && ShapeUtil.SameShape(SourceShape, sourceShape) &&
@@ -115,7 +119,12 @@ public abstract class Connection
         _parameters.Clear();
         int[] shape;
         using (TensorScope.Suspend())
+        {
             shape = Build(new ConnectionBuildContext(this, sourceShape, targetShape, dtype, rng));
+            if (Initializer is { } init)
+                foreach (var p in _parameters)
+                    init(p, p.Name is { } n && n.LastIndexOf('.') is int i and >= 0 ? n[(i + 1)..] : "weight", rng);
+        }
         SourceShape = (int[])sourceShape.Clone();
         OutputShape = (int[])shape.Clone();
         IsBuilt = true;

@@ -13,6 +13,9 @@ public sealed class Add : CatalogLayer
     public override string Form => "add";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig() => Config("add", withInit: false);
+
+    /// <inheritdoc/>
     protected override (int Min, int Max) InputArity => (1, int.MaxValue);
 
     /// <inheritdoc/>

@@ -42,6 +42,14 @@ public sealed class BatchNorm : CatalogLayer
     public override string Form => "batchnorm";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("batchnorm");
+        (d["momentum"], d["epsilon"]) = (Momentum, Epsilon);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new BatchNormNode(this, ctx.NodeName));

@@ -33,6 +33,36 @@ public sealed class BidirectionalLayer : CatalogLayer
     public override string Form => "bidirectional";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        // the form builds both halves from the worker's defaults: only such a pair is described by it
+        var fw = Forward.GetConfig()!;
+        var fresh = LayerRegistry.Create(Forward.Form, new LayerArgs(new Dictionary<string, object> { ["size"] = Forward.Units, ["return_sequences"] = Forward.ReturnSequences }, "bidirectional")).GetConfig()!;
+        bool plain = Backward.GetType() == Forward.GetType() && !Backward.GoBackwards && Backward.Units == Forward.Units && Backward.ReturnSequences == Forward.ReturnSequences &&
+                     SameExceptName(fw, fresh) && SameExceptName(Backward.GetConfig()!, fresh) && Forward.InputWidth is null &&
+                     (Forward.Name is null || Name is null || Forward.Name == Name + "_forward") && (Backward.Name is null || Name is null || Backward.Name == Name + "_backward");
+        if (!plain)
+            throw new GraphException($"Bidirectional layer '{Name}': its halves ({Forward}, {Backward}) are not the '{Forward.Form}' defaults the 'bidirectional' form builds, so a model file cannot describe them.");
+        var d = Config("bidirectional", withInit: false);
+        foreach (var (k, v) in fw)
+            if (k is "init" or "rng" || LayerInit.IsAttribute(k)) d[k] = v;
+        (d["worker"], d["size"], d["return_sequences"]) = (Forward.Form, 2 * Forward.Units, Forward.ReturnSequences);
+        return d;
+    }
+
+    private static bool SameExceptName(IReadOnlyDictionary<string, object> a, IReadOnlyDictionary<string, object> b)
+    {
+        foreach (var (k, v) in a)
+        {
+            if (k is "name" or "init" or "rng" || LayerInit.IsAttribute(k)) continue;
+            if (!b.TryGetValue(k, out var w) || !Equals(v, w) && !(v is int[] x && w is int[] y && x.AsSpan().SequenceEqual(y))) return false;
+        }
+        foreach (var k in b.Keys)
+            if (!(k is "name" or "init" or "rng" || LayerInit.IsAttribute(k)) && !a.ContainsKey(k)) return false;
+        return true;
+    }
+
+    /// <inheritdoc/>
     public override bool ReturnsLastStep => !Forward.ReturnSequences;
 
     /// <inheritdoc/>

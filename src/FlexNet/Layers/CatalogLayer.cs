@@ -1,3 +1,4 @@
+using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Tensors;
@@ -154,6 +155,41 @@ public abstract class CatalogLayer
         _store[shortName] = t;
         if (!trainable) _buffers.Add(shortName);
         return t;
+    }
+
+    /// <summary>The layer's configuration (Keras' <c>get_config</c>): <c>form</c> (a form registered in
+    /// <see cref="LayerRegistry"/>), <c>name</c> and the form's arguments, such that
+    /// <c>LayerRegistry.Create(form, new LayerArgs(config, ...))</c> builds an equal layer. Model files store it; values
+    /// are ints, doubles, strings, bools or int arrays (seeds as decimal strings). Null (the default) marks a layer that
+    /// cannot be saved: a custom layer overrides this and registers its form with <see cref="LayerRegistry.Register"/>.</summary>
+    /// <returns>Form, name and arguments, or null.</returns>
+    public virtual IReadOnlyDictionary<string, object>? GetConfig() => null;
+
+    /// <summary>Starts a configuration: <c>form</c>, <c>name</c> and (when <paramref name="withInit"/>) the
+    /// <see cref="Init"/> settings as <c>init</c>, <c>rng</c> and the attributes.</summary>
+    /// <param name="form">The registered form that rebuilds the layer.</param>
+    /// <param name="withInit">Whether the form reads init settings.</param>
+    /// <returns>The configuration to complete.</returns>
+    protected Dictionary<string, object> Config(string form, bool withInit = true)
+    {
+        var d = new Dictionary<string, object>(StringComparer.Ordinal) { ["form"] = form };
+        if (Name is not null) d["name"] = Name;
+        if (!withInit) return d;
+        if (Init.Scheme is { } scheme) d["init"] = scheme;
+        if (Init.Seed is ulong seed) d["rng"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (k, v) in Init.Attributes) d[k.ToLowerInvariant()] = v;
+        return d;
+    }
+
+    /// <summary>A padding as a form argument: an int when symmetric, <c>same</c> or <c>valid</c>.</summary>
+    /// <param name="p">The padding.</param>
+    /// <returns>The argument value.</returns>
+    /// <exception cref="GraphException">An asymmetric padding (no form argument describes it).</exception>
+    private protected object PaddingArgument(Padding p)
+    {
+        if (p.IsSame) return "same";
+        if (p.Top == p.Bottom && p.Top == p.Left && p.Top == p.Right) return p.Top;
+        throw new GraphException($"Layer '{Name}' ({GetType().Name}) has the asymmetric padding {p}, which a model file cannot describe; use a symmetric padding or 'same'.");
     }
 
     /// <summary>One line, e.g. <c>Dense(20, relu)</c>.</summary>

@@ -34,11 +34,8 @@ internal class CatalogNode : Layer
     {
         get
         {
-            var list = new List<Connection>();
-            if (Network is null) return list;
-            foreach (var c in Network.Connections)
-                if (ReferenceEquals(c.To, this)) list.Add(c);
-            return list;
+            if (Network is null) return [];
+            return [.. Network.IncomingOf(this)];
         }
     }
 

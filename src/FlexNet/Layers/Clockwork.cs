@@ -36,6 +36,14 @@ public sealed class Clockwork : RecurrentLayer
     public override string Form => "clockwork";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = RecurrentConfig();
+        (d["periods"], d["activation"]) = ((int[])Periods.Clone(), Activation);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new ClockworkCell(inputSize, Units, Periods, RnnLike.ParseActivation("Clockwork", Activation), dtype, rng);
 
     /// <inheritdoc/>

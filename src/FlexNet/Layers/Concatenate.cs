@@ -13,6 +13,9 @@ public sealed class Concatenate : CatalogLayer
     public override string Form => "concat";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig() => Config("concatenate", withInit: false);
+
+    /// <inheritdoc/>
     protected override (int Min, int Max) InputArity => (1, int.MaxValue);
 
     /// <inheritdoc/>

@@ -55,6 +55,15 @@ public sealed class Conv2D : CatalogLayer
     public override string Form => "conv2";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("conv2");
+        (d["size"], d["filter_size"], d["stride"], d["padding"], d["activation"], d["bias"], d["dilation"]) =
+            (Filters, KernelSize, Stride, PaddingArgument(Padding), Activation, UseBias, Dilation);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new CatalogNode(this, null, Activation, CombineRule.Sum, ctx.NodeName));

@@ -55,6 +55,15 @@ public sealed class Conv2DTranspose : CatalogLayer
     public override string Form => "conv2t";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("conv2t");
+        (d["size"], d["filter_size"], d["stride"], d["padding"], d["output_padding"], d["activation"], d["bias"]) =
+            (Filters, KernelSize, Stride, Padding, OutputPadding, Activation, UseBias);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new CatalogNode(this, null, Activation, CombineRule.Sum, ctx.NodeName));

@@ -52,6 +52,18 @@ public abstract class CustomLayer : CatalogLayer, ITiedPartner
     /// <inheritdoc/>
     public override string Form => GetType().Name.ToLowerInvariant();
 
+    /// <summary>When <see cref="Form"/> is registered (<see cref="LayerRegistry.Register"/>): the form, name, size,
+    /// activation and init — what a factory like <c>a =&gt; new NoBias(a.Int("size"), a.Activation("linear"), a.Name, a.Init())</c>
+    /// reads; otherwise null (not saveable). Override it when the constructor takes more.</summary>
+    /// <returns>The configuration or null.</returns>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        if (!LayerRegistry.IsRegistered(Form)) return null;
+        var d = Config(Form);
+        (d["size"], d["activation"]) = (Size, Activation);
+        return d;
+    }
+
     /// <inheritdoc/>
     protected override (int Min, int Max) InputArity => (1, int.MaxValue);
 

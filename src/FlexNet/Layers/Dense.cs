@@ -79,6 +79,24 @@ public class Dense : CatalogLayer, ITiedPartner
     public override string Form => "dense";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config(this is ClassifierLayer ? "classifier" : "dense");
+        d["size"] = Units;
+        if (this is not ClassifierLayer)
+        {
+            d["activation"] = Activation;
+            d["bias"] = UseBias;
+        }
+        if (ConnectionKindName is { } kind)
+        {
+            d["connection"] = kind;
+            foreach (var (k, v) in ConnectionOptions) d[k.ToLowerInvariant()] = v;
+        }
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override (int Min, int Max) InputArity => (1, int.MaxValue);
 
     /// <summary>The weight of the first input W [units, in] (after build).</summary>

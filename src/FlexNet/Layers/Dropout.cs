@@ -27,6 +27,15 @@ public sealed class Dropout : CatalogLayer
     public override string Form => "dropout";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("dropout", withInit: false);
+        d["rate"] = Rate;
+        if (Seed is ulong s) d["rng"] = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new NoiseNode(this, ctx.NodeName, NoiseNode.NoiseKind.Dropout, Rate, Seed));

@@ -34,6 +34,14 @@ public sealed class Embedding : CatalogLayer
     public override string Form => "embedding";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("embedding");
+        (d["vocabulary"], d["size"]) = (Vocabulary, Dimension);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new EmbeddingNode(this, ctx.NodeName));

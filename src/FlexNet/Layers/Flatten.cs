@@ -14,6 +14,9 @@ public sealed class Flatten : CatalogLayer
     public override string Form => "flatten";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig() => Config("flatten", withInit: false);
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new FlattenLayer(ctx.NodeName));

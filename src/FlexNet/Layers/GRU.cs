@@ -22,6 +22,9 @@ public sealed class GRU : RecurrentLayer
     public override string Form => "gru";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig() => RecurrentConfig();
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new GruCell(inputSize, Units, dtype, rng);
 
     /// <inheritdoc/>

@@ -26,6 +26,15 @@ public sealed class GaussianNoise : CatalogLayer
     public override string Form => "noise";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("noise", withInit: false);
+        d["std"] = Std;
+        if (Seed is ulong s) d["rng"] = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new NoiseNode(this, ctx.NodeName, NoiseNode.NoiseKind.Gaussian, Std, Seed));

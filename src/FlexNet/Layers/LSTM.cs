@@ -28,6 +28,14 @@ public sealed class LSTM : RecurrentLayer
     public override string Form => "lstm";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = RecurrentConfig();
+        d["peepholes"] = Peepholes;
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new LstmCell(inputSize, Units, Peepholes, dtype, rng);
 
     /// <inheritdoc/>

@@ -128,6 +128,25 @@ public sealed class LayerArgs
         throw Error($"'{key}' must be a shape of positive integers; got {Describe(v)}.");
     }
 
+    /// <summary>An optional seed: a non-negative integer (int, long or ulong) or its decimal string (how model files
+    /// keep 64-bit seeds exactly).</summary>
+    /// <param name="key">Argument name.</param>
+    /// <returns>The value or null.</returns>
+    public ulong? OptionalSeed(string key)
+    {
+        var v = Raw(key);
+        return v switch
+        {
+            null => null,
+            int x when x >= 0 => (ulong)x,
+            long x when x >= 0 => (ulong)x,
+            ulong x => x,
+            double d when d >= 0 && d == Math.Floor(d) && d < 9007199254740992.0 => (ulong)d,
+            string s when ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var u) => u,
+            _ => throw Error($"'{key}' must be a non-negative integer seed (or its decimal string); got {Describe(v)}."),
+        };
+    }
+
     /// <summary>The activation (validated), or <paramref name="fallback"/>.</summary>
     /// <param name="fallback">Default.</param>
     /// <returns>The activation name.</returns>
@@ -144,7 +163,7 @@ public sealed class LayerArgs
     public LayerInit Init()
     {
         var scheme = OptionalString("init");
-        ulong? seed = OptionalInt("rng", allowZero: true) is int s ? (ulong)s : null;
+        ulong? seed = OptionalSeed("rng");
         var attrs = new List<KeyValuePair<string, double>>();
         foreach (var k in _values.Keys)
             if (LayerInit.IsAttribute(k)) attrs.Add(new(k, OptionalDouble(k)!.Value));

@@ -55,6 +55,16 @@ public sealed class LayerInit
             foreach (var (k, v) in attributes) Set(k, v);
     }
 
+    /// <summary>A named scheme, as in <c>net.ConnectDense(a, b, init: "he_normal")</c> (see <see cref="SchemeNames"/>).</summary>
+    /// <param name="scheme">Scheme name.</param>
+    /// <exception cref="SpecValidationException">Unknown scheme.</exception>
+    public static implicit operator LayerInit(string scheme) => new(scheme);
+
+    /// <summary>A named scheme (see <see cref="SchemeNames"/>).</summary>
+    /// <param name="scheme">Scheme name.</param>
+    /// <returns>The settings.</returns>
+    public static LayerInit FromScheme(string scheme) => new(scheme);
+
     /// <summary>The named scheme (null: theanets attributes if any, else the built-in default).</summary>
     public string? Scheme { get; }
 

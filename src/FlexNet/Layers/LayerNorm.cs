@@ -27,6 +27,14 @@ public sealed class LayerNorm : CatalogLayer
     public override string Form => "layernorm";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("layernorm");
+        d["epsilon"] = Epsilon;
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new LayerNormNode(this, ctx.NodeName));

@@ -39,17 +39,17 @@ public static class LayerRegistry
         Add("reshape", "Reshape each sample", ["shape (ints, required)"], a =>
             new Reshape(a.OptionalShape("shape") ?? throw a.Error("missing 'shape'."), a.Name));
         Add("dropout", "Inverted dropout (training only)", ["rate (0..1)", "rng"], a =>
-            new Dropout(Range(a, "rate", a.OptionalDouble("rate") ?? 0.5, 0, 1), a.Name, a.OptionalInt("rng", true) is int s ? (ulong)s : null));
+            new Dropout(Range(a, "rate", a.OptionalDouble("rate") ?? 0.5, 0, 1), a.Name, a.OptionalSeed("rng")));
         Add("noise", "Additive Gaussian noise (training only)", ["std", "rng"], a =>
-            new GaussianNoise(Range(a, "std", a.OptionalDouble("std") ?? 0.1, 0, double.PositiveInfinity), a.Name, a.OptionalInt("rng", true) is int s ? (ulong)s : null), "gaussiannoise");
-        string[] conv = ["size (filters, required)", "filter_size (int, required)", "stride", "padding (int|'same'|'valid')", "activation", .. InitParams];
+            new GaussianNoise(Range(a, "std", a.OptionalDouble("std") ?? 0.1, 0, double.PositiveInfinity), a.Name, a.OptionalSeed("rng")), "gaussiannoise");
+        string[] conv = ["size (filters, required)", "filter_size (int, required)", "stride", "padding (int|'same'|'valid')", "activation", "bias (bool)", "dilation", .. InitParams];
         Add("conv1", "1-D convolution [C, L] -> [size, L']", conv, a =>
-            new Conv1D(a.Int("size"), a.Int("filter_size"), a.OptionalInt("stride") ?? 1, Pad(a), a.Activation("linear"), true, 1, a.Name, a.Init()), "conv1d");
+            new Conv1D(a.Int("size"), a.Int("filter_size"), a.OptionalInt("stride") ?? 1, Pad(a), a.Activation("linear"), a.OptionalBool("bias") ?? true, a.OptionalInt("dilation") ?? 1, a.Name, a.Init()), "conv1d");
         Add("conv2", "2-D convolution [C, H, W] -> [size, H', W']", conv, a =>
-            new Conv2D(a.Int("size"), a.Int("filter_size"), a.OptionalInt("stride") ?? 1, Pad(a), a.Activation("linear"), true, 1, a.Name, a.Init()), "conv2d");
-        Add("conv2t", "Transposed 2-D convolution (upsampling)", ["size (filters, required)", "filter_size (int, required)", "stride", "padding (int)", "output_padding", "activation", .. InitParams], a =>
+            new Conv2D(a.Int("size"), a.Int("filter_size"), a.OptionalInt("stride") ?? 1, Pad(a), a.Activation("linear"), a.OptionalBool("bias") ?? true, a.OptionalInt("dilation") ?? 1, a.Name, a.Init()), "conv2d");
+        Add("conv2t", "Transposed 2-D convolution (upsampling)", ["size (filters, required)", "filter_size (int, required)", "stride", "padding (int)", "output_padding", "activation", "bias (bool)", .. InitParams], a =>
             new Conv2DTranspose(a.Int("size"), a.Int("filter_size"), a.OptionalInt("stride") ?? 1, a.OptionalInt("padding", true) ?? 0,
-                                a.OptionalInt("output_padding", true) ?? 0, a.Activation("linear"), true, a.Name, a.Init()), "conv2dtranspose");
+                                a.OptionalInt("output_padding", true) ?? 0, a.Activation("linear"), a.OptionalBool("bias") ?? true, a.Name, a.Init()), "conv2dtranspose");
         string[] pool = ["mode ('max'|'avg')", "size (window)", "stride", "padding"];
         Add("pool1", "1-D max/average pooling", pool, a => new Pooling(Mode(a), 1, a.OptionalInt("size") ?? 2, a.OptionalInt("stride"), a.OptionalInt("padding", true) ?? 0, false, a.Name));
         Add("pool2", "2-D max/average pooling", pool, a => new Pooling(Mode(a), 2, a.OptionalInt("size") ?? 2, a.OptionalInt("stride"), a.OptionalInt("padding", true) ?? 0, false, a.Name));

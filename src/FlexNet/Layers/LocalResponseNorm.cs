@@ -39,6 +39,14 @@ public sealed class LocalResponseNorm : CatalogLayer
     public override string Form => "lrn";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("lrn", withInit: false);
+        (d["size"], d["alpha"], d["beta"], d["k"]) = (Size, Alpha, Beta, K);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new LrnNode(this, ctx.NodeName));

@@ -34,6 +34,15 @@ public sealed class MRNN : RecurrentLayer
     public override string Form => "mrnn";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = RecurrentConfig();
+        if (Factors is int f) d["factors"] = f;
+        d["activation"] = Activation;
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new MrnnCell(inputSize, Units, Factors, RnnLike.ParseActivation("MRNN", Activation), dtype, rng);
 
     /// <inheritdoc/>

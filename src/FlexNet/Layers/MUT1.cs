@@ -23,6 +23,9 @@ public sealed class MUT1 : RecurrentLayer
     public override string Form => "mut1";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig() => RecurrentConfig();
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new Mut1Cell(inputSize, Units, dtype, rng);
 
     /// <inheritdoc/>

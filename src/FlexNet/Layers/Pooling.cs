@@ -54,6 +54,16 @@ public class Pooling : CatalogLayer
     public override string Form => Global ? (PoolKind == PoolKind.Max ? "globalmaxpool" : "globalavgpool") : $"pool{Dimensions}";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config(Global ? "globalpool" : $"pool{Dimensions}", withInit: false);
+        d["mode"] = PoolKind == PoolKind.Max ? "max" : "avg";
+        if (Global) return d;
+        (d["size"], d["stride"], d["padding"]) = (Size, Stride, Padding);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(Global ? PoolLayer.Global(PoolKind, ctx.NodeName) : new PoolLayer(PoolKind, Dimensions, Size, Stride, Padding, ctx.NodeName));

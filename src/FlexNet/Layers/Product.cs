@@ -13,6 +13,9 @@ public sealed class Product : CatalogLayer
     public override string Form => "prod";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig() => Config("product", withInit: false);
+
+    /// <inheritdoc/>
     protected override (int Min, int Max) InputArity => (1, int.MaxValue);
 
     /// <inheritdoc/>

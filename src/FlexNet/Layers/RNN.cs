@@ -37,6 +37,14 @@ public sealed class RNN : RecurrentLayer
     public override string Form => "rnn";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = RecurrentConfig();
+        d["activation"] = Activation.ToString().ToLowerInvariant();
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new RnnCell(inputSize, Units, Activation, dtype, rng);
 
     /// <inheritdoc/>

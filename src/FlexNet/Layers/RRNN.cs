@@ -35,6 +35,14 @@ public sealed class RRNN : RecurrentLayer
     public override string Form => "rrnn";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = RecurrentConfig();
+        (d["rate"], d["activation"]) = (Rate, Activation);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new RrnnCell(inputSize, Units, ParseRate(Rate), RnnLike.ParseActivation("RRNN", Activation), dtype, rng);
 
     /// <inheritdoc/>

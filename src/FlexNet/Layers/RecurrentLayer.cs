@@ -53,6 +53,16 @@ public abstract class RecurrentLayer : CatalogLayer
     /// <summary>Declared total input width (see constructor).</summary>
     public int? InputWidth { get; }
 
+    /// <summary>The arguments every recurrent form reads: size, return_sequences, direction, input_width and init.</summary>
+    /// <returns>The configuration to complete.</returns>
+    private protected Dictionary<string, object> RecurrentConfig()
+    {
+        var d = Config(Form);
+        (d["size"], d["return_sequences"], d["direction"]) = (Units, ReturnSequences, GoBackwards ? "backward" : "forward");
+        if (InputWidth is int w) d["input_width"] = w;
+        return d;
+    }
+
     /// <summary>The cell (after build).</summary>
     public IRecurrentCell? Cell => _cell;
 

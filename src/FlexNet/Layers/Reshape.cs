@@ -24,6 +24,14 @@ public sealed class Reshape : CatalogLayer
     public override string Form => "reshape";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("reshape", withInit: false);
+        d["shape"] = (int[])_shape.Clone();
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         var node = ctx.Add(new ReshapeLayer(_shape, ctx.NodeName));

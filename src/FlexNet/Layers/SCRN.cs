@@ -35,6 +35,14 @@ public sealed class SCRN : RecurrentLayer
     public override string Form => "scrn";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = RecurrentConfig();
+        (d["rate"], d["activation"]) = (Rate, Activation);
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new ScrnCell(inputSize, Units, ParseRate(Rate), RnnLike.ParseActivation("SCRN", Activation), dtype, rng);
 
     /// <inheritdoc/>

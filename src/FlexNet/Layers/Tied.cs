@@ -33,6 +33,15 @@ public sealed class Tied : CatalogLayer
     public override string Form => "tied";
 
     /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object>? GetConfig()
+    {
+        var d = Config("tied", withInit: false);
+        d["partner"] = Partner.Name ?? throw new GraphException($"Tied layer '{Name}': its partner has no name yet; attach the partner first.");
+        d["activation"] = Activation;
+        return d;
+    }
+
+    /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
         if (Partner is not CatalogLayer p || p.Nodes.Count == 0)

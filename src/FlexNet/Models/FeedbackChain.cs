@@ -18,9 +18,18 @@ namespace FlexNet.Models;
 ///     Chain.Pool(2), Chain.Conv2d(16, 3, padding: 1, activation: "relu"),
 ///     Chain.Merger("c1", (from, to, delay) => new ConvTranspose2dConnection(from, to, 3, 2, 1, delay: delay)), ...);
 /// </code></example>
-public class FeedbackChain
+public partial class FeedbackChain
 {
     private readonly Dictionary<string, Layer> _splits = new(StringComparer.Ordinal);
+
+    /// <summary>A chain over an already built network (a loaded model file).</summary>
+    private protected FeedbackChain(Network network, InputLayer input, Layer output, IEnumerable<KeyValuePair<string, Layer>> splits)
+    {
+        Network = network;
+        Input = input;
+        Output = output;
+        foreach (var (k, v) in splits) _splits[k] = v;
+    }
 
     /// <summary>Builds the chain's network for inputs of per-sample shape <paramref name="inputShape"/>.</summary>
     /// <param name="name">Network name.</param>
@@ -196,6 +205,9 @@ public sealed class FeedbackTree : FeedbackChain
     /// <param name="elements">The elements, applied in order.</param>
     public FeedbackTree(string name, int[] inputShape, DType dtype, ulong seed, params ChainElement[] elements)
         : base(name, inputShape, dtype, seed, elements) { }
+
+    internal FeedbackTree(Network network, InputLayer input, Layer output, IEnumerable<KeyValuePair<string, Layer>> splits)
+        : base(network, input, output, splits) { }
 
     /// <inheritdoc/>
     protected override bool IsTree => true;

@@ -76,6 +76,10 @@ public partial class Model : ITrainable, IMaskedTrainable, IGraphBacked
         _outputs = outputs;
     }
 
+    /// <summary>The symbolic graph as given or traced (for model files): inputs, outputs, feedback edges.</summary>
+    internal (SymbolicTensor[]? Inputs, SymbolicTensor[]? Outputs, IReadOnlyList<(SymbolicTensor From, SymbolicTensor To, int Delay, string Kind)> Feedback) Graph =>
+        (_inputs, _outputs, _feedback);
+
     /// <summary>Model name.</summary>
     public string Name { get; }
 

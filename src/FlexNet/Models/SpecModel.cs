@@ -238,32 +238,35 @@ public abstract class SpecModel : Model
     /// null entries for layers given as objects.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, object>?> CanonicalSpecs => _canonical;
 
-    /// <summary>Saves the model: its weights (safetensors) with the canonical specs, data kind and model type in the
-    /// metadata, so <see cref="Load"/> rebuilds it through the closed form registry (custom forms must be registered
-    /// under the same names before loading).</summary>
-    /// <param name="path">Destination.</param>
+    /// <summary>The canonical specs as JSON (for model files).</summary>
     /// <exception cref="ModelFormatException">A layer was given as an object (no spec to save).</exception>
-    public void Save(string path)
+    internal string SpecJsonText()
     {
         int at = _canonical.FindIndex(c => c is null);
         if (at >= 0)
-            throw new ModelFormatException($"{GetType().Name}.Save({path}): layers[{at}] '{_specLayers[at].Name}' was given as an object, not a spec; save its weights with SaveWeights and rebuild it in code.");
+            throw new ModelFormatException($"{GetType().Name} '{Name}': layers[{at}] '{_specLayers[at].Name}' was given as an object, not a spec, so a model file cannot rebuild it; give it as a spec, or save its weights with SaveWeights and rebuild it in code.");
+        return SpecJson.Write(_canonical!);
+    }
+
+    /// <summary>Writes the spec-weights format of earlier FlexNet versions (weights with the specs, data kind and type
+    /// as metadata), which <see cref="Load"/> still reads.</summary>
+    internal void SaveSpecWeights(string path) =>
         SaveWeights(path, new Dictionary<string, string>
         {
-            ["spec"] = SpecJson.Write(_canonical!),
+            ["spec"] = SpecJsonText(),
             ["kind"] = Kind.ToString(),
             ["type"] = GetType().Name,
             ["dtype"] = DType.ToString(),
         });
-    }
 
-    /// <summary>Loads a model saved by <see cref="Save"/>: rebuilds it from the stored specs (forms by registered name,
-    /// never by .NET type) and loads the weights.</summary>
+    /// <summary>Loads a spec model saved with <see cref="Model.Save"/> (a <c>.flexnet</c> file) or in the spec-weights
+    /// format of earlier versions: rebuilds it from the stored specs (forms by registered name, never by .NET type) and
+    /// loads the weights.</summary>
     /// <param name="path">Source.</param>
     /// <returns>A <see cref="Regressor"/>, <see cref="Classifier"/> or <see cref="Autoencoder"/>.</returns>
     /// <exception cref="ModelFormatException">The file is not a saved spec model.</exception>
     /// <exception cref="SpecValidationException">A stored spec names a form that is not registered.</exception>
-    public static SpecModel Load(string path)
+    public static new SpecModel Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         return LoadFrom(IO.SafeTensorFile.Read(path), path);
@@ -273,6 +276,8 @@ public abstract class SpecModel : Model
     internal static SpecModel LoadFrom(IO.SafeTensorFile file, string path)
     {
         var meta = file.Metadata;
+        if (meta.TryGetValue("format", out var format) && format == Connections.NetworkFile.FormatName)
+            return ModelFile.Load(file, path) as SpecModel ?? throw new ModelFormatException($"model file '{path}': it holds a model that is not a spec model; load it with Model.Load.");
         string Get(string key) => meta.TryGetValue(key, out var v) ? v
             : throw new ModelFormatException($"{path}: not a saved FlexNet spec model (metadata '{key}' is missing).");
         // Enum names exactly (Enum.TryParse would also take "99" or "A,B").

@@ -72,10 +72,11 @@ public sealed partial class ModelFileFuzzTests
 
         // 2. spec models (theanets-style): a regressor and a classifier with dropout and an explicit 'inputs'
         string spec1 = Path.Combine(dir, "reg.safetensors"), spec2 = Path.Combine(dir, "cls.safetensors");
-        new Regressor(3, new Dictionary<string, object> { ["size"] = 4, ["name"] = "hid1", ["activation"] = "tanh" }, 2).Save(spec1);
+        // (the spec-weights format of earlier versions, which SpecModel.Load still reads; .flexnet files: NetworkFileFuzzTests)
+        new Regressor(3, new Dictionary<string, object> { ["size"] = 4, ["name"] = "hid1", ["activation"] = "tanh" }, 2).SaveSpecWeights(spec1);
         new Classifier(DataKind.Feedforward, DType.Float64, 3, 5,
             new Dictionary<string, object> { ["form"] = "dropout", ["rate"] = 0.2 },
-            new Dictionary<string, object> { ["size"] = 2, ["inputs"] = new[] { "hid2" } }).Save(spec2);
+            new Dictionary<string, object> { ["size"] = 2, ["inputs"] = new[] { "hid2" } }).SaveSpecWeights(spec2);
         foreach (var (n, p) in new[] { ("spec-regressor", spec1), ("spec-classifier", spec2) })
             kinds.Add(new Kind(n, File.ReadAllBytes(p), (b, src) => SpecModel.LoadFrom(SafeTensorFile.Parse(b, src), src), false));
 

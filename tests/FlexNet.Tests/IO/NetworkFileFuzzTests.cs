@@ -3,13 +3,16 @@ using System.Text.Json.Nodes;
 using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.IO;
+using FlexNet.Layers;
+using FlexNet.Models;
 using FlexNet.Tensors;
+using FlexNet.Tests.Models;
 
 namespace FlexNet.Tests.IO;
 
 /// <summary>
 /// R9 for .flexnet model files: four small saved networks (recurrent with tied and elementwise edges, convolutional
-/// with pooling and a transposed convolution, a float64 MLP, one with conv1d, reshape, concat, complement and shared edges) are mutated into more than 10,000 malformed files: every
+/// with pooling and a transposed convolution, a float64 MLP with init settings, one with conv1d, reshape, concat, complement and shared edges) are mutated into more than 10,000 malformed files: every
 /// truncation, seeded bit flips, header lengths 0 / huge / past the end, metadata removed or replaced, tensors
 /// removed, added, reshaped, retyped or made non-finite, and architecture JSON with every field removed or given a
 /// wrong type, a negative, 2^31 or huge size, unknown kinds (including .NET type names), delay-0 cycles, connections
@@ -25,10 +28,36 @@ public sealed class NetworkFileFuzzTests
         var x = new InputLayer(3, name: "x");
         var h = new Layer(4, "relu", name: "fc1");
         var y = new Layer(2, name: "fc2");
-        net.Connect(x, h);
+        net.ConnectDense(x, h, init: new LayerInit("he_normal", [new("std_bias", 0.1)], seed: 4)); // init settings: format version 2
         net.Connect(h, y);
         return net;
     }
+
+    /// <summary>Whole sequences [N, 5, 3] through an LSTM, batch norm (moved running statistics), dropout and a head.</summary>
+    private static Sequential SequentialSeed()
+    {
+        var m = new Sequential("seq", DType.Float32, 2, new LSTM(3, returnSequences: false, name: "lstm"), new BatchNorm(name: "bn"),
+                               new Dropout(0.5, name: "drop"), new Dense(2, name: "head")) { InputShape = [5, 3] };
+        _ = m.Forward(Tensor.Normal([4, 5, 3], 0, 1, new RandomGenerator(1)), training: true);
+        return m;
+    }
+
+    /// <summary>Two inputs, a shared layer, a concatenation and a delay-1 feedback edge.</summary>
+    private static Model FunctionalSeed()
+    {
+        var a = FlexNet.Models.Functional.Input(2, sequence: true, name: "a");
+        var b = FlexNet.Models.Functional.Input(2, sequence: true, name: "b");
+        var shared = new Dense(3, "tanh", name: "shared");
+        var h = new Concatenate(name: "cat").Call(shared.Call(a), shared.Call(b));
+        var y = new Dense(2, name: "y").Call(h);
+        var m = new Model([a, b], [y], "fn", DType.Float64, 3);
+        m.AddFeedback(y, y, 1, "identity");
+        return m;
+    }
+
+    private static Classifier SpecSeed() =>
+        new(DataKind.Feedforward, DType.Float32, 3, new Dictionary<string, object> { ["size"] = 4, ["name"] = "h", ["std"] = 0.2 },
+            new Dictionary<string, object> { ["form"] = "dropout", ["rate"] = 0.2 }, 2);
 
     private int _cases, _rejected, _accepted;
     private long _maxAllocated;
@@ -131,47 +160,74 @@ public sealed class NetworkFileFuzzTests
         // the architecture JSON: every field of every object removed or replaced
         string arch = meta["architecture"];
         byte[] WithArch(JsonNode a) => Build(new(meta, StringComparer.Ordinal) { ["architecture"] = a.ToJsonString() }, entries);
-        var paths = new List<(string Label, Func<JsonNode, JsonObject> Get)> { ("root", a => a.AsObject()), ("network", a => a["network"]!.AsObject()) };
-        var root = JsonNode.Parse(arch)!;
-        foreach (var list in new[] { "layers", "connections", "outputs" })
-            for (int i = 0; i < root[list]!.AsArray().Count; i++)
+        // front-end files: the model section named by another kind, and a version-2 file read as version 1
+        if (JsonNode.Parse(arch)!["model"] is JsonObject)
+        {
+            foreach (string kind in new[] { "sequential", "functional", "spec", "registered", "feedback_chain", "feedback_tree", "network", "System.Object" })
             {
-                int at = i;
-                paths.Add(($"{list}[{i}]", a => a[list]![at]!.AsObject()));
-                if (list == "connections" && root[list]![i]!["padding"] is JsonObject)
-                    paths.Add(($"{list}[{i}].padding", a => a[list]![at]!["padding"]!.AsObject()));
+                var k = JsonNode.Parse(arch)!;
+                k["model"]!["kind"] = kind;
+                yield return (WithArch(k), $"{name} model.kind = {kind}");
             }
-        foreach (var (label, get) in paths)
-            foreach (string key in get(root).Select(p => p.Key).ToList())
+            yield return (Build(new(meta, StringComparer.Ordinal) { ["format_version"] = "1" }, entries), $"{name} format_version 1");
+        }
+        // every object anywhere in the architecture (network, layers, connections, paddings, outputs, the model
+        // section of front-end files with its inputs, layer configurations, nodes and feedback edges)
+        var root = JsonNode.Parse(arch)!;
+        var paths = new List<(string Label, object[] Path)>();
+        var lists = new List<(string Label, object[] Path)>();
+        void Walk(JsonNode? n, string label, object[] path)
+        {
+            if (n is JsonObject o)
+            {
+                paths.Add((label, path));
+                foreach (var (k, v) in o) Walk(v, label == "root" ? k : $"{label}.{k}", [.. path, k]);
+            }
+            else if (n is JsonArray a && a.Count > 0 && a[0] is JsonObject)
+            {
+                lists.Add((label, path));
+                for (int i = 0; i < a.Count; i++) Walk(a[i], $"{label}[{i}]", [.. path, i]);
+            }
+        }
+        Walk(root, "root", []);
+        static JsonNode At(JsonNode a, object[] path)
+        {
+            foreach (var step in path) a = step is string k ? a[k]! : a[(int)step]!;
+            return a;
+        }
+        foreach (var (label, path) in paths)
+            foreach (string key in At(root, path).AsObject().Select(p => p.Key).ToList())
             {
                 var removed = JsonNode.Parse(arch)!;
-                get(removed).Remove(key);
+                At(removed, path).AsObject().Remove(key);
                 yield return (WithArch(removed), $"{name} {label} without '{key}'");
                 foreach (var variant in ValueVariants)
                 {
                     var changed = JsonNode.Parse(arch)!;
-                    get(changed)[key] = variant?.DeepClone();
+                    At(changed, path)[key] = variant?.DeepClone();
                     yield return (WithArch(changed), $"{name} {label}.{key} = {variant?.ToJsonString() ?? "null"}");
                 }
             }
-        foreach (var list in new[] { "layers", "connections", "outputs" })
+        foreach (var (label, path) in lists)
         {
-            for (int i = 0; i < root[list]!.AsArray().Count; i++)
+            for (int i = 0; i < At(root, path).AsArray().Count; i++)
             {
                 var dropped = JsonNode.Parse(arch)!;
-                dropped[list]!.AsArray().RemoveAt(i);
-                yield return (WithArch(dropped), $"{name} without {list}[{i}]");
+                At(dropped, path).AsArray().RemoveAt(i);
+                yield return (WithArch(dropped), $"{name} without {label}[{i}]");
                 var dup = JsonNode.Parse(arch)!;
-                dup[list]!.AsArray().Add(dup[list]![i]!.DeepClone());
-                yield return (WithArch(dup), $"{name} {list}[{i}] twice");
+                At(dup, path).AsArray().Add(At(dup, path)[i]!.DeepClone());
+                yield return (WithArch(dup), $"{name} {label}[{i}] twice");
             }
             var reversed = JsonNode.Parse(arch)!;
-            var items = reversed[list]!.AsArray().Select(n => n!.DeepClone()).Reverse().ToList();
-            reversed[list] = new JsonArray(items.ToArray());
-            yield return (WithArch(reversed), $"{name} {list} reversed");
+            var items = At(reversed, path).AsArray().Select(n => n!.DeepClone()).Reverse().ToList();
+            var parent = At(reversed, path[..^1]);
+            if (path[^1] is string pk) parent[pk] = new JsonArray(items.ToArray());
+            else parent[(int)path[^1]] = new JsonArray(items.ToArray());
+            yield return (WithArch(reversed), $"{name} {label} reversed");
         }
         // every delayed connection made delay 0 (a cycle when it closes a loop); every connection to a missing layer
-        for (int i = 0; i < root["connections"]!.AsArray().Count; i++)
+        for (int i = 0; i < (root["connections"]?.AsArray().Count ?? 0); i++)
         {
             var c = JsonNode.Parse(arch)!;
             c["connections"]![i]!["delay"] = 0;
@@ -192,10 +248,18 @@ public sealed class NetworkFileFuzzTests
     {
         var total = Stopwatch.StartNew();
         var rng = new Random(1010);
-        var seeds = new[] { ("recurrent", NetworkFileTests.Recurrent()), ("cnn", NetworkFileTests.Convolutional()), ("mlp", Mlp()), ("every", NetworkFileTests.EveryKind()) };
-        foreach (var (name, net) in seeds)
+        var seeds = new List<(string, Func<(Dictionary<string, string>, List<SafeTensorEntry>)>)>
         {
-            var (meta, entries) = NetworkFile.Image(net);
+            ("recurrent", () => NetworkFile.Image(NetworkFileTests.Recurrent())), ("cnn", () => NetworkFile.Image(NetworkFileTests.Convolutional())),
+            ("mlp", () => NetworkFile.Image(Mlp())), ("every", () => NetworkFile.Image(NetworkFileTests.EveryKind())),
+            ("custom-layer", () => { LayerKindsTests.Register(); return NetworkFile.Image(LayerKindsTests.Net()); }),
+            // front-end model files (format version 2): read through the same entry point, Network.Load
+            ("sequential", () => ModelFile.Image(SequentialSeed())), ("functional", () => ModelFile.Image(FunctionalSeed())),
+            ("spec", () => ModelFile.Image(SpecSeed())), ("chain", () => ModelFileTests.Chain().Image()),
+        };
+        foreach (var (name, image) in seeds)
+        {
+            var (meta, entries) = image();
             byte[] seed = SafeTensorWriter.ToBytes(meta, entries);
             int rejected = _rejected;
             Check(seed, $"{name} unmodified");

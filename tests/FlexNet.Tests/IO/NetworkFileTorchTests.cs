@@ -80,7 +80,7 @@ public sealed class NetworkFileTorchTests
     /// <summary>Debian's interpreter (where apt's python3-torch lives) when present, not a pyenv shim first on PATH.</summary>
     private static string PythonPath => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
-    private static (int Code, string Output) Python(string dir, string scriptPath)
+    internal static (int Code, string Output) Python(string dir, string scriptPath)
     {
         var psi = new ProcessStartInfo(PythonPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(scriptPath);
@@ -96,7 +96,7 @@ public sealed class NetworkFileTorchTests
         return (p.ExitCode, stdout + stderr.Result);
     }
 
-    private static string? TorchMissing()
+    internal static string? TorchMissing()
     {
         try
         {
@@ -112,7 +112,7 @@ public sealed class NetworkFileTorchTests
         }
     }
 
-    private static void AssertClose(float[] expected, float[] actual, string what)
+    internal static void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)

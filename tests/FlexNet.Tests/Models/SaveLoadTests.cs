@@ -96,7 +96,7 @@ public class SaveLoadTests
         {
             r.Save(path);
             LayerRegistry.Register("temporary", "replaced", ["size"], a => throw a.Error("form 'temporary' is no longer available."));
-            var e = Assert.Throws<SpecValidationException>(() => SpecModel.Load(path));
+            var e = Assert.Throws<ModelFormatException>(() => SpecModel.Load(path));
             Assert.Contains("'hid1'", e.Message);
             Assert.Contains("temporary", e.Message);
         }

@@ -15,7 +15,7 @@ public sealed class SpecModelLoadTests
         try
         {
             string path = Path.Combine(dir, "m.safetensors");
-            new Regressor(4, new Dictionary<string, object> { ["size"] = 3, ["name"] = "hid1" }, 2).Save(path);
+            new Regressor(4, new Dictionary<string, object> { ["size"] = 3, ["name"] = "hid1" }, 2).SaveSpecWeights(path); // the spec-weights format (the .flexnet format: ModelFileTests, NetworkFileFuzzTests)
             spec = SafeTensorFile.Read(path).Metadata["spec"];
             return File.ReadAllBytes(path);
         }
