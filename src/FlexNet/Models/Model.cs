@@ -19,7 +19,7 @@ namespace FlexNet.Models;
 /// Data: [N, ...shape] per input, or [T, N, ...shape] for sequence inputs (then outputs are [T, N, ...] or, after a
 /// layer returning the last step, [N, ...]).
 /// </summary>
-public partial class Model : ITrainable, IMaskedTrainable, IGraphBacked
+public partial class Model : ITrainableModel, IGraphBacked, IActivationSource
 {
     private SymbolicTensor[]? _inputs;
     private SymbolicTensor[]? _outputs;
@@ -106,6 +106,10 @@ public partial class Model : ITrainable, IMaskedTrainable, IGraphBacked
 
     /// <summary>Parameters with their names.</summary>
     public IReadOnlyList<(string Name, Tensor Value)> NamedParameters => Network.NamedParameters;
+
+    /// <summary>The hidden layers' outputs of the latest forward pass, for activity regularizers (see
+    /// <see cref="Graph.Network.Activations"/>).</summary>
+    IReadOnlyList<KeyValuePair<string, Tensor>> IActivationSource.Activations => Network.Activations;
 
     /// <summary>Symbolic inputs (after build for traced models).</summary>
     public IReadOnlyList<SymbolicTensor> Inputs => _inputs ?? [];

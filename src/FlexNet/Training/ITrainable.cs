@@ -50,6 +50,15 @@ public interface IGraphBacked
     Graph.Network Network { get; }
 }
 
+/// <summary>A model that is both <see cref="ITrainable"/> (one input, one output) and <see cref="IMaskedTrainable"/>
+/// (several inputs and outputs, masks), as every <c>FlexNet.Models.Model</c> is; <see cref="Trainer"/> has a constructor
+/// for it so that <c>new Trainer(model, options)</c> is not ambiguous between the two.</summary>
+public interface ITrainableModel : ITrainable, IMaskedTrainable
+{
+    /// <summary>Trainable parameters in a fixed order.</summary>
+    new IReadOnlyList<Tensor> Parameters { get; }
+}
+
 /// <summary>Adapts a single-input, single-output <see cref="ITrainable"/> to <see cref="IMultiTrainable"/>.</summary>
 internal sealed class SingleAdapter(ITrainable model) : IMultiTrainable
 {

@@ -37,6 +37,12 @@ public sealed partial class Trainer
     /// are fixed here (they belong to <see cref="Optimizer"/>); every other setting is read again by each Fit.</param>
     public Trainer(ITrainable model, TrainerOptions options) : this(new SingleAdapter(model ?? throw new ArgumentNullException(nameof(model))), options) { }
 
+    /// <summary>Creates a trainer for a model that is both single- and multi-input (a <c>Model</c>): it is trained
+    /// through its multi-input, masked form, so <c>new Trainer(model, options)</c> needs no cast.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="options">Settings.</param>
+    public Trainer(ITrainableModel model, TrainerOptions options) : this((IMultiTrainable)(model ?? throw new ArgumentNullException(nameof(model))), options) { }
+
     /// <summary>Creates a trainer for a model with several inputs and outputs.</summary>
     /// <param name="model">The model.</param>
     /// <param name="options">Settings.</param>
