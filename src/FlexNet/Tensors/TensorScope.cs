@@ -74,6 +74,36 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>Opens a scope that replaces <paramref name="old"/> (same enclosing scope) as the innermost one on this
+    /// thread; <paramref name="old"/> can then hand tensors to it (<see cref="Transfer"/>) and be disposed.</summary>
+    internal static TensorScope BeginReplacing(TensorScope old)
+    {
+        var s = new TensorScope(old._outer);
+        _current = s;
+        return s;
+    }
+
+    /// <summary>Moves <paramref name="tensor"/>'s buffer from this scope to <paramref name="target"/> (nothing when this
+    /// scope does not own it).</summary>
+    internal void Transfer(Tensor tensor, TensorScope target)
+    {
+        var s = tensor.Storage;
+        if (ReferenceEquals(s.Owner, this)) target.Register(s);
+    }
+
+    /// <summary>Ends this scope without releasing anything: every buffer it still owns moves to the enclosing scope
+    /// (which must exist), as if each had been passed to <see cref="Keep"/>.</summary>
+    internal void EndIntoOuter()
+    {
+        if (_disposed) return;
+        if (_outer is null) throw new InvalidOperationException("TensorScope.EndIntoOuter: no enclosing scope.");
+        _disposed = true;
+        foreach (var s in _owned)
+            if (ReferenceEquals(s.Owner, this)) _outer.Register(s);
+        _owned.Clear();
+        if (ReferenceEquals(_current, this)) _current = _outer;
+    }
+
     /// <summary>Returns every buffer allocated in this scope (and not kept) to the pool.</summary>
     public void Dispose()
     {
