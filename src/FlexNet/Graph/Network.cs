@@ -64,7 +64,10 @@ public sealed partial class Network
     public IReadOnlyList<Connection> Connections => _connections;
 
     /// <summary>Input layers in the order they were added; <see cref="Forward(Tensor[])"/> takes one tensor per input in this order.</summary>
-    public IReadOnlyList<InputLayer> Inputs => _layers.OfType<InputLayer>().ToList();
+    public IReadOnlyList<InputLayer> Inputs => _inputs ??= _layers.OfType<InputLayer>().ToList().AsReadOnly();
+
+    /// <summary><see cref="Inputs"/>, made once per set of layers (every Forward reads it).</summary>
+    private IReadOnlyList<InputLayer>? _inputs;
 
     /// <summary>Output layers and modes, in the order of <see cref="Forward(Tensor[])"/>'s results.</summary>
     public IReadOnlyList<(Layer Layer, OutputMode Mode)> Outputs => _outputs;
@@ -167,6 +170,7 @@ public sealed partial class Network
         _names.Add(layer.Name);
         layer.Network = this;
         _layers.Add(layer);
+        _inputs = null;
         if (layer is InputLayer { SequenceLength: int t } && t > _steps) _steps = t;
         Invalidate();
         return layer;
