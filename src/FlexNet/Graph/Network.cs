@@ -89,7 +89,9 @@ public sealed partial class Network
 
     /// <summary>Truncated BPTT window k: the unrolled sequence is cut into windows of k steps and no gradient flows
     /// from one window into the previous (the recurrent state passes on, detached). Null (default) = full BPTT;
-    /// k ≥ T equals full BPTT exactly.</summary>
+    /// k ≥ T equals full BPTT exactly. Inside a <see cref="TensorScope"/> (the trainer opens one per step), with
+    /// last-step outputs only and no mask, each window's tensor buffers go back to the pool at the next cut, so the
+    /// memory of a step is bounded by the window instead of growing with T.</summary>
     public int? TruncatedBptt
     {
         get => _truncate;
