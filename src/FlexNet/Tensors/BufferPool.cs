@@ -28,7 +28,8 @@ internal static class BufferPool
     /// <summary>Largest bucket (elements, as a power of two) a thread keeps in its own cache.</summary>
     private const int LocalMaxBits = 14;
 
-    /// <summary>Buffers per bucket a thread keeps in its own cache (at most 8 × 64 KB per bucket and type).</summary>
+    /// <summary>Buffers per bucket a thread keeps in its own cache (so at most ~1 MB of float, ~1 MB of int and
+    /// ~2 MB of double buffers per thread over all the cached buckets: 8 × 2^15 elements each).</summary>
     private const int LocalDepth = 8;
 
     /// <summary>A thread's own state: its outstanding count and a small lock-free cache of small buffers, which a
