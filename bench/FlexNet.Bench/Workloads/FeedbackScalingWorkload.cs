@@ -16,6 +16,8 @@ namespace FlexNet.Bench.Workloads;
 /// from T = 16 to T = 32, per added step and per sample (the minimum, each layer's output per step, is
 /// (256 + 256 + 128) · 4 = 2,560 B); <c>..._tbptt8</c> the same with <see cref="Graph.Network.TruncatedBptt"/> = 8
 /// (bounded by the window: 0).</item>
+/// <item><c>feedback_tbptt_memory_bytes_t{32,128}</c>: the peak pooled tensor bytes of a training step with
+/// TruncatedBptt = 8 at T = 32 and T = 128 (equal when memory is bounded by the window).</item>
 /// </list>
 /// </summary>
 internal sealed class FeedbackScalingWorkload : IWorkload
@@ -26,7 +28,8 @@ internal sealed class FeedbackScalingWorkload : IWorkload
     private readonly Dictionary<(int T, int? Window), (double Seconds, double PeakBytes)> _runs = new();
     private readonly Dictionary<int, double> _cpu = new();
 
-    public IEnumerable<string> Names => ["feedback_scaling", "feedback_memory_bytes_per_step_sample", "feedback_memory_bytes_per_step_sample_tbptt8"];
+    public IEnumerable<string> Names => ["feedback_scaling", "feedback_memory_bytes_per_step_sample", "feedback_memory_bytes_per_step_sample_tbptt8",
+                                         "feedback_tbptt_memory_bytes"];
 
     public int Order => 75;
 
@@ -61,6 +64,13 @@ internal sealed class FeedbackScalingWorkload : IWorkload
                              $"CPU time({Ts[i]})/CPU time(4) = {_cpu[Ts[i]] / _cpu[4]:F2} (linear: {Ts[i] / 4})");
             reporter.Report("feedback_scaling", _runs[(32, null)].Seconds / t4, "x_time32_over_time4");
             reporter.Report("feedback_scaling_t128_over_t4", _runs[(128, null)].Seconds / t4, "x_time128_over_time4");
+            return;
+        }
+        if (name == "feedback_tbptt_memory_bytes")
+        {
+            // peak pooled tensor bytes of a training step with TruncatedBptt = 8 (flat in T when bounded by the window)
+            foreach (int t in new[] { 32, 128 })
+                reporter.Report($"feedback_tbptt_memory_bytes_t{t}", Measure(t, 8, reporter).PeakBytes, "bytes");
             return;
         }
         int? window = name.EndsWith("_tbptt8", StringComparison.Ordinal) ? 8 : null;

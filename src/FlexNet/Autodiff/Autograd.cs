@@ -69,17 +69,18 @@ public static class Autograd
 
     private static long _subnormalsScanned;
 
-    private static void Flush(Tensor g)
+    /// <summary>Flushes <paramref name="g"/>; adds the values scanned and flushed to the walk's tallies (published
+    /// once per backward, not with an atomic per node).</summary>
+    private static void Flush(Tensor g, ref long scanned, ref long flushed)
     {
         if (!g.IsContiguous) return;
-        Interlocked.Add(ref _subnormalsScanned, g.Length);
-        int n = g.DType switch
+        scanned += g.Length;
+        flushed += g.DType switch
         {
             DType.Float32 => Kernels.Subnormals.FlushToZero(g.F),
             DType.Float64 => Kernels.Subnormals.FlushToZero(g.D),
             _ => 0,
         };
-        if (n > 0) Interlocked.Add(ref _subnormalsFlushed, n);
     }
 
     internal static bool ShouldRecord(Tensor a) => _disabled == 0 && a.RequiresGrad;
@@ -182,28 +183,37 @@ public static class Autograd
         var order = TopologicalOrder(root.GradFn!, walk);
         root.GradFn!.PendingGrad = seed.IsContiguous ? seed : seed.Contiguous();
         bool flush = FlushSubnormals, census = !flush && SubnormalCensus;
-        for (int k = order.Count - 1; k >= 0; k--)
+        long scanned = 0, flushed = 0;
+        try
         {
-            var node = order[k];
-            var gy = node.PendingGrad;
-            if (gy is null) continue;
-            node.PendingGrad = null;
-            // the root's gradient is the caller's seed: never written to
-            if (k < order.Count - 1)
+            for (int k = order.Count - 1; k >= 0; k--)
             {
-                if (flush) Flush(gy);
-                else if (census) Census(gy);
+                var node = order[k];
+                var gy = node.PendingGrad;
+                if (gy is null) continue;
+                node.PendingGrad = null;
+                // the root's gradient is the caller's seed: never written to
+                if (k < order.Count - 1)
+                {
+                    if (flush) Flush(gy, ref scanned, ref flushed);
+                    else if (census) Census(gy);
+                }
+                if (node.RetainTarget is { } keep) AccumulateLeafGrad(keep, gy);
+                var st = gy.Storage;
+                int handOffs = st.HandOffs;
+                node.Backward(gy);
+                // A gradient made during this backward, consumed by its node and not handed on to another node
+                // (nor a view of a larger buffer) goes back to the pool now instead of when the step's scope ends:
+                // gradient memory then follows the live frontier of the walk, not the whole unrolled graph.
+                if (k < order.Count - 1 && st.BornInBackward && st.HandOffs == handOffs && st.Pooled && st.Owner is not null
+                    && gy.Offset == 0 && gy.Length == st.Length)
+                    st.Release();
             }
-            if (node.RetainTarget is { } keep) AccumulateLeafGrad(keep, gy);
-            var st = gy.Storage;
-            int handOffs = st.HandOffs;
-            node.Backward(gy);
-            // A gradient made during this backward, consumed by its node and not handed on to another node
-            // (nor a view of a larger buffer) goes back to the pool now instead of when the step's scope ends:
-            // gradient memory then follows the live frontier of the walk, not the whole unrolled graph.
-            if (k < order.Count - 1 && st.BornInBackward && st.HandOffs == handOffs && st.Pooled && st.Owner is not null
-                && gy.Offset == 0 && gy.Length == st.Length)
-                st.Release();
+        }
+        finally
+        {
+            if (scanned > 0) Interlocked.Add(ref _subnormalsScanned, scanned);
+            if (flushed > 0) Interlocked.Add(ref _subnormalsFlushed, flushed);
         }
         if (!retainGraph)
             foreach (var node in order) node.Release();

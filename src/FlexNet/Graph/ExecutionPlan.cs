@@ -199,113 +199,139 @@ internal sealed class ExecutionPlan
         }
 
         Dictionary<Tensor, Tensor>? transposed = null; // Wᵀ copies for the fused forward GEMMs, made once per run
-        for (int t = 0; t < T; t++)
+        // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
+        // it, so each window runs in a scope of its own that gives its buffers back at the cut (memory bounded by
+        // the window, not by T); what later windows read (the cut state, initial states, Wᵀ copies) moves out first.
+        bool windowed = truncate is int kw && T > kw && mask is null && record is null && TensorScope.Current is not null;
+        for (int o = 0; windowed && o < _outs.Length; o++) windowed = perStep[o] is null;
+        var window = windowed ? TensorScope.Begin() : null;
+        try
         {
-            if (truncate is int k && t > 0 && t % k == 0) state.Detach();
-            Tensor? m = null;
-            bool last = t == T - 1 || mask is not null;
-            for (int i = 0; i < L; i++)
+            for (int t = 0; t < T; t++)
             {
-                if (!last && !_everyStep[i]) continue;
-                var layer = _order[i];
-                Tensor y;
-                if (layer is InputLayer il)
+                if (truncate is int k && t > 0 && t % k == 0)
                 {
-                    y = il.IsTemporal ? xs[i].Slice(0, t, 1).Squeeze(0) : xs[i];
-                }
-                else if (_fused[i] is { } act)
-                {
-                    var conns = _in[i];
-                    var srcs = _inSrc[i];
-                    var xsIn = new Tensor[conns.Length];
-                    var ws = new Tensor?[conns.Length];
-                    var bs = new Tensor?[conns.Length + 1];
-                    var wts = T > 1 && _everyStep[i] ? new Tensor?[conns.Length] : null;
-                    for (int j = 0; j < conns.Length; j++)
+                    state.Detach();
+                    if (window is not null)
                     {
-                        var c = conns[j];
-                        xsIn[j] = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
-                        c.TryGetAffine(out var w, out var b);
-                        ws[j] = w;
-                        bs[j] = b;
-                        if (wts is not null && w is { IsContiguous: true })
+                        foreach (var z in init) if (z is not null) window.Keep(z);
+                        if (transposed is not null) foreach (var wt in transposed.Values) window.Keep(wt);
+                        var nextWindow = TensorScope.BeginReplacing(window);
+                        state.Transfer(window, nextWindow);
+                        window.Dispose();
+                        window = nextWindow;
+                    }
+                }
+                Tensor? m = null;
+                bool last = t == T - 1 || mask is not null;
+                for (int i = 0; i < L; i++)
+                {
+                    if (!last && !_everyStep[i]) continue;
+                    var layer = _order[i];
+                    Tensor y;
+                    if (layer is InputLayer il)
+                    {
+                        y = il.IsTemporal ? xs[i].Slice(0, t, 1).Squeeze(0) : xs[i];
+                    }
+                    else if (_fused[i] is { } act)
+                    {
+                        var conns = _in[i];
+                        var srcs = _inSrc[i];
+                        var xsIn = new Tensor[conns.Length];
+                        var ws = new Tensor?[conns.Length];
+                        var bs = new Tensor?[conns.Length + 1];
+                        var wts = T > 1 && _everyStep[i] ? new Tensor?[conns.Length] : null;
+                        for (int j = 0; j < conns.Length; j++)
                         {
-                            transposed ??= new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-                            if (!transposed.TryGetValue(w, out var wt))
-                                transposed[w] = wt = Autodiff.Ops.DenseSum.TransposedCopy(w);
-                            wts[j] = wt;
+                            var c = conns[j];
+                            xsIn[j] = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
+                            c.TryGetAffine(out var w, out var b);
+                            ws[j] = w;
+                            bs[j] = b;
+                            if (wts is not null && w is { IsContiguous: true })
+                            {
+                                transposed ??= new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+                                if (!transposed.TryGetValue(w, out var wt))
+                                    transposed[w] = wt = Autodiff.Ops.DenseSum.TransposedCopy(w);
+                                wts[j] = wt;
+                            }
                         }
-                    }
-                    bs[conns.Length] = layer.Bias;
-                    y = Autodiff.Ops.DenseSum.Apply(xsIn, ws, bs, act, wts);
-                    if (mask is not null)
-                    {
-                        m ??= StepMask(mask, t, n);
-                        var prev = state.Last[i] ?? Initial(i)!;
-                        y = prev + m * (y - prev);
-                    }
-                }
-                else
-                {
-                    var conns = _in[i];
-                    var srcs = _inSrc[i];
-                    Tensor? z = null;
-                    Tensor[]? parts = layer.Combine == CombineRule.Concat ? new Tensor[conns.Length] : null;
-                    for (int j = 0; j < conns.Length; j++)
-                    {
-                        var c = conns[j];
-                        var src = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
-                        var contrib = c.Contribute(src);
-                        if (t == 0) CheckContribution(c, contrib, n);
-                        if (parts is not null) parts[j] = contrib;
-                        else if (z is null) z = contrib;
-                        else z = layer.Combine == CombineRule.Sum ? z + contrib : z * contrib;
-                    }
-                    if (parts is not null) z = Tensor.Concat(parts, 1);
-                    if (layer.HasStepState)
-                    {
-                        var prevState = state.Steps[i];
-                        var newState = prevState;
-                        int time = prevState is null ? 0 : state.StepTime[i];
-                        y = layer.TransformStep(z!, training, time, ref newState);
-                        state.StepTime[i] = time + 1;
-                        if (mask is not null && newState is not null)
+                        bs[conns.Length] = layer.Bias;
+                        y = Autodiff.Ops.DenseSum.Apply(xsIn, ws, bs, act, wts);
+                        if (mask is not null)
                         {
                             m ??= StepMask(mask, t, n);
-                            newState = BlendState(prevState, newState, m, n);
+                            var prev = state.Last[i] ?? Initial(i)!;
+                            y = prev + m * (y - prev);
                         }
-                        state.Steps[i] = newState;
                     }
-                    else y = layer.Transform(z!, training);
-                    if (t == 0) CheckOutput(layer, y, n);
+                    else
+                    {
+                        var conns = _in[i];
+                        var srcs = _inSrc[i];
+                        Tensor? z = null;
+                        Tensor[]? parts = layer.Combine == CombineRule.Concat ? new Tensor[conns.Length] : null;
+                        for (int j = 0; j < conns.Length; j++)
+                        {
+                            var c = conns[j];
+                            var src = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
+                            var contrib = c.Contribute(src);
+                            if (t == 0) CheckContribution(c, contrib, n);
+                            if (parts is not null) parts[j] = contrib;
+                            else if (z is null) z = contrib;
+                            else z = layer.Combine == CombineRule.Sum ? z + contrib : z * contrib;
+                        }
+                        if (parts is not null) z = Tensor.Concat(parts, 1);
+                        if (layer.HasStepState)
+                        {
+                            var prevState = state.Steps[i];
+                            var newState = prevState;
+                            int time = prevState is null ? 0 : state.StepTime[i];
+                            y = layer.TransformStep(z!, training, time, ref newState);
+                            state.StepTime[i] = time + 1;
+                            if (mask is not null && newState is not null)
+                            {
+                                m ??= StepMask(mask, t, n);
+                                newState = BlendState(prevState, newState, m, n);
+                            }
+                            state.Steps[i] = newState;
+                        }
+                        else y = layer.Transform(z!, training);
+                        if (t == 0) CheckOutput(layer, y, n);
+                        if (mask is not null)
+                        {
+                            m ??= StepMask(mask, t, n);
+                            var prev = state.Last[i] ?? Initial(i)!;
+                            var mb = m.Rank == y.Rank ? m : m.Reshape(MaskShape(n, y.Rank));
+                            y = prev + mb * (y - prev);
+                        }
+                    }
+                    if (_net.CheckFinite) RunState.RequireFinite(layer, y, t);
+                    cur[i] = y;
+                    record?[i].Add(y);
+                }
+                for (int i = 0; i < L; i++)
+                {
+                    if (_depth[i] > 0) state.Push(i, cur[i]);
+                    if (mask is not null) state.Last[i] = cur[i];
+                }
+                for (int o = 0; o < _outs.Length; o++)
+                {
+                    if (perStep[o] is not { } list) continue;
+                    var y = cur[_outs[o].Index];
                     if (mask is not null)
                     {
                         m ??= StepMask(mask, t, n);
-                        var prev = state.Last[i] ?? Initial(i)!;
-                        var mb = m.Rank == y.Rank ? m : m.Reshape(MaskShape(n, y.Rank));
-                        y = prev + mb * (y - prev);
+                        y = y * (m.Rank == y.Rank ? m : m.Reshape(MaskShape(n, y.Rank)));
                     }
+                    list.Add(y);
                 }
-                if (_net.CheckFinite) RunState.RequireFinite(layer, y, t);
-                cur[i] = y;
-                record?[i].Add(y);
             }
-            for (int i = 0; i < L; i++)
-            {
-                if (_depth[i] > 0) state.Push(i, cur[i]);
-                if (mask is not null) state.Last[i] = cur[i];
-            }
-            for (int o = 0; o < _outs.Length; o++)
-            {
-                if (perStep[o] is not { } list) continue;
-                var y = cur[_outs[o].Index];
-                if (mask is not null)
-                {
-                    m ??= StepMask(mask, t, n);
-                    y = y * (m.Rank == y.Rank ? m : m.Reshape(MaskShape(n, y.Rank)));
-                }
-                list.Add(y);
-            }
+        }
+        finally
+        {
+            // the last window's graph is what backward walks: its buffers go to the caller's scope
+            window?.EndIntoOuter();
         }
 
         var result = new Tensor[_outs.Length];

@@ -69,7 +69,10 @@ public sealed partial class Network
     public IReadOnlyList<Connection> Connections => _connections;
 
     /// <summary>Input layers in the order they were added; <see cref="Forward(Tensor[])"/> takes one tensor per input in this order.</summary>
-    public IReadOnlyList<InputLayer> Inputs => _layers.OfType<InputLayer>().ToList();
+    public IReadOnlyList<InputLayer> Inputs => _inputs ??= _layers.OfType<InputLayer>().ToList().AsReadOnly();
+
+    /// <summary><see cref="Inputs"/>, made once per set of layers (every Forward reads it).</summary>
+    private IReadOnlyList<InputLayer>? _inputs;
 
     /// <summary>Output layers and modes, in the order of <see cref="Forward(Tensor[])"/>'s results.</summary>
     public IReadOnlyList<(Layer Layer, OutputMode Mode)> Outputs => _outputs;
@@ -91,7 +94,9 @@ public sealed partial class Network
 
     /// <summary>Truncated BPTT window k: the unrolled sequence is cut into windows of k steps and no gradient flows
     /// from one window into the previous (the recurrent state passes on, detached). Null (default) = full BPTT;
-    /// k ≥ T equals full BPTT exactly.</summary>
+    /// k ≥ T equals full BPTT exactly. Inside a <see cref="TensorScope"/> (the trainer opens one per step), with
+    /// last-step outputs only and no mask, each window's tensor buffers go back to the pool at the next cut, so the
+    /// memory of a step is bounded by the window instead of growing with T.</summary>
     public int? TruncatedBptt
     {
         get => _truncate;
@@ -172,6 +177,7 @@ public sealed partial class Network
         _names.Add(layer.Name);
         layer.Network = this;
         _layers.Add(layer);
+        _inputs = null;
         if (layer is InputLayer { SequenceLength: int t } && t > _steps) _steps = t;
         Invalidate();
         return layer;

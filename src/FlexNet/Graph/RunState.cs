@@ -77,6 +77,20 @@ internal sealed class RunState
             if (Steps[j] is { } s) Steps[j] = Array.ConvertAll(s, static x => x.Detach());
     }
 
+    /// <summary>Moves the buffers of every stored tensor that <paramref name="from"/> owns to <paramref name="to"/> (a
+    /// truncated-BPTT window ends; the state it leaves is read by the next one, and released with it).</summary>
+    internal void Transfer(TensorScope from, TensorScope to)
+    {
+        foreach (var ring in _rings)
+            foreach (var t in ring)
+                if (t is not null) from.Transfer(t, to);
+        foreach (var t in Last)
+            if (t is not null) from.Transfer(t, to);
+        foreach (var s in Steps)
+            if (s is not null)
+                foreach (var t in s) from.Transfer(t, to);
+    }
+
     /// <summary>A copy whose tensors live outside every scope and carry no graph (for stateful runs).</summary>
     internal RunState Persist()
     {

@@ -18,7 +18,7 @@ namespace FlexNet.Kernels;
 /// accumulators each.</description></item>
 /// </list>
 /// </summary>
-internal static unsafe class GemmVector<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal static unsafe partial class GemmVector<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Largest x gathered on the stack (elements); longer ones use the array pool.</summary>
     private const int StackX = 2048;
@@ -34,7 +34,7 @@ internal static unsafe class GemmVector<T> where T : unmanaged, IFloatingPointIe
         {
             // c[j] = Σ_p A(0,p) B(p,j): x = the row of A, the matrix is B seen as M(j,p) = B(p,j).
             nint incX = transA ? lda : 1;
-            if (!transB) Axpy(n, k, alpha, b, ldb, a, incX, beta, c, 1, kcStep);
+            if (!transB) AxpySplit(n, k, alpha, b, ldb, a, incX, beta, c, 1, kcStep);
             else Dots(n, k, alpha, b, ldb, a, incX, beta, c, 1);
         }
         else
@@ -42,7 +42,7 @@ internal static unsafe class GemmVector<T> where T : unmanaged, IFloatingPointIe
             // c[i] = Σ_p A(i,p) B(p,0): x = the column of B, the matrix is A.
             nint incX = transB ? 1 : ldb;
             if (!transA) Dots(m, k, alpha, a, lda, b, incX, beta, c, ldc);
-            else Axpy(m, k, alpha, a, lda, b, incX, beta, c, ldc, kcStep);
+            else AxpySplit(m, k, alpha, a, lda, b, incX, beta, c, ldc, kcStep);
         }
     }
 
@@ -180,20 +180,20 @@ internal static unsafe class GemmVector<T> where T : unmanaged, IFloatingPointIe
     {
         if (incX == 1)
         {
-            DotsContiguous(len, k, alpha, mat, ldm, x, beta, y, incY);
+            DotsSplit(len, k, alpha, mat, ldm, x, beta, y, incY);
             return;
         }
         // Gather the strided vector once (it is read len times).
         if (k <= StackX)
         {
             T* tmp = stackalloc T[k];
-            DotsContiguous(len, k, alpha, mat, ldm, Gather(x, incX, k, tmp), beta, y, incY);
+            DotsSplit(len, k, alpha, mat, ldm, Gather(x, incX, k, tmp), beta, y, incY);
             return;
         }
         T[] rented = System.Buffers.ArrayPool<T>.Shared.Rent(k);
         try
         {
-            fixed (T* tmp = rented) DotsContiguous(len, k, alpha, mat, ldm, Gather(x, incX, k, tmp), beta, y, incY);
+            fixed (T* tmp = rented) DotsSplit(len, k, alpha, mat, ldm, Gather(x, incX, k, tmp), beta, y, incY);
         }
         finally
         {

@@ -18,11 +18,25 @@ namespace FlexNet.Tensors;
 public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] private static TensorScope? _current;
-    private readonly List<Storage> _owned = new();
+    [ThreadStatic] private static List<Storage>? t_spareList;
+    private readonly List<Storage> _owned;
     private readonly TensorScope? _outer;
     private bool _disposed;
 
-    private TensorScope(TensorScope? outer) => _outer = outer;
+    private TensorScope(TensorScope? outer)
+    {
+        _outer = outer;
+        // the list of the last scope that ended on this thread, already grown to a step's size (a scope per
+        // training step would otherwise regrow a fresh list every step)
+        _owned = t_spareList ?? new List<Storage>();
+        t_spareList = null;
+    }
+
+    private void RecycleList()
+    {
+        _owned.Clear();
+        t_spareList ??= _owned;
+    }
 
     /// <summary>The innermost scope on this thread, or null.</summary>
     internal static TensorScope? Current => _current;
@@ -57,7 +71,8 @@ public sealed class TensorScope : IDisposable
     internal void Register(Storage s)
     {
         s.Owner = this;
-        _owned.Add(s);
+        // an ended scope (only after out-of-order disposal) lists nothing: its list may serve another scope now
+        if (!_disposed) _owned.Add(s);
     }
 
     /// <summary>Keeps <paramref name="tensor"/>'s buffer alive past this scope (it moves to the enclosing scope, if any).</summary>
@@ -74,6 +89,36 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>Opens a scope that replaces <paramref name="old"/> (same enclosing scope) as the innermost one on this
+    /// thread; <paramref name="old"/> can then hand tensors to it (<see cref="Transfer"/>) and be disposed.</summary>
+    internal static TensorScope BeginReplacing(TensorScope old)
+    {
+        var s = new TensorScope(old._outer);
+        _current = s;
+        return s;
+    }
+
+    /// <summary>Moves <paramref name="tensor"/>'s buffer from this scope to <paramref name="target"/> (nothing when this
+    /// scope does not own it).</summary>
+    internal void Transfer(Tensor tensor, TensorScope target)
+    {
+        var s = tensor.Storage;
+        if (ReferenceEquals(s.Owner, this)) target.Register(s);
+    }
+
+    /// <summary>Ends this scope without releasing anything: every buffer it still owns moves to the enclosing scope
+    /// (which must exist), as if each had been passed to <see cref="Keep"/>.</summary>
+    internal void EndIntoOuter()
+    {
+        if (_disposed) return;
+        if (_outer is null) throw new InvalidOperationException("TensorScope.EndIntoOuter: no enclosing scope.");
+        _disposed = true;
+        foreach (var s in _owned)
+            if (ReferenceEquals(s.Owner, this)) _outer.Register(s);
+        RecycleList();
+        if (ReferenceEquals(_current, this)) _current = _outer;
+    }
+
     /// <summary>Returns every buffer allocated in this scope (and not kept) to the pool.</summary>
     public void Dispose()
     {
@@ -83,7 +128,7 @@ public sealed class TensorScope : IDisposable
         {
             if (ReferenceEquals(s.Owner, this)) s.Release();
         }
-        _owned.Clear();
+        RecycleList();
         if (ReferenceEquals(_current, this)) _current = _outer;
     }
 }

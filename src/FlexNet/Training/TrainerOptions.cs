@@ -184,8 +184,14 @@ public sealed class TrainerOptions
         }
         if (Loss is null) throw new ArgumentException("Trainer: set TrainerOptions.Loss (or Losses for several outputs).");
         if (outputs != 1) throw new ArgumentException($"Trainer: the model has {outputs} outputs; give one loss per output in TrainerOptions.Losses.");
-        return [new WeightedLoss(Loss, 1)];
+        // the trainer asks at every step: one list per Loss, not one per step
+        if (_resolvedSingle is { } r && ReferenceEquals(r.Loss, Loss)) return r.List;
+        WeightedLoss[] list = [new WeightedLoss(Loss, 1)];
+        _resolvedSingle = (Loss, list);
+        return list;
     }
+
+    private (Loss Loss, WeightedLoss[] List)? _resolvedSingle;
 
     internal void Validate()
     {

@@ -10,12 +10,15 @@ internal static class Binary
 {
     internal enum Kind { Add, Sub, Mul, Div, Max, Min }
 
+    /// <summary>The kinds' names for messages, made once (Kind.ToString() boxes and allocates at every call).</summary>
+    private static readonly string[] KindNames = Enum.GetNames<Kind>();
+
     internal static Tensor Apply(Tensor a, Tensor b, Kind kind)
     {
-        a.RequireFloat(kind.ToString());
+        a.RequireFloat(KindNames[(int)kind]);
         if (a.DType != b.DType)
             throw new ArgumentException($"{kind}: dtypes differ ({a.DType} vs {b.DType}); convert one with To(dtype).");
-        var shape = ShapeUtil.SameShape(a.Shape, b.Shape) ? a.ShapeArray : ShapeUtil.Broadcast(a.Shape, b.Shape, kind.ToString());
+        var shape = ShapeUtil.SameShape(a.Shape, b.Shape) ? a.ShapeArray : ShapeUtil.Broadcast(a.Shape, b.Shape, KindNames[(int)kind]);
         var y = Tensor.Empty(shape, a.DType);
         if (a.DType == DType.Float32) Compute<float>(a, b, y, kind);
         else Compute<double>(a, b, y, kind);

@@ -55,12 +55,19 @@ internal static class DenseSum
         if (dtype == DType.Float32) Forward<float>(saved, ws, transposed, bias, y, n, outF, act);
         else Forward<double>(saved, ws, transposed, bias, y, n, outF, act);
 
-        var inputs = new Tensor?[2 * k + biases.Length];
-        for (int i = 0; i < k; i++) { inputs[i] = xs[i]; inputs[k + i] = ws[i]; }
-        for (int j = 0; j < biases.Length; j++) inputs[2 * k + j] = biases[j];
         bool record = false;
-        if (Autograd.IsEnabled) foreach (var t in inputs) record |= t is { RequiresGrad: true };
-        if (record) y.MarkRecorded(new DenseSumBackward(inputs, saved, ws, y, k, act));
+        if (Autograd.IsEnabled)
+        {
+            for (int i = 0; i < k; i++) record |= xs[i].RequiresGrad || ws[i] is { RequiresGrad: true };
+            foreach (var b in biases) record |= b is { RequiresGrad: true };
+        }
+        if (record)
+        {
+            var inputs = new Tensor?[2 * k + biases.Length];
+            for (int i = 0; i < k; i++) { inputs[i] = xs[i]; inputs[k + i] = ws[i]; }
+            for (int j = 0; j < biases.Length; j++) inputs[2 * k + j] = biases[j];
+            y.MarkRecorded(new DenseSumBackward(inputs, saved, ws, y, k, act));
+        }
         return y;
     }
 

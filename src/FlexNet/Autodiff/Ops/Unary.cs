@@ -19,7 +19,7 @@ internal static class Unary
 
     internal static Tensor Apply(Tensor x, Kind kind, double p1 = 0, double p2 = 0)
     {
-        x.RequireFloat(kind.ToString());
+        if (!x.DType.IsFloatingPoint()) x.RequireFloat(kind.ToString()); // the name is formatted only for the error
         var xc = x.Contiguous();
         var y = Tensor.Empty(x.ShapeArray, x.DType);
         if (y.Length > 0)
