@@ -22,6 +22,7 @@ internal sealed class ExecutionPlan
     private readonly (int Index, OutputMode Mode)[] _outs;
     private readonly FusedActivation?[] _fused;
     private readonly bool[] _everyStep;
+    private readonly bool[]?[] _invariant; // per fused layer: which inputs are hoisted (null: none)
 
     internal ExecutionPlan(Network net, IReadOnlyList<Layer> order, IReadOnlyList<Connection> connections,
                            IReadOnlyList<(Layer Layer, OutputMode Mode)> outputs)
@@ -73,6 +74,64 @@ internal sealed class ExecutionPlan
             for (int j = 0; j < _in[i].Length; j++)
                 if (_in[i][j].Delay == 0) _everyStep[_inSrc[i][j]] = true;
         }
+        // loop invariants: dense connections (delay 0) from a non-temporal input into a fused every-step layer
+        _invariant = new bool[]?[_order.Length];
+        if (net.HoistInvariants)
+            for (int i = 0; i < _order.Length; i++)
+            {
+                if (_fused[i] is null || !_everyStep[i]) continue;
+                bool[]? hoist = null;
+                for (int j = 0; j < _in[i].Length; j++)
+                {
+                    var c = _in[i][j];
+                    if (c.Delay == 0 && _order[_inSrc[i][j]] is InputLayer { IsTemporal: false } && c.TryGetAffine(out var w, out _) && w is not null)
+                        (hoist ??= new bool[_in[i].Length])[j] = true;
+                }
+                _invariant[i] = hoist;
+            }
+    }
+
+    /// <summary>z₀ = Σ Wⱼ xⱼ + bⱼ over layer <paramref name="i"/>'s hoisted inputs (non-temporal, so the same at every
+    /// step): one linear fused GEMM per run; every step then adds z₀ as an identity term.</summary>
+    private Tensor Invariant(int i, Tensor[] cur)
+    {
+        var hoist = _invariant[i]!;
+        int count = 0;
+        foreach (bool h in hoist) if (h) count++;
+        var xs = new Tensor[count];
+        var ws = new Tensor?[count];
+        var bs = new Tensor?[count];
+        for (int j = 0, k = 0; j < hoist.Length; j++)
+        {
+            if (!hoist[j]) continue;
+            _in[i][j].TryGetAffine(out var w, out var b);
+            xs[k] = cur[_inSrc[i][j]];
+            ws[k] = w;
+            bs[k++] = b;
+        }
+        return Autodiff.Ops.DenseSum.Apply(xs, ws, bs, FusedActivation.Linear);
+    }
+
+    /// <summary>Drops the hoisted inputs folded into z₀ (null entries) from a fused step's argument lists.</summary>
+    private static void Compact(ref Tensor[] xs, ref Tensor?[] ws, ref Tensor?[] bs, ref Tensor?[]? wts)
+    {
+        int kept = 0;
+        foreach (var x in xs) if (x is not null) kept++;
+        var nx = new Tensor[kept];
+        var nw = new Tensor?[kept];
+        var nb = new Tensor?[kept + 1];
+        var nt = wts is null ? null : new Tensor?[kept];
+        for (int j = 0, k = 0; j < xs.Length; j++)
+        {
+            if (xs[j] is null) continue;
+            nx[k] = xs[j];
+            nw[k] = ws[j];
+            nb[k] = bs[j];
+            if (nt is not null) nt[k] = wts![j];
+            k++;
+        }
+        nb[kept] = bs[^1];
+        (xs, ws, bs, wts) = (nx, nw, nb, nt);
     }
 
     /// <summary>The fused kernel's activation when <paramref name="layer"/> computes y = act(Σ cᵢ + b) on vectors (its step
@@ -131,6 +190,12 @@ internal sealed class ExecutionPlan
             if (_in[i].Length > 0)
                 sb.Append(" <- ").Append(string.Join(", ", _in[i].Select(c => c.Delay == 0 ? c.From.Name : $"{c.From.Name}(t-{c.Delay})")));
             if (_depth[i] > 0) sb.Append($"  [ring {_depth[i]}]");
+            if (_invariant[i] is { } hoist)
+            {
+                var names = new List<string>();
+                for (int j = 0; j < hoist.Length; j++) if (hoist[j]) names.Add(_in[i][j].From.Name);
+                sb.Append($"  [once per run: {string.Join(" + ", names)}]");
+            }
             sb.AppendLine();
         }
         return sb.ToString();
@@ -199,6 +264,7 @@ internal sealed class ExecutionPlan
         }
 
         Dictionary<Tensor, Tensor>? transposed = null; // Wᵀ copies for the fused forward GEMMs, made once per run
+        var invariant = T > 1 ? new Tensor?[L] : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
         // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
         // it, so each window runs in a scope of its own that gives its buffers back at the cut (memory bounded by
         // the window, not by T); what later windows read (the cut state, initial states, Wᵀ copies) moves out first.
@@ -215,6 +281,7 @@ internal sealed class ExecutionPlan
                     if (window is not null)
                     {
                         foreach (var z in init) if (z is not null) window.Keep(z);
+                        if (invariant is not null) foreach (var z in invariant) if (z is not null) window.Keep(z);
                         if (transposed is not null) foreach (var wt in transposed.Values) window.Keep(wt);
                         var nextWindow = TensorScope.BeginReplacing(window);
                         state.Transfer(window, nextWindow);
@@ -237,6 +304,8 @@ internal sealed class ExecutionPlan
                     {
                         var conns = _in[i];
                         var srcs = _inSrc[i];
+                        var hoist = invariant is not null ? _invariant[i] : null;
+                        if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur);
                         var xsIn = new Tensor[conns.Length];
                         var ws = new Tensor?[conns.Length];
                         var bs = new Tensor?[conns.Length + 1];
@@ -244,6 +313,13 @@ internal sealed class ExecutionPlan
                         for (int j = 0; j < conns.Length; j++)
                         {
                             var c = conns[j];
+                            if (hoist is not null && hoist[j])
+                            {
+                                // the first hoisted input carries z₀ (an identity term); the others are already in it
+                                xsIn[j] = invariant![i]!;
+                                if (Array.IndexOf(hoist, true) != j) xsIn[j] = null!;
+                                continue;
+                            }
                             xsIn[j] = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
                             c.TryGetAffine(out var w, out var b);
                             ws[j] = w;
@@ -257,6 +333,7 @@ internal sealed class ExecutionPlan
                             }
                         }
                         bs[conns.Length] = layer.Bias;
+                        if (hoist is not null) Compact(ref xsIn, ref ws, ref bs, ref wts);
                         y = Autodiff.Ops.DenseSum.Apply(xsIn, ws, bs, act, wts);
                         if (mask is not null)
                         {

@@ -133,6 +133,22 @@ public sealed partial class Network
 
     private bool _fuse = true;
 
+    /// <summary>Compute loop invariants once per run instead of at every step: in a fused layer that runs at every step,
+    /// the dense connections whose source is a non-temporal input (the same value at every step) are summed once,
+    /// z₀ = Σ W x + b, and each step adds z₀ to its recurrent terms; backward accumulates z₀'s gradient over the steps
+    /// and runs its GEMMs once. On by default; results equal the per-step computation up to summation order.</summary>
+    internal bool HoistInvariants
+    {
+        get => _hoist;
+        set
+        {
+            _hoist = value;
+            _plan = null;
+        }
+    }
+
+    private bool _hoist = true;
+
     /// <summary>When true, every <see cref="Forward(Tensor[], bool, Tensor?, int?)"/> keeps the outputs of the hidden
     /// layers (neither inputs nor outputs) in <see cref="Activations"/>, recorded for autodiff, for activity
     /// regularizers such as theanets' <c>hidden_l1</c> and the contractive penalty. The trainer turns it on when a
