@@ -119,6 +119,9 @@ public class Layer
         }
     }
 
+    /// <summary>Non-trainable state saved with the weights (e.g. batch-norm running statistics); none here.</summary>
+    internal virtual IEnumerable<Tensor> Buffers => [];
+
     /// <summary>Output shape for a combined input of per-sample shape <paramref name="inputShape"/> (identity here).</summary>
     /// <param name="inputShape">Per-sample shape of z.</param>
     /// <returns>Per-sample shape of y.</returns>
