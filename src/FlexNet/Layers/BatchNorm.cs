@@ -54,7 +54,7 @@ public sealed class BatchNorm : CatalogLayer
     {
         var node = ctx.Add(new BatchNormLayer(Momentum, Epsilon, ctx.NodeName)
         {
-            Source = (shortName, shape, dtype, create, trainable, rng) => Store(shortName, shape, dtype, create, rng, trainable),
+            Source = StoreSource,
         });
         ctx.Identity(0, node);
         return node;

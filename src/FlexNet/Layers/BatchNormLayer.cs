@@ -49,9 +49,8 @@ public sealed class BatchNormLayer : Layer, IIdentityInput
     /// <summary>Running variance [C] (after build).</summary>
     public Tensor? RunningVar { get; private set; }
 
-    /// <summary>Where a builder keeps the tensors (short name, shape, dtype, default value, trainable) so that every
-    /// attachment of one builder shares them; null: the layer owns them.</summary>
-    internal Func<string, int[], DType, Func<Tensor>, bool, RandomGenerator, Tensor>? Source { get; init; }
+    /// <summary>Where the builder keeps the tensors (shared by its attachments); null: the layer owns them.</summary>
+    internal ParameterSource? Source { get; init; }
 
     /// <inheritdoc/>
     public override string Kind => "BatchNorm";
@@ -80,18 +79,8 @@ public sealed class BatchNormLayer : Layer, IIdentityInput
         RunningVar = Get("running_var", c, dtype, () => Tensor.Ones([c], dtype), false, rng, RunningVar);
     }
 
-    private Tensor Get(string shortName, int c, DType dtype, Func<Tensor> create, bool trainable, RandomGenerator rng, Tensor? old)
-    {
-        if (Source is { } source) return source(shortName, [c], dtype, create, trainable, rng);
-        if (old is not null && old.DType == dtype && old.Length == c) return old;
-        using (TensorScope.Suspend())
-        {
-            var t = create();
-            t.Name = $"{Name}.{shortName}";
-            if (trainable) t.RequireGrad();
-            return t;
-        }
-    }
+    private Tensor Get(string shortName, int c, DType dtype, Func<Tensor> create, bool trainable, RandomGenerator rng, Tensor? old) =>
+        OwnParameters.Get(this, Source, shortName, [c], dtype, create, trainable, rng, old);
 
     /// <inheritdoc/>
     protected internal override Tensor Transform(Tensor x, bool training)

@@ -157,6 +157,9 @@ public abstract class CatalogLayer
         return t;
     }
 
+    /// <summary><see cref="Store"/> as the source of a public layer's own tensors.</summary>
+    private protected ParameterSource StoreSource => (shortName, shape, dtype, create, trainable, rng) => Store(shortName, shape, dtype, create, rng, trainable);
+
     /// <summary>The layer's configuration (Keras' <c>get_config</c>): <c>form</c> (a form registered in
     /// <see cref="LayerRegistry"/>), <c>name</c> and the form's arguments, such that
     /// <c>LayerRegistry.Create(form, new LayerArgs(config, ...))</c> builds an equal layer. Model files store it; values

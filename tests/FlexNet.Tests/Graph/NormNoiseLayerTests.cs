@@ -18,7 +18,8 @@ public sealed class NormNoiseLayerTests
 {
     private static Sequential SequentialNet() =>
         new("same", DType.Float64, 11, new Dense(4, "tanh", name: "fc1"), new BatchNorm(0.2, 1e-3, name: "bn"),
-            new Dropout(0.4, name: "drop", seed: 5), new GaussianNoise(0.3, name: "noise", seed: 6), new Dense(2, name: "head")) { InputShape = [3] };
+            new Dropout(0.4, name: "drop", seed: 5), new GaussianNoise(0.3, name: "noise", seed: 6), new LayerNorm(1e-4, name: "ln"),
+            new LocalResponseNorm(3, 0.2, 0.6, 1.5, name: "lrn"), new Dense(2, name: "head")) { InputShape = [3] };
 
     private static Network ConnectNet()
     {
@@ -32,8 +33,12 @@ public sealed class NormNoiseLayerTests
         net.Connect(bn, drop);
         var noise = net.Add(new GaussianNoiseLayer(0.3, 6, "noise"));
         net.Connect(drop, noise);
+        var ln = net.Add(new LayerNormLayer(1e-4, "ln"));
+        net.Connect(noise, ln);
+        var lrn = net.Add(new LocalResponseNormLayer(3, 0.2, 0.6, 1.5, "lrn"));
+        net.Connect(ln, lrn);
         var head = net.Add(new Layer(2, name: "head"));
-        net.ConnectDense(noise, head, name: "head");
+        net.ConnectDense(lrn, head, name: "head");
         net.AddOutput(head, OutputMode.LastStep);
         return net;
     }
@@ -50,12 +55,12 @@ public sealed class NormNoiseLayerTests
         for (int i = 0; i < a.Layers.Count; i++)
         {
             var (la, lb) = (a.Layers[i], b.Layers[i]);
-            if (la is BatchNormLayer or DropoutLayer or GaussianNoiseLayer or InputLayer) Assert.Equal(la.GetType(), lb.GetType());
+            if (la is BatchNormLayer or DropoutLayer or GaussianNoiseLayer or LayerNormLayer or LocalResponseNormLayer or InputLayer) Assert.Equal(la.GetType(), lb.GetType());
             else Assert.True(la.HasPlainStep && lb.HasPlainStep, $"{la.Name}: both plain dense layers"); // the builder's dense node carries its init owner
         }
         Assert.Equal(a.Connections.Select(c => (c.GetType(), c.From.Name, c.To.Name)), b.Connections.Select(c => (c.GetType(), c.From.Name, c.To.Name)));
         Assert.Equal(a.NamedParameters.Select(p => p.Name), b.NamedParameters.Select(p => p.Name));
-        Assert.Equal(["fc1.weight", "fc1.bias", "head.weight", "head.bias", "bn.gamma", "bn.beta"], b.NamedParameters.Select(p => p.Name));
+        Assert.Equal(["fc1.weight", "fc1.bias", "head.weight", "head.bias", "bn.gamma", "bn.beta", "ln.gamma", "ln.beta"], b.NamedParameters.Select(p => p.Name));
         Assert.Equal(["bn.running_mean", "bn.running_var"], b.Layers.SelectMany(l => l.Buffers).Select(t => t.Name));
 
         // the same weights (and moved running statistics) in both
@@ -197,19 +202,29 @@ public sealed class NormNoiseLayerTests
     {
         var net = new Network("normnoise", DType.Float32, 21) { Steps = 2 };
         var x = net.Add(new InputLayer([2, 4, 4], name: "x"));
+        var words = net.Add(new InputLayer([3], name: "words"));
         var conv = net.Add(new Layer([3, 4, 4], "relu", name: "conv"));
         net.ConnectConv2d(x, conv, 3, padding: Padding.Same);
         var bn = net.Add(new BatchNormLayer(0.15, 2e-5, "bn"));
         net.Connect(conv, bn);
+        var lrn = net.Add(new LocalResponseNormLayer(2, 0.3, 0.7, 1.2, "lrn"));
+        net.Connect(bn, lrn);
         var flat = net.Add(new FlattenLayer("flat"));
-        net.Connect(bn, flat);
+        net.Connect(lrn, flat);
         var drop = net.Add(new DropoutLayer(0.3, 99, "drop"));
         net.Connect(flat, drop);
+        var emb = net.Add(new EmbeddingLayer(7, 2, "emb"));
+        net.Connect(words, emb);
+        var embFlat = net.Add(new FlattenLayer("emb_flat"));
+        net.Connect(emb, embFlat);
         var h = net.Add(new Layer(5, "tanh", name: "h"));
         net.ConnectDense(drop, h);
+        net.ConnectDense(embFlat, h);
         net.ConnectDense(h, h, delay: 1);
+        var ln = net.Add(new LayerNormLayer(1e-3, "ln"));
+        net.Connect(h, ln);
         var noise = net.Add(new GaussianNoiseLayer(0.2, name: "noise"));
-        net.Connect(h, noise);
+        net.Connect(ln, noise);
         var y = net.Add(new Layer(2, name: "y"));
         net.ConnectDense(noise, y);
         net.AddOutput(y);
@@ -219,9 +234,16 @@ public sealed class NormNoiseLayerTests
             bn.RunningMean!.CopyFrom(Tensor.Normal([3], 0, 0.5, new RandomGenerator(1), DType.Float32));
             bn.RunningVar!.CopyFrom(Tensor.Uniform([3], 0.5, 2, new RandomGenerator(2), DType.Float32));
             bn.Gamma!.CopyFrom(Tensor.Uniform([3], 0.5, 2, new RandomGenerator(3), DType.Float32));
+            ln.Beta!.CopyFrom(Tensor.Normal([5], 0, 1, new RandomGenerator(4), DType.Float32));
         }
         return net;
     }
+
+    private static Tensor[] FileNetInputs() =>
+    [
+        Tensor.Normal([3, 2, 4, 4], 0, 1, new RandomGenerator(8), DType.Float32),
+        Tensor.FromArray(new float[] { 0, 6, 3, 1, 1, 5, 2, 4, 0 }, [3, 3]),
+    ];
 
     [Fact]
     public void ConnectNetworkWithNormAndNoise_SavesAndLoadsBitIdentically_InEvaluationAndTraining()
@@ -241,13 +263,13 @@ public sealed class NormNoiseLayerTests
             Assert.Equal(net.StateDict().Keys.Order(), loaded.StateDict().Keys.Order());
             Assert.Contains("bn.running_var", loaded.StateDict().Keys);
 
-            var input = Tensor.Normal([3, 2, 4, 4], 0, 1, new RandomGenerator(8), DType.Float32);
-            NetworkFileTests.AssertBitIdentical(NetworkFileTests.Run(net, [input]), NetworkFileTests.Run(loaded, [input]), "evaluation");
+            var input = FileNetInputs();
+            NetworkFileTests.AssertBitIdentical(NetworkFileTests.Run(net, input), NetworkFileTests.Run(loaded, input), "evaluation");
             Tensor[] a, b;
             using (Autograd.NoGrad())
             {
-                a = net.Forward([input], training: true);
-                b = loaded.Forward([input], training: true);
+                a = net.Forward(input, training: true);
+                b = loaded.Forward(input, training: true);
             }
             NetworkFileTests.AssertBitIdentical(a, b, "training");
             NetworkFileTests.AssertBitIdentical([((BatchNormLayer)net.Layers.First(l => l.Name == "bn")).RunningVar!], [bn.RunningVar!], "running variance");
@@ -257,7 +279,7 @@ public sealed class NormNoiseLayerTests
             var first = File.ReadAllBytes(path);
             Assert.NotEqual(first, File.ReadAllBytes(again)); // the training pass moved the running statistics
             var reloaded = Network.Load(again);
-            NetworkFileTests.AssertBitIdentical(NetworkFileTests.Run(loaded, [input]), NetworkFileTests.Run(reloaded, [input]), "after training");
+            NetworkFileTests.AssertBitIdentical(NetworkFileTests.Run(loaded, input), NetworkFileTests.Run(reloaded, input), "after training");
         }
         finally
         {
@@ -294,5 +316,79 @@ public sealed class NormNoiseLayerTests
         var reserved = Assert.Throws<ArgumentException>(() => LayerKinds.Register<BatchNormLayer>("batchnorm", _ => new Dictionary<string, string>(),
             (n, _) => new BatchNormLayer(name: n), (i, _) => new LayerShapes(i, [])));
         Assert.Contains("FlexNet's own", reserved.Message);
+    }
+
+    [Fact]
+    public void LayerNormAndLrnLayers_MatchLoops()
+    {
+        var net = new Network("ln", DType.Float64, 1);
+        var x = net.Add(new InputLayer([3, 2, 5], name: "x"));
+        var ln = net.Add(new LayerNormLayer(1e-3, "ln"));
+        Assert.IsType<IdentityConnection>(net.Connect(x, ln));
+        var lrn = net.Add(new LocalResponseNormLayer(4, 0.3, 0.8, 1.1, "lrn"));
+        Assert.IsType<IdentityConnection>(net.Connect(x, lrn));
+        net.AddOutput(ln).AddOutput(lrn);
+        net.Compile();
+        var rng = new RandomGenerator(5);
+        using (Autograd.NoGrad())
+        {
+            ln.Gamma!.CopyFrom(Tensor.Uniform([5], 0.5, 1.5, rng, DType.Float64));
+            ln.Beta!.CopyFrom(Tensor.Normal([5], 0, 1, rng, DType.Float64));
+        }
+        const int n = 2, c = 3, s = 2, d = 5;
+        var input = Tensor.Normal([n, c, s, d], 0.5, 2, rng, DType.Float64);
+        double[] xs = input.ToDoubleArray(), g = ln.Gamma!.ToDoubleArray(), be = ln.Beta!.ToDoubleArray();
+        foreach (bool training in new[] { false, true })
+        {
+            Tensor[] outs;
+            using (Autograd.NoGrad()) outs = net.Forward([input], training);
+            double[] y = outs[0].ToDoubleArray(), r = outs[1].ToDoubleArray();
+            for (int row = 0; row < n * c * s; row++)
+            {
+                double m = 0, v = 0;
+                for (int j = 0; j < d; j++) m += xs[row * d + j];
+                m /= d;
+                for (int j = 0; j < d; j++) v += (xs[row * d + j] - m) * (xs[row * d + j] - m);
+                v /= d;
+                for (int j = 0; j < d; j++) Assert.Equal(g[j] * (xs[row * d + j] - m) / Math.Sqrt(v + 1e-3) + be[j], y[row * d + j], 1e-12);
+            }
+            // LRN window for size 4: c' from c − 2 to c + 1
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < c; k++)
+                    for (int p = 0; p < s * d; p++)
+                    {
+                        double sum = 0;
+                        for (int kk = k - 2; kk <= k + 1; kk++)
+                            if (kk >= 0 && kk < c) sum += xs[(i * c + kk) * s * d + p] * xs[(i * c + kk) * s * d + p];
+                        int at = (i * c + k) * s * d + p;
+                        Assert.Equal(xs[at] / Math.Pow(1.1 + 0.3 * sum, 0.8), r[at], 1e-12);
+                    }
+        }
+    }
+
+    [Fact]
+    public void EmbeddingLayer_LooksUpRows_AndTheBuilderMakesTheSameGraph()
+    {
+        var seq = new Sequential("emb", DType.Float64, 4, new Embedding(6, 3, name: "emb")) { InputShape = [4] };
+        var a = seq.Network;
+        var b = new Network("emb", DType.Float64, 4);
+        var x = b.Add(new InputLayer(4, name: "input"));
+        var emb = b.Add(new EmbeddingLayer(6, 3, "emb"));
+        Assert.IsType<IdentityConnection>(b.Connect(x, emb));
+        b.AddOutput(emb, OutputMode.LastStep);
+        a.Compile();
+        b.Compile();
+        Assert.Equal(a.Layers.Select(l => (l.GetType(), l.Name)), b.Layers.Select(l => (l.GetType(), l.Name)));
+        Assert.Equal(a.Connections.Select(c => c.GetType()), b.Connections.Select(c => c.GetType()));
+        Assert.Equal(["emb.weight"], b.NamedParameters.Select(p => p.Name));
+        // the same seed draws the same N(0, 1) table whichever front end built it
+        NetworkFileTests.AssertBitIdentical([a.NamedParameters[0].Value], [emb.Weight!], "initial table");
+        var idx = new double[] { 5, 0, 2, 2, 1, 3, 4, 0 };
+        var y = b.Forward(Tensor.FromArray(idx, [2, 4]))[0];
+        Assert.Equal([2, 4, 3], y.Shape.ToArray());
+        double[] w = emb.Weight!.ToDoubleArray(), ys = y.ToDoubleArray();
+        for (int i = 0; i < idx.Length; i++)
+            for (int j = 0; j < 3; j++) Assert.Equal(w[(int)idx[i] * 3 + j], ys[i * 3 + j]);
+        NetworkFileTests.AssertBitIdentical(a.Forward(Tensor.FromArray(idx, [2, 4])), [y], "sequential");
     }
 }

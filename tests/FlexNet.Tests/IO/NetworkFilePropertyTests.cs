@@ -9,7 +9,7 @@ using FlexNet.Tensors;
 namespace FlexNet.Tests.IO;
 
 /// <summary>Random Connect networks (dense and conv layers, pooling, flatten, feedback and delayed edges, elementwise
-/// and tied connections, learned initial states, batch norm, dropout and noise layers, several inputs and outputs) survive save + load with bit-identical
+/// and tied connections, learned initial states, batch norm, layer norm, LRN, dropout and noise layers, several inputs and outputs) survive save + load with bit-identical
 /// outputs, and the loaded network saves to identical bytes.</summary>
 public sealed class NetworkFilePropertyTests
 {
@@ -116,11 +116,13 @@ public sealed class NetworkFilePropertyTests
         if (extra.Next(3) != 0)
         {
             var src = layers[extra.Next(layers.Count)];
-            Layer stat = extra.Next(3) switch
+            Layer stat = extra.Next(5) switch
             {
                 0 => new BatchNormLayer(0.05 + 0.9 * extra.NextDouble(), 1e-5 * (1 + extra.Next(100)), $"bn{seed}"),
                 1 => new DropoutLayer(0.5 * extra.NextDouble(), extra.Next(2) == 0 ? null : (ulong)extra.Next(1000), $"drop{seed}"),
-                _ => new GaussianNoiseLayer(extra.NextDouble(), extra.Next(2) == 0 ? null : (ulong)extra.Next(1000), $"noise{seed}"),
+                2 => new GaussianNoiseLayer(extra.NextDouble(), extra.Next(2) == 0 ? null : (ulong)extra.Next(1000), $"noise{seed}"),
+                3 => new LayerNormLayer(1e-5 * (1 + extra.Next(100)), $"ln{seed}"),
+                _ => new LocalResponseNormLayer(1 + extra.Next(4), extra.NextDouble(), 0.5 + extra.NextDouble(), 0.5 + extra.NextDouble(), $"lrn{seed}"),
             };
             net.Connect(src, net.Add(stat));
             Layer last = stat;
@@ -175,7 +177,7 @@ public sealed class NetworkFilePropertyTests
                 if (net.Connections.Any(c => c is Conv2dConnection)) convs++;
                 if (net.Connections.Any(c => c.Delay > 0)) recurrentNets++;
                 if (net.Connections.Any(c => c is TiedConnection)) tied++;
-                if (net.Layers.Any(l => l is BatchNormLayer)) norms++;
+                if (net.Layers.Any(l => l is BatchNormLayer or LayerNormLayer or LocalResponseNormLayer)) norms++;
                 if (net.Layers.Any(l => l is DropoutLayer or GaussianNoiseLayer)) noises++;
                 parameters += entries.Count;
             }
@@ -184,10 +186,10 @@ public sealed class NetworkFilePropertyTests
         {
             Directory.Delete(dir, true);
         }
-        TestContext.Current.SendDiagnosticMessage($"{nets} networks ({convs} with conv, {recurrentNets} recurrent, {tied} tied, {norms} batch norm, {noises} dropout/noise, {parameters} tensors) in {sw.Elapsed.TotalSeconds:F1} s");
+        TestContext.Current.SendDiagnosticMessage($"{nets} networks ({convs} with conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise, {parameters} tensors) in {sw.Elapsed.TotalSeconds:F1} s");
         Assert.True(nets >= 200);
-        Assert.True(convs >= 20 && recurrentNets >= 40 && tied >= 5 && norms >= 20 && noises >= 40,
-            $"too little variety: {convs} conv, {recurrentNets} recurrent, {tied} tied, {norms} batch norm, {noises} dropout/noise");
+        Assert.True(convs >= 20 && recurrentNets >= 40 && tied >= 5 && norms >= 40 && noises >= 30,
+            $"too little variety: {convs} conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise");
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed.TotalSeconds:F1} s");
     }
 }
