@@ -106,7 +106,7 @@ public sealed class ConvExportTests
         net.AddOutput(y).AddOutput(p1, OutputMode.LastStep);
         Randomize(net, 55);
         var stats = net.Layers.First(l => l.Name == "bn");
-        var owner = (BatchNorm)((CatalogNode)stats).Owner;
+        var owner = (BatchNormLayer)stats;
         using (Autograd.NoGrad())
         {
             owner.RunningMean!.CopyFrom(Tensor.Normal([19], 0, 0.5, new RandomGenerator(56)));

@@ -72,11 +72,13 @@ public static class LayerKinds
 
     internal static Entry? Find(string kind)
     {
+        if (BuiltInLayerKinds.Find(kind) is { } own) return own;
         lock (ByKind) return ByKind.GetValueOrDefault(kind);
     }
 
     internal static Entry? Find(Type type)
     {
+        if (BuiltInLayerKinds.Find(type) is { } own) return own;
         lock (ByKind) return ByType.GetValueOrDefault(type);
     }
 }

@@ -12,14 +12,15 @@ namespace FlexNet.Connections;
 public static class NetworkConnections
 {
     /// <summary>Connects <paramref name="from"/> to <paramref name="to"/>: dense (with bias) by default, identity when the
-    /// target is a shape-changing layer (flatten, reshape, pooling).</summary>
+    /// target is a shape-changing layer (flatten, reshape, pooling) or one that transforms its input as it is (batch
+    /// norm, dropout, Gaussian noise).</summary>
     /// <param name="network">The network.</param>
     /// <param name="from">Source layer.</param>
     /// <param name="to">Target layer.</param>
     /// <param name="delay">Delay in steps (0 = within the step; k ≥ 1 reads y_from(t − k)).</param>
     /// <returns>The new connection.</returns>
     public static Connection Connect(this Network network, Layer from, Layer to, int delay = 0) =>
-        network.Connect<Connection>(to.ChangesShape ? new IdentityConnection(from, to, delay) : new DenseConnection(from, to, delay));
+        network.Connect<Connection>(to.ChangesShape || to is Layers.IIdentityInput ? new IdentityConnection(from, to, delay) : new DenseConnection(from, to, delay));
 
     /// <summary>Dense connection c = s·Wᵀ + b, W [out, in] (see <see cref="DenseConnection"/>).</summary>
     /// <param name="network">The network.</param>

@@ -13,7 +13,7 @@ namespace FlexNet.Connections;
 /// form a closed table of FlexNet's own layer and connection types; nothing read from a file names a .NET type.</summary>
 internal static class NetworkFileCodec
 {
-    internal static readonly string[] LayerKinds = ["layer", "input", "flatten", "reshape", "pool"];
+    internal static readonly string[] LayerKinds = ["layer", "input", "flatten", "reshape", "pool", .. BuiltInLayerKinds.Names];
     internal static readonly string[] ConnectionKinds = ["dense", "conv2d", "conv_transpose2d", "conv1d", "identity", "elementwise", "tied", "complement", "shared"];
 
     internal const int MaxDelay = 1 << 16;

@@ -119,6 +119,9 @@ public class Layer
         }
     }
 
+    /// <summary>Non-trainable state saved with the weights (e.g. batch-norm running statistics); none here.</summary>
+    internal virtual IEnumerable<Tensor> Buffers => [];
+
     /// <summary>Output shape for a combined input of per-sample shape <paramref name="inputShape"/> (identity here).</summary>
     /// <param name="inputShape">Per-sample shape of z.</param>
     /// <returns>Per-sample shape of y.</returns>
@@ -138,7 +141,16 @@ public class Layer
                 InitialState = NamedParameter(Tensor.Zeros(OutputShape!, dtype), "initial_state");
             if (!LearnInitialState) InitialState = null;
         }
+        AfterBuild?.Invoke(rng);
     }
+
+    /// <summary>The stem of the automatic name (<c>stem{position}</c>) when not the lower-case <see cref="Kind"/>: a builder's
+    /// plain node is named after the builder (<c>dense2</c>, <c>conv2d3</c>).</summary>
+    internal string? AutoNameStem { get; set; }
+
+    /// <summary>Runs at the end of <see cref="BuildParameters"/>, once every connection of the network is built: a
+    /// Keras-style builder initialises the connections it made here (per its init settings, in build order).</summary>
+    internal Action<RandomGenerator>? AfterBuild { get; set; }
 
     private Tensor NamedParameter(Tensor t, string what)
     {

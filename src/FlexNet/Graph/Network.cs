@@ -183,7 +183,7 @@ public sealed partial class Network
             throw new GraphException($"Layer '{layer.Name}' already belongs to network '{layer.Network.Name}'.");
         if (layer.Name.Length == 0)
         {
-            string stem = layer is InputLayer ? "input" : layer.Kind.Split('(')[0].ToLowerInvariant();
+            string stem = layer is InputLayer ? "input" : layer.AutoNameStem ?? layer.Kind.Split('(')[0].ToLowerInvariant();
             int i = _layers.Count + 1;
             while (_names.Contains(stem + i)) i++;
             layer.Name = stem + i;

@@ -119,6 +119,36 @@ public abstract class CatalogLayer
         return connection;
     }
 
+    /// <summary>A plain node (y = act(combine(cᵢ) + b), the same <see cref="Layer"/> a Connect user adds) whose incoming
+    /// connections made by this builder get <see cref="Init"/> once the network has built them.</summary>
+    /// <param name="shape">Per-sample shape, or null to infer it.</param>
+    /// <param name="activation">Activation name.</param>
+    /// <param name="combine">How inputs combine.</param>
+    /// <param name="name">Node name (null: automatic).</param>
+    /// <returns>The node (not yet in a network).</returns>
+    private protected Layer PlainNode(int[]? shape, string activation, CombineRule combine, string? name)
+    {
+        var node = new Layer(shape, activation, combine, false, name) { AutoNameStem = GetType().Name.ToLowerInvariant() };
+        node.AfterBuild = rng => InitIncoming(node, rng);
+        return node;
+    }
+
+    /// <summary>Applies <see cref="Init"/> to the parameters of <paramref name="node"/>'s incoming connections that this
+    /// builder made (each parameter once).</summary>
+    internal void InitIncoming(Layer node, RandomGenerator rng)
+    {
+        if (node.Network is null) return;
+        foreach (var c in node.Network.IncomingOf(node))
+        {
+            if (!_connections.Contains(c)) continue;
+            foreach (var p in c.Parameters)
+            {
+                string shortName = p.Name is { } n && n.LastIndexOf('.') is int i and >= 0 ? n[(i + 1)..] : "weight";
+                InitOnce(p, shortName, rng);
+            }
+        }
+    }
+
     /// <summary>Applies <see cref="Init"/> to a parameter once (never again after training started).</summary>
     /// <param name="param">The parameter.</param>
     /// <param name="shortName">Short name for per-parameter attributes.</param>
@@ -156,6 +186,9 @@ public abstract class CatalogLayer
         if (!trainable) _buffers.Add(shortName);
         return t;
     }
+
+    /// <summary><see cref="Store"/> as the source of a public layer's own tensors.</summary>
+    private protected ParameterSource StoreSource => (shortName, shape, dtype, create, trainable, rng) => Store(shortName, shape, dtype, create, rng, trainable);
 
     /// <summary>The layer's configuration (Keras' <c>get_config</c>): <c>form</c> (a form registered in
     /// <see cref="LayerRegistry"/>), <c>name</c> and the form's arguments, such that

@@ -4,10 +4,11 @@ using FlexNet.Tensors;
 namespace FlexNet.Layers;
 
 /// <summary>
-/// A graph node made by a catalog layer: an ordinary <see cref="Layer"/> (y = act(combine(cᵢ) + b)) that knows its
-/// <see cref="Owner"/>, so the owner can initialise the parameters of the connections it made once the network is
-/// built (per its <see cref="LayerInit"/>). Subclasses override <see cref="Layer.Transform"/> for layers that
-/// compute more than bias + activation.
+/// The base of the nodes that still belong to one builder (recurrent layers, custom layers, dense layers over a
+/// registered connection kind): a <see cref="Layer"/> that knows its <see cref="Owner"/>, so the owner can initialise
+/// the parameters of the connections it made once the network is built (per its <see cref="LayerInit"/>). Every other
+/// builder adds a public layer instead (a plain <see cref="Layer"/>, <see cref="BatchNormLayer"/>,
+/// <see cref="DropoutLayer"/>, <see cref="LayerNormLayer"/>, <see cref="EmbeddingLayer"/>, ...).
 /// </summary>
 internal class CatalogNode : Layer
 {
@@ -43,15 +44,7 @@ internal class CatalogNode : Layer
     protected internal override void BuildParameters(DType dtype, RandomGenerator rng)
     {
         base.BuildParameters(dtype, rng);
-        foreach (var c in Incoming)
-        {
-            if (!Owner.Connections.Contains(c)) continue;
-            foreach (var p in c.Parameters)
-            {
-                string shortName = p.Name is { } n && n.LastIndexOf('.') is int i and >= 0 ? n[(i + 1)..] : "weight";
-                Owner.InitOnce(p, shortName, rng);
-            }
-        }
+        Owner.InitIncoming(this, rng);
         BuildOwnParameters(dtype, rng);
     }
 

@@ -66,7 +66,7 @@ public sealed class Conv2D : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new CatalogNode(this, null, Activation, CombineRule.Sum, ctx.NodeName));
+        var node = ctx.Add(PlainNode(null, Activation, CombineRule.Sum, ctx.NodeName));
         if (_first is null)
             _first = Own(ctx.Network, new Conv2dConnection(ctx.Inputs[0], node, KernelSize, Stride, Padding, Dilation, 0, UseBias, Filters, node.Name));
         else Own(ctx.Network, new SharedConnection(_first, ctx.Inputs[0], node));

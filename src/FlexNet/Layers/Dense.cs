@@ -118,7 +118,7 @@ public class Dense : CatalogLayer, ITiedPartner
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(Custom ? new KindNode(this, ctx.NodeName) : new CatalogNode(this, [Units], Activation, CombineRule.Sum, ctx.NodeName));
+        var node = ctx.Add(Custom ? new KindNode(this, ctx.NodeName) : PlainNode([Units], Activation, CombineRule.Sum, ctx.NodeName));
         for (int i = 0; i < ctx.Inputs.Count; i++)
         {
             var src = ctx.Inputs[i];

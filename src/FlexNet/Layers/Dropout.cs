@@ -2,7 +2,7 @@ using FlexNet.Graph;
 
 namespace FlexNet.Layers;
 
-/// <summary>Inverted dropout, active in training only: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) per element;
+/// <summary>The Keras-style builder of a <see cref="DropoutLayer"/> (it adds that layer and an identity connection from its input). Inverted dropout, active in training only: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) per element;
 /// y = x in evaluation. The mask generator is the layer's own (seeded by <c>rng</c>, else by its name).</summary>
 public sealed class Dropout : CatalogLayer
 {
@@ -38,7 +38,7 @@ public sealed class Dropout : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new NoiseNode(this, ctx.NodeName, NoiseNode.NoiseKind.Dropout, Rate, Seed));
+        var node = ctx.Add(new DropoutLayer(Rate, Seed, ctx.NodeName));
         ctx.Identity(0, node);
         return node;
     }

@@ -5,7 +5,8 @@ using FlexNet.Autodiff;
 namespace FlexNet.Layers;
 
 /// <summary>
-/// Lookup table: y[n, l, :] = W[x[n, l], :] with W [vocab, dim] ~ N(0, 1) (torch default). The input holds integer
+/// The Keras-style builder of an <see cref="EmbeddingLayer"/> (it adds that layer and an identity connection from its
+/// input; every attachment shares W). Lookup table: y[n, l, :] = W[x[n, l], :] with W [vocab, dim] ~ N(0, 1) (torch default). The input holds integer
 /// indices in [0, vocab) stored in the network's float dtype (per-sample shape [L]); the output is [L, dim].
 /// Parameter <c>NAME.weight</c>.
 /// </summary>
@@ -44,30 +45,8 @@ public sealed class Embedding : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new EmbeddingNode(this, ctx.NodeName));
+        var node = ctx.Add(new EmbeddingLayer(Vocabulary, Dimension, ctx.NodeName) { Source = StoreSource });
         ctx.Identity(0, node);
         return node;
-    }
-
-    private sealed class EmbeddingNode(Embedding owner, string? name) : CatalogNode(owner, null, "linear", CombineRule.Sum, name)
-    {
-        private Tensor? _weight;
-
-        public override bool ChangesShape => true;
-
-        public override string Kind => $"Embedding({owner.Vocabulary}x{owner.Dimension})";
-
-        public override IEnumerable<Tensor> Parameters => _weight is null ? [] : [_weight];
-
-        protected internal override int[] InferOutputShape(int[] inputShape) => [.. inputShape, owner.Dimension];
-
-        protected override void BuildOwnParameters(DType dtype, RandomGenerator rng) =>
-            _weight = owner.Store("weight", [owner.Vocabulary, owner.Dimension], dtype, () => Tensor.Normal([owner.Vocabulary, owner.Dimension], 0, 1, rng, dtype), rng);
-
-        protected internal override Tensor Transform(Tensor combined, bool training)
-        {
-            var idx = combined.Detach().To(DType.Int32);
-            return NN.Embedding(_weight!, idx);
-        }
     }
 }

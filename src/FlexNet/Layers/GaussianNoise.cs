@@ -2,7 +2,7 @@ using FlexNet.Graph;
 
 namespace FlexNet.Layers;
 
-/// <summary>Additive Gaussian noise, active in training only: y = x + ε, ε ~ N(0, σ²) per element; y = x in evaluation.</summary>
+/// <summary>The Keras-style builder of a <see cref="GaussianNoiseLayer"/> (it adds that layer and an identity connection from its input). Additive Gaussian noise, active in training only: y = x + ε, ε ~ N(0, σ²) per element; y = x in evaluation.</summary>
 public sealed class GaussianNoise : CatalogLayer
 {
     /// <summary>Creates the layer.</summary>
@@ -37,7 +37,7 @@ public sealed class GaussianNoise : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new NoiseNode(this, ctx.NodeName, NoiseNode.NoiseKind.Gaussian, Std, Seed));
+        var node = ctx.Add(new GaussianNoiseLayer(Std, Seed, ctx.NodeName));
         ctx.Identity(0, node);
         return node;
     }

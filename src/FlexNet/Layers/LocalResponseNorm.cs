@@ -4,7 +4,8 @@ using FlexNet.Tensors;
 namespace FlexNet.Layers;
 
 /// <summary>
-/// Local response normalisation across channels, as FeedbackNets.jl's <c>LRN</c> (Spoerer et al. 2017 recurrent
+/// The Keras-style builder of a <see cref="LocalResponseNormLayer"/> (it adds that layer and an identity connection
+/// from its input). Local response normalisation across channels, as FeedbackNets.jl's <c>LRN</c> (Spoerer et al. 2017 recurrent
 /// CNNs): y[n, c, ...] = x[n, c, ...] / (k + α·Σ_{c' = c − ⌊size/2⌋}^{c + ⌊(size − 1)/2⌋} x[n, c', ...]²)^β, channels
 /// outside [0, C) contribute zero. Works on [N, C] and [N, C, ...spatial]. No parameters.
 /// </summary>
@@ -49,26 +50,8 @@ public sealed class LocalResponseNorm : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new LrnNode(this, ctx.NodeName));
+        var node = ctx.Add(new LocalResponseNormLayer(Size, Alpha, Beta, K, ctx.NodeName));
         ctx.Identity(0, node);
         return node;
-    }
-
-    private sealed class LrnNode(LocalResponseNorm o, string? name) : CatalogNode(o, null, "linear", CombineRule.Sum, name)
-    {
-        public override string Kind => $"LRN({o.Size})";
-
-        protected internal override Tensor Transform(Tensor x, bool training)
-        {
-            int c = x.Shape[1], before = o.Size / 2, after = (o.Size - 1) / 2;
-            var sq = x.Square();
-            var pads = new int[2 * x.Rank];
-            pads[2] = before;
-            pads[3] = after;
-            var padded = before + after > 0 ? sq.Pad(pads) : sq;
-            Tensor sum = padded.Slice(1, 0, c);
-            for (int j = 1; j < o.Size; j++) sum = sum + padded.Slice(1, j, c);
-            return x / (sum * o.Alpha + o.K).Pow(o.Beta);
-        }
     }
 }

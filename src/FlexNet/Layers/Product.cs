@@ -21,7 +21,7 @@ public sealed class Product : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new CatalogNode(this, null, "linear", CombineRule.Product, ctx.NodeName));
+        var node = ctx.Add(PlainNode(null, "linear", CombineRule.Product, ctx.NodeName));
         for (int i = 0; i < ctx.Inputs.Count; i++) ctx.Identity(i, node);
         return node;
     }

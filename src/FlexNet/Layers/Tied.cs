@@ -46,7 +46,7 @@ public sealed class Tied : CatalogLayer
     {
         if (Partner is not CatalogLayer p || p.Nodes.Count == 0)
             throw new GraphException($"Tied layer '{Name ?? "tied"}': its partner '{Partner.Name}' must be attached to the network first.");
-        var node = ctx.Add(new CatalogNode(this, null, Activation, CombineRule.Sum, ctx.NodeName));
+        var node = ctx.Add(PlainNode(null, Activation, CombineRule.Sum, ctx.NodeName));
         if (_first is null) _first = Own(ctx.Network, new TiedConnection(ctx.Inputs[0], node, Partner, p.Nodes[0], bias: true, node.Name));
         else Own(ctx.Network, new SharedConnection(_first, ctx.Inputs[0], node));
         return node;

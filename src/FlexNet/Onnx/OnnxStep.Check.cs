@@ -19,9 +19,9 @@ internal sealed partial class OnnxStep
                 throw new OnnxExportException($"{net}: layer '{layer.Name}' learns its initial state; the step form's state inputs start from zeros, so it is not supported there (the sequence and unrolled forms start from the learned state).");
             switch (layer)
             {
-                case InputLayer or FlattenLayer or ReshapeLayer or PoolLayer or NoiseNode:
+                case InputLayer or FlattenLayer or ReshapeLayer or PoolLayer or DropoutLayer or GaussianNoiseLayer:
                     break;
-                case CatalogNode { Owner: BatchNorm } when layer.Kind == "BatchNorm":
+                case BatchNormLayer:
                     break;
                 case RecurrentNode r:
                     if (r.HasInitialStateInput)

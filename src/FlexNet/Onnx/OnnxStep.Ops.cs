@@ -116,16 +116,13 @@ internal sealed partial class OnnxStep
                     : Final(layer, "AveragePool", [z], OnnxGraph.Ints("kernel_shape", kernel), OnnxGraph.Ints("strides", strides), OnnxGraph.Ints("pads", pads),
                         OnnxGraph.Int("count_include_pad", 1));
             }
-            case NoiseNode:
+            case DropoutLayer or GaussianNoiseLayer:
                 return Final(layer, "Identity", [z]); // dropout and Gaussian noise act in training only
-            case CatalogNode { Owner: BatchNorm bn }:
-            {
-                var ps = layer.Parameters.ToArray(); // gamma, beta
+            case BatchNormLayer bn:
                 return Final(layer, "BatchNormalization",
-                    [z, _scope.Weight(layer.Name + ".gamma", ps[0]), _scope.Weight(layer.Name + ".beta", ps[1]),
+                    [z, _scope.Weight(layer.Name + ".gamma", bn.Gamma!), _scope.Weight(layer.Name + ".beta", bn.Beta!),
                      _scope.Weight(layer.Name + ".running_mean", bn.RunningMean!), _scope.Weight(layer.Name + ".running_var", bn.RunningVar!)],
                     OnnxGraph.Float("epsilon", (float)bn.Epsilon));
-            }
             case RecurrentNode r:
                 return Cell(r, z, cells);
         }

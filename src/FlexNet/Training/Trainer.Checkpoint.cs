@@ -49,13 +49,11 @@ public sealed partial class Trainer
         var generators = new List<(string, RandomGenerator)>();
         if (ActivationModel is IGraphBacked gb)
         {
-            var owners = new HashSet<CatalogLayer>(ReferenceEqualityComparer.Instance);
             var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
             foreach (var layer in gb.Network.Layers)
             {
-                if (layer is CatalogNode cn && owners.Add(cn.Owner))
-                    foreach (var b in cn.Owner.Buffers)
-                        if (seen.Add(b)) buffers.Add((b.Name ?? $"{cn.Owner.Name}.buffer{buffers.Count}", b));
+                foreach (var b in layer.Buffers)
+                    if (seen.Add(b)) buffers.Add((b.Name ?? $"{layer.Name}.buffer{buffers.Count}", b));
                 if (layer is IStochasticNode sn) generators.Add((layer.Name, sn.Generator));
             }
         }

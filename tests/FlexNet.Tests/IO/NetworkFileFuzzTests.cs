@@ -253,6 +253,7 @@ public sealed class NetworkFileFuzzTests
             ("recurrent", () => NetworkFile.Image(NetworkFileTests.Recurrent())), ("cnn", () => NetworkFile.Image(NetworkFileTests.Convolutional())),
             ("mlp", () => NetworkFile.Image(Mlp())), ("every", () => NetworkFile.Image(NetworkFileTests.EveryKind())),
             ("custom-layer", () => { LayerKindsTests.Register(); return NetworkFile.Image(LayerKindsTests.Net()); }),
+            ("norm-noise", () => NetworkFile.Image(Graph.NormNoiseLayerTests.FileNet())),
             // front-end model files (format version 2): read through the same entry point, Network.Load
             ("sequential", () => ModelFile.Image(SequentialSeed())), ("functional", () => ModelFile.Image(FunctionalSeed())),
             ("spec", () => ModelFile.Image(SpecSeed())), ("chain", () => ModelFileTests.Chain().Image()),

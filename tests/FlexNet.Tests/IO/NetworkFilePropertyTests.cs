@@ -9,7 +9,7 @@ using FlexNet.Tensors;
 namespace FlexNet.Tests.IO;
 
 /// <summary>Random Connect networks (dense and conv layers, pooling, flatten, feedback and delayed edges, elementwise
-/// and tied connections, learned initial states, several inputs and outputs) survive save + load with bit-identical
+/// and tied connections, learned initial states, batch norm, layer norm, LRN, dropout and noise layers, several inputs and outputs) survive save + load with bit-identical
 /// outputs, and the loaded network saves to identical bytes.</summary>
 public sealed class NetworkFilePropertyTests
 {
@@ -110,13 +110,40 @@ public sealed class NetworkFilePropertyTests
         int nOut = 1 + rng.Next(Math.Min(3, candidates.Count));
         for (int i = 0; i < nOut; i++)
             net.AddOutput(candidates[rng.Next(candidates.Count)], rng.Next(2) == 0 ? OutputMode.AllSteps : OutputMode.LastStep);
+        // batch norm, dropout and Gaussian-noise layers (drawn from a generator of their own, so the networks above
+        // stay as they were): one of them after a random layer, then maybe a dense layer after it; an extra output
+        var extra = new Random(seed * 31 + 7);
+        if (extra.Next(3) != 0)
+        {
+            var src = layers[extra.Next(layers.Count)];
+            Layer stat = extra.Next(5) switch
+            {
+                0 => new BatchNormLayer(0.05 + 0.9 * extra.NextDouble(), 1e-5 * (1 + extra.Next(100)), $"bn{seed}"),
+                1 => new DropoutLayer(0.5 * extra.NextDouble(), extra.Next(2) == 0 ? null : (ulong)extra.Next(1000), $"drop{seed}"),
+                2 => new GaussianNoiseLayer(extra.NextDouble(), extra.Next(2) == 0 ? null : (ulong)extra.Next(1000), $"noise{seed}"),
+                3 => new LayerNormLayer(1e-5 * (1 + extra.Next(100)), $"ln{seed}"),
+                _ => new LocalResponseNormLayer(1 + extra.Next(4), extra.NextDouble(), 0.5 + extra.NextDouble(), 0.5 + extra.NextDouble(), $"lrn{seed}"),
+            };
+            net.Connect(src, net.Add(stat));
+            Layer last = stat;
+            if (extra.Next(2) == 0 && src.OutputShapeGuess() is { Length: 1 })
+            {
+                last = net.Add(new Layer(1 + extra.Next(4), Acts[extra.Next(Acts.Length)], name: $"after{seed}"));
+                net.ConnectDense(stat, last);
+            }
+            net.AddOutput(last, extra.Next(2) == 0 ? OutputMode.AllSteps : OutputMode.LastStep);
+        }
         if (recurrent && !temporal) net.Steps = t;
         if (rng.Next(4) == 0) net.TruncatedBptt = 1 + rng.Next(3);
         net.Compile();
         // move every weight away from its seeded initial value, so a loader that re-initialises cannot pass
         var noise = new RandomGenerator((ulong)seed + 77);
         using (Autograd.NoGrad())
+        {
             foreach (var p in net.Parameters) p.CopyFrom(p + Tensor.Normal(p.Shape.ToArray(), 0, 0.2, noise, p.DType));
+            foreach (var l in net.Layers)
+                foreach (var b in l.Buffers) b.CopyFrom(Tensor.Uniform(b.Shape.ToArray(), 0.5, 2, noise, b.DType)); // running statistics
+        }
         return (net, inputs.ToArray());
     }
 
@@ -125,7 +152,7 @@ public sealed class NetworkFilePropertyTests
     {
         var sw = Stopwatch.StartNew();
         string dir = TestFiles.NewTempDir();
-        int nets = 0, convs = 0, recurrentNets = 0, tied = 0, parameters = 0;
+        int nets = 0, convs = 0, recurrentNets = 0, tied = 0, parameters = 0, norms = 0, noises = 0;
         try
         {
             for (int seed = 0; seed < 220; seed++)
@@ -150,6 +177,8 @@ public sealed class NetworkFilePropertyTests
                 if (net.Connections.Any(c => c is Conv2dConnection)) convs++;
                 if (net.Connections.Any(c => c.Delay > 0)) recurrentNets++;
                 if (net.Connections.Any(c => c is TiedConnection)) tied++;
+                if (net.Layers.Any(l => l is BatchNormLayer or LayerNormLayer or LocalResponseNormLayer)) norms++;
+                if (net.Layers.Any(l => l is DropoutLayer or GaussianNoiseLayer)) noises++;
                 parameters += entries.Count;
             }
         }
@@ -157,9 +186,10 @@ public sealed class NetworkFilePropertyTests
         {
             Directory.Delete(dir, true);
         }
-        TestContext.Current.SendDiagnosticMessage($"{nets} networks ({convs} with conv, {recurrentNets} recurrent, {tied} tied, {parameters} tensors) in {sw.Elapsed.TotalSeconds:F1} s");
+        TestContext.Current.SendDiagnosticMessage($"{nets} networks ({convs} with conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise, {parameters} tensors) in {sw.Elapsed.TotalSeconds:F1} s");
         Assert.True(nets >= 200);
-        Assert.True(convs >= 20 && recurrentNets >= 40 && tied >= 5, $"too little variety: {convs} conv, {recurrentNets} recurrent, {tied} tied");
+        Assert.True(convs >= 20 && recurrentNets >= 40 && tied >= 5 && norms >= 40 && noises >= 30,
+            $"too little variety: {convs} conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise");
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed.TotalSeconds:F1} s");
     }
 }

@@ -1,0 +1,154 @@
+using System.Globalization;
+using FlexNet.Graph;
+using FlexNet.Layers;
+
+namespace FlexNet.Connections;
+
+/// <summary>FlexNet's own layer kinds that a <c>.flexnet</c> file stores like registered ones (kind, options map,
+/// own parameters predicted from the input shape): <c>batchnorm</c> (<see cref="BatchNormLayer"/>), <c>dropout</c>
+/// (<see cref="DropoutLayer"/>), <c>gaussian_noise</c> (<see cref="GaussianNoiseLayer"/>), <c>layernorm</c>
+/// (<see cref="LayerNormLayer"/>), <c>lrn</c> (<see cref="LocalResponseNormLayer"/>) and <c>embedding</c>
+/// (<see cref="EmbeddingLayer"/>). Their names are reserved:
+/// <see cref="LayerKinds.Register"/> refuses them.</summary>
+internal static class BuiltInLayerKinds
+{
+    internal static readonly string[] Names = ["batchnorm", "dropout", "gaussian_noise", "layernorm", "lrn", "embedding"];
+
+    private static readonly LayerKinds.Entry[] Entries =
+    [
+        new("batchnorm", typeof(BatchNormLayer),
+            l => new Dictionary<string, string> { ["momentum"] = Text(((BatchNormLayer)l).Momentum), ["epsilon"] = Text(((BatchNormLayer)l).Epsilon) },
+            CreateBatchNorm,
+            (input, o) =>
+            {
+                CreateBatchNorm("check", o);
+                int[] c = [input[0]];
+                return new LayerShapes(input, [("gamma", c), ("beta", c), ("running_mean", c), ("running_var", c)]);
+            }),
+        new("dropout", typeof(DropoutLayer),
+            l => WithSeed("rate", ((DropoutLayer)l).Rate, ((DropoutLayer)l).Seed),
+            CreateDropout,
+            (input, o) =>
+            {
+                CreateDropout("check", o);
+                return new LayerShapes(input, []);
+            }),
+        new("gaussian_noise", typeof(GaussianNoiseLayer),
+            l => WithSeed("std", ((GaussianNoiseLayer)l).Std, ((GaussianNoiseLayer)l).Seed),
+            CreateNoise,
+            (input, o) =>
+            {
+                CreateNoise("check", o);
+                return new LayerShapes(input, []);
+            }),
+        new("layernorm", typeof(LayerNormLayer),
+            l => new Dictionary<string, string> { ["epsilon"] = Text(((LayerNormLayer)l).Epsilon) },
+            CreateLayerNorm,
+            (input, o) =>
+            {
+                CreateLayerNorm("check", o);
+                int[] d = [input[^1]];
+                return new LayerShapes(input, [("gamma", d), ("beta", d)]);
+            }),
+        new("lrn", typeof(LocalResponseNormLayer),
+            l => l is LocalResponseNormLayer r
+                ? new Dictionary<string, string> { ["size"] = r.Size.ToString(CultureInfo.InvariantCulture), ["alpha"] = Text(r.Alpha), ["beta"] = Text(r.Beta), ["k"] = Text(r.K) }
+                : throw new ArgumentException("not an LRN layer"),
+            CreateLrn,
+            (input, o) =>
+            {
+                CreateLrn("check", o);
+                return new LayerShapes(input, []);
+            }),
+        new("embedding", typeof(EmbeddingLayer),
+            l => l is EmbeddingLayer e
+                ? new Dictionary<string, string> { ["vocabulary"] = e.Vocabulary.ToString(CultureInfo.InvariantCulture), ["dimension"] = e.Dimension.ToString(CultureInfo.InvariantCulture) }
+                : throw new ArgumentException("not an embedding layer"),
+            CreateEmbedding,
+            (input, o) =>
+            {
+                var e = CreateEmbedding("check", o);
+                return new LayerShapes([.. input, e.Dimension], [("weight", [e.Vocabulary, e.Dimension])]);
+            }),
+    ];
+
+    internal static LayerKinds.Entry? Find(string kind) => Array.Find(Entries, e => e.Kind == kind);
+
+    internal static LayerKinds.Entry? Find(Type type) => Array.Find(Entries, e => e.Type == type);
+
+    private static BatchNormLayer CreateBatchNorm(string name, IReadOnlyDictionary<string, string> o)
+    {
+        Only(o, "momentum", "epsilon");
+        return new BatchNormLayer(Number(o, "momentum"), Number(o, "epsilon"), name);
+    }
+
+    private static DropoutLayer CreateDropout(string name, IReadOnlyDictionary<string, string> o)
+    {
+        Only(o, "rate", "seed");
+        return new DropoutLayer(Number(o, "rate"), Seed(o), name);
+    }
+
+    private static GaussianNoiseLayer CreateNoise(string name, IReadOnlyDictionary<string, string> o)
+    {
+        Only(o, "std", "seed");
+        return new GaussianNoiseLayer(Number(o, "std"), Seed(o), name);
+    }
+
+    private static LayerNormLayer CreateLayerNorm(string name, IReadOnlyDictionary<string, string> o)
+    {
+        Only(o, "epsilon");
+        return new LayerNormLayer(Number(o, "epsilon"), name);
+    }
+
+    private static LocalResponseNormLayer CreateLrn(string name, IReadOnlyDictionary<string, string> o)
+    {
+        Only(o, "size", "alpha", "beta", "k");
+        return new LocalResponseNormLayer(Count(o, "size"), Number(o, "alpha"), Number(o, "beta"), Number(o, "k"), name);
+    }
+
+    private static EmbeddingLayer CreateEmbedding(string name, IReadOnlyDictionary<string, string> o)
+    {
+        Only(o, "vocabulary", "dimension");
+        return new EmbeddingLayer(Count(o, "vocabulary"), Count(o, "dimension"), name);
+    }
+
+    private static int Count(IReadOnlyDictionary<string, string> o, string key)
+    {
+        if (!o.TryGetValue(key, out var text)) throw new FormatException($"option '{key}' is missing.");
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1)
+            throw new FormatException($"option '{key}' is '{(text.Length > 40 ? text[..40] + "..." : text)}', not an integer from 1 to {int.MaxValue}.");
+        return v;
+    }
+
+    private static Dictionary<string, string> WithSeed(string key, double value, ulong? seed)
+    {
+        var d = new Dictionary<string, string> { [key] = Text(value) };
+        if (seed is ulong s) d["seed"] = s.ToString(CultureInfo.InvariantCulture);
+        return d;
+    }
+
+    private static string Text(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static void Only(IReadOnlyDictionary<string, string> o, params string[] allowed)
+    {
+        foreach (var k in o.Keys)
+            if (Array.IndexOf(allowed, k) < 0)
+                throw new FormatException($"unknown option '{(k.Length > 40 ? k[..40] + "..." : k)}' (allowed: {string.Join(", ", allowed)}).");
+    }
+
+    private static double Number(IReadOnlyDictionary<string, string> o, string key)
+    {
+        if (!o.TryGetValue(key, out var text)) throw new FormatException($"option '{key}' is missing.");
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            throw new FormatException($"option '{key}' is '{(text.Length > 40 ? text[..40] + "..." : text)}', not a finite number.");
+        return v;
+    }
+
+    private static ulong? Seed(IReadOnlyDictionary<string, string> o)
+    {
+        if (!o.TryGetValue("seed", out var text)) return null;
+        if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong s))
+            throw new FormatException($"option 'seed' is '{(text.Length > 40 ? text[..40] + "..." : text)}', not an unsigned 64-bit integer.");
+        return s;
+    }
+}
