@@ -1,5 +1,6 @@
 using FlexNet.Autodiff;
 using FlexNet.Graph;
+using FlexNet.Layers;
 
 namespace FlexNet.Connections;
 
@@ -12,7 +13,7 @@ namespace FlexNet.Connections;
 public static class NetworkConnections
 {
     /// <summary>Connects <paramref name="from"/> to <paramref name="to"/>: dense (with bias) by default, identity when the
-    /// target is a shape-changing layer (flatten, reshape, pooling) or one that transforms its input as it is (batch
+    /// target is a <see cref="RecurrentCellLayer"/> (its parameter-free input edge), a shape-changing layer (flatten, reshape, pooling) or one that transforms its input as it is (batch
     /// norm, dropout, Gaussian noise).</summary>
     /// <param name="network">The network.</param>
     /// <param name="from">Source layer.</param>
@@ -20,7 +21,7 @@ public static class NetworkConnections
     /// <param name="delay">Delay in steps (0 = within the step; k ≥ 1 reads y_from(t − k)).</param>
     /// <returns>The new connection.</returns>
     public static Connection Connect(this Network network, Layer from, Layer to, int delay = 0) =>
-        network.Connect<Connection>(to.ChangesShape || to is Layers.IIdentityInput ? new IdentityConnection(from, to, delay) : new DenseConnection(from, to, delay));
+        network.Connect<Connection>(to is RecurrentCellLayer ? new SequenceInputConnection(from, to, delay) : to.ChangesShape || to is Layers.IIdentityInput ? new IdentityConnection(from, to, delay) : new DenseConnection(from, to, delay));
 
     /// <summary>Dense connection c = s·Wᵀ + b, W [out, in] (see <see cref="DenseConnection"/>).</summary>
     /// <param name="network">The network.</param>

@@ -364,7 +364,7 @@ public static class NetworkFile
                 "conv2d" => new Conv2dConnection(from, to, c.Kernel, c.Stride, c.Pad, c.Dilation, c.Delay, c.Bias, c.OutChannels, c.Name),
                 "conv_transpose2d" => new ConvTranspose2dConnection(from, to, c.Kernel, c.Stride, c.PadT, c.OutputPadding, c.Dilation, c.Delay, c.Bias, c.OutChannels, c.Name),
                 "conv1d" => new Conv1dConnection(from, to, c.OutChannels!.Value, c.Kernel, c.Stride, c.Pad, c.Dilation, c.Bias, c.Name),
-                "identity" => new IdentityConnection(from, to, c.Delay, c.Name),
+                "identity" => to is RecurrentCellLayer ? new SequenceInputConnection(from, to, c.Delay, c.Name) : new IdentityConnection(from, to, c.Delay, c.Name),
                 "complement" => new ComplementConnection(from, to, c.Delay, c.Name),
                 "elementwise" => new ElementwiseConnection(from, to, c.Delay, c.Bias, c.Name),
                 "tied" => new TiedConnection(from, to, Make(index[c.Partner!]) as DenseConnection

@@ -109,6 +109,7 @@ internal static class NetworkFileCodec
                 r.OutChannels = k.OutChannels;
                 break;
             case IdentityConnection:
+            case SequenceInputConnection: // the input edge of a recurrent layer: loaded as one again (see NetworkFile)
                 r.Kind = "identity";
                 break;
             case ComplementConnection:

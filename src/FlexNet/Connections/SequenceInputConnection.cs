@@ -11,7 +11,8 @@ internal sealed class SequenceInputConnection : Connection
     /// <param name="from">Source.</param>
     /// <param name="to">Recurrent node.</param>
     /// <param name="delay">Delay.</param>
-    public SequenceInputConnection(Layer from, Layer to, int delay = 0) : base(from, to, delay) { }
+    /// <param name="name">Name (null: automatic).</param>
+    public SequenceInputConnection(Layer from, Layer to, int delay = 0, string? name = null) : base(from, to, delay, name) { }
 
     /// <summary>True when the source is a whole sequence [T, F].</summary>
     public bool IsSequence => SourceShape is { Length: 2 };

@@ -91,7 +91,7 @@ public sealed class BidirectionalLayer : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new RecurrentNode(this, Forward, Backward, ctx.NodeName, null));
+        var node = ctx.Add(new RecurrentCellLayer(Forward, Backward, ctx.NodeName, null));
         Forward.Name ??= node.Name + "_forward";
         Backward.Name ??= node.Name + "_backward";
         Own(ctx.Network, new SequenceInputConnection(ctx.Inputs[0], node));

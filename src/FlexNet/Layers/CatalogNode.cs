@@ -4,11 +4,11 @@ using FlexNet.Tensors;
 namespace FlexNet.Layers;
 
 /// <summary>
-/// The base of the nodes that still belong to one builder (recurrent layers, custom layers, dense layers over a
+/// The base of the nodes that still belong to one builder (custom layers, dense layers over a
 /// registered connection kind): a <see cref="Layer"/> that knows its <see cref="Owner"/>, so the owner can initialise
 /// the parameters of the connections it made once the network is built (per its <see cref="LayerInit"/>). Every other
 /// builder adds a public layer instead (a plain <see cref="Layer"/>, <see cref="BatchNormLayer"/>,
-/// <see cref="DropoutLayer"/>, <see cref="LayerNormLayer"/>, <see cref="EmbeddingLayer"/>, ...).
+/// <see cref="DropoutLayer"/>, <see cref="LayerNormLayer"/>, <see cref="EmbeddingLayer"/>, <see cref="RecurrentCellLayer"/>, ...).
 /// </summary>
 internal class CatalogNode : Layer
 {

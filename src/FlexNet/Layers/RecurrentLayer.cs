@@ -7,7 +7,8 @@ namespace FlexNet.Layers;
 
 /// <summary>
 /// Base of the recurrent catalog layers (<see cref="RNN"/>, <see cref="GRU"/>, <see cref="LSTM"/>): wraps an
-/// <see cref="IRecurrentCell"/> (torch equations and parameter names <c>NAME.weight_ih_l0</c>, ...) as a graph node.
+/// <see cref="IRecurrentCell"/> (torch equations and parameter names <c>NAME.weight_ih_l0</c>, ...) and adds it to a
+/// network as a <see cref="RecurrentCellLayer"/> (the layer a Connect user adds with <c>net.Add(new RecurrentCellLayer(cell))</c>).
 /// Input 0 is the data, optional input 1 the initial state (h₀, or [h₀; c₀] for an LSTM).
 /// <para>Two modes, chosen from the data's per-sample shape when the network is built:
 /// <b>stepped</b> — a vector input [F] in a network unrolled over time (temporal input [T, N, F], or any Connect
@@ -120,7 +121,7 @@ public abstract class RecurrentLayer : CatalogLayer
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(new RecurrentNode(this, this, null, ctx.NodeName, InputWidth));
+        var node = ctx.Add(new RecurrentCellLayer(this, null, ctx.NodeName, InputWidth));
         Own(ctx.Network, new SequenceInputConnection(ctx.Inputs[0], node));
         if (ctx.Inputs.Count == 2) Own(ctx.Network, new InitialStateConnection(ctx.Inputs[1], node));
         return node;

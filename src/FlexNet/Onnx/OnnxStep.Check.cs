@@ -23,7 +23,7 @@ internal sealed partial class OnnxStep
                     break;
                 case BatchNormLayer:
                     break;
-                case RecurrentNode r:
+                case RecurrentCellLayer r:
                     if (r.HasInitialStateInput)
                         throw Refuse(layer, "takes its initial state from another layer; the export starts every cell from zeros, so it is not supported.");
                     if (r.ForwardCell is not (RnnCell or GruCell or LstmCell))
@@ -51,7 +51,7 @@ internal sealed partial class OnnxStep
             {
                 DenseConnection or IdentityConnection or ElementwiseConnection or ComplementConnection or Conv2dConnection or Conv1dConnection or ConvTranspose2dConnection => true,
                 TiedConnection t => t.Partner is not null,
-                SequenceInputConnection => c.To is RecurrentNode && c is not SharedConnection,
+                SequenceInputConnection => c.To is RecurrentCellLayer && c is not SharedConnection,
                 _ => false,
             };
             if (!ok)

@@ -123,7 +123,7 @@ internal sealed partial class OnnxStep
                     [z, _scope.Weight(layer.Name + ".gamma", bn.Gamma!), _scope.Weight(layer.Name + ".beta", bn.Beta!),
                      _scope.Weight(layer.Name + ".running_mean", bn.RunningMean!), _scope.Weight(layer.Name + ".running_var", bn.RunningVar!)],
                     OnnxGraph.Float("epsilon", (float)bn.Epsilon));
-            case RecurrentNode r:
+            case RecurrentCellLayer r:
                 return Cell(r, z, cells);
         }
         // a plain layer: y = act(z + b)

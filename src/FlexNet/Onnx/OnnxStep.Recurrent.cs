@@ -12,7 +12,7 @@ namespace FlexNet.Onnx;
 /// Whole-sequence mode ([T, F] per sample, batch-first): the op over the T steps, forward, reverse or bidirectional.</summary>
 internal sealed partial class OnnxStep
 {
-    private static int[] CellParts(RecurrentNode r) => r.ForwardCell is LstmCell l ? [l.HiddenSize, l.HiddenSize] : [r.ForwardCell!.HiddenSize];
+    private static int[] CellParts(RecurrentCellLayer r) => r.ForwardCell is LstmCell l ? [l.HiddenSize, l.HiddenSize] : [r.ForwardCell!.HiddenSize];
 
     private static readonly int[] LstmOrder = [0, 3, 1, 2], GruOrder = [1, 0, 2], RnnOrder = [0];
 
@@ -27,7 +27,7 @@ internal sealed partial class OnnxStep
     private readonly Dictionary<Layer, (string W, string R, string B, string? P)> _cellWeights = [];
 
     /// <summary>W [D, g·H, I], R [D, g·H, H], B [D, 2·g·H] (and P [D, 3H]) of the node's D cells, written once.</summary>
-    private (string W, string R, string B, string? P) Weights(RecurrentNode r, IRecurrentCell[] cells)
+    private (string W, string R, string B, string? P) Weights(RecurrentCellLayer r, IRecurrentCell[] cells)
     {
         if (_cellWeights.TryGetValue(r, out var known)) return known;
         var (w, rr, b, p) = (new List<float>(), new List<float>(), new List<float>(), new List<float>());
@@ -74,10 +74,10 @@ internal sealed partial class OnnxStep
         }
     }
 
-    private string Cell(RecurrentNode r, string x, Dictionary<Layer, string[]> cells) =>
+    private string Cell(RecurrentCellLayer r, string x, Dictionary<Layer, string[]> cells) =>
         r.IsWholeSequence ? WholeSequence(r, x) : SteppedCell(r, x, cells);
 
-    private string SteppedCell(RecurrentNode r, string x, Dictionary<Layer, string[]> cells)
+    private string SteppedCell(RecurrentCellLayer r, string x, Dictionary<Layer, string[]> cells)
     {
         var cell = r.ForwardCell!;
         string name = r.Name;
@@ -116,7 +116,7 @@ internal sealed partial class OnnxStep
 
     /// <summary>A [T, F] input per sample ([N, T·F] flattened): transposed to [T, N, F], run by the op (forward, reverse or
     /// bidirectional), and returned as [N, T, D·H] (every step) or [N, D·H] (the last processed step of each direction).</summary>
-    private string WholeSequence(RecurrentNode r, string z)
+    private string WholeSequence(RecurrentCellLayer r, string z)
     {
         string name = r.Name;
         var (steps, features) = r.SequenceShape;

@@ -58,7 +58,7 @@ internal sealed partial class OnnxStep
         foreach (var c in net.Connections)
             if (c.Delay > 0) Depth[c.From] = Math.Max(Depth.GetValueOrDefault(c.From), c.Delay);
         foreach (var layer in net.Layers)
-            if (layer is RecurrentNode { IsWholeSequence: false } r) CellSizes[layer] = CellParts(r);
+            if (layer is RecurrentCellLayer { IsWholeSequence: false } r) CellSizes[layer] = CellParts(r);
         _order = Order();
     }
 

@@ -254,6 +254,7 @@ public sealed class NetworkFileFuzzTests
             ("mlp", () => NetworkFile.Image(Mlp())), ("every", () => NetworkFile.Image(NetworkFileTests.EveryKind())),
             ("custom-layer", () => { LayerKindsTests.Register(); return NetworkFile.Image(LayerKindsTests.Net()); }),
             ("norm-noise", () => NetworkFile.Image(Graph.NormNoiseLayerTests.FileNet())),
+            ("rnn-gru-lstm", () => NetworkFile.Image(Graph.RecurrentCellLayerTests.FileNet())),
             // front-end model files (format version 2): read through the same entry point, Network.Load
             ("sequential", () => ModelFile.Image(SequentialSeed())), ("functional", () => ModelFile.Image(FunctionalSeed())),
             ("spec", () => ModelFile.Image(SpecSeed())), ("chain", () => ModelFileTests.Chain().Image()),

@@ -133,6 +133,33 @@ public sealed class NetworkFilePropertyTests
             }
             net.AddOutput(last, extra.Next(2) == 0 ? OutputMode.AllSteps : OutputMode.LastStep);
         }
+        // a stepped RNN/GRU/LSTM layer (its own generator again): after a random vector layer, in an unrolled network
+        // maybe with a readout that feeds back into the cell input at delay 1 or 2; an extra output
+        var cells = new Random(seed * 53 + 11);
+        var vectors = layers.Where(l => l.OutputShapeGuess() is { Length: 1 }).Distinct().ToList();
+        if (cells.Next(2) == 0 && vectors.Count > 0)
+        {
+            var src = vectors[cells.Next(vectors.Count)];
+            int width = src.OutputShapeGuess()![0], units = 1 + cells.Next(4), back = 1 + cells.Next(3);
+            bool feedback = (recurrent || temporal) && cells.Next(2) == 0;
+            int? declared = feedback ? width + back : null;
+            RecurrentLayer cfg = cells.Next(3) switch
+            {
+                0 => new RNN(units, cells.Next(2) == 0 ? "relu" : "tanh", inputWidth: declared),
+                1 => new GRU(units, inputWidth: declared),
+                _ => new LSTM(units, peepholes: cells.Next(2) == 0, inputWidth: declared),
+            };
+            var cell = net.Add(new RecurrentCellLayer(cfg, $"cell{seed}"));
+            net.Connect(src, cell);
+            Layer last = cell;
+            if (feedback)
+            {
+                last = net.Add(new Layer(back, Acts[cells.Next(Acts.Length)], name: $"readout{seed}"));
+                net.ConnectDense(cell, last);
+                net.Connect(last, cell, delay: 1 + cells.Next(2));
+            }
+            net.AddOutput(last, cells.Next(2) == 0 ? OutputMode.AllSteps : OutputMode.LastStep);
+        }
         if (recurrent && !temporal) net.Steps = t;
         if (rng.Next(4) == 0) net.TruncatedBptt = 1 + rng.Next(3);
         net.Compile();
@@ -152,7 +179,7 @@ public sealed class NetworkFilePropertyTests
     {
         var sw = Stopwatch.StartNew();
         string dir = TestFiles.NewTempDir();
-        int nets = 0, convs = 0, recurrentNets = 0, tied = 0, parameters = 0, norms = 0, noises = 0;
+        int nets = 0, convs = 0, recurrentNets = 0, tied = 0, parameters = 0, norms = 0, noises = 0, rnns = 0, cellFeedback = 0;
         try
         {
             for (int seed = 0; seed < 220; seed++)
@@ -179,6 +206,8 @@ public sealed class NetworkFilePropertyTests
                 if (net.Connections.Any(c => c is TiedConnection)) tied++;
                 if (net.Layers.Any(l => l is BatchNormLayer or LayerNormLayer or LocalResponseNormLayer)) norms++;
                 if (net.Layers.Any(l => l is DropoutLayer or GaussianNoiseLayer)) noises++;
+                if (net.Layers.Any(l => l is RecurrentCellLayer)) rnns++;
+                if (net.Connections.Any(c => c.To is RecurrentCellLayer && c.Delay > 0)) cellFeedback++;
                 parameters += entries.Count;
             }
         }
@@ -186,10 +215,10 @@ public sealed class NetworkFilePropertyTests
         {
             Directory.Delete(dir, true);
         }
-        TestContext.Current.SendDiagnosticMessage($"{nets} networks ({convs} with conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise, {parameters} tensors) in {sw.Elapsed.TotalSeconds:F1} s");
+        TestContext.Current.SendDiagnosticMessage($"{nets} networks ({convs} with conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise, {rnns} RNN/GRU/LSTM ({cellFeedback} with feedback), {parameters} tensors) in {sw.Elapsed.TotalSeconds:F1} s");
         Assert.True(nets >= 200);
-        Assert.True(convs >= 20 && recurrentNets >= 40 && tied >= 5 && norms >= 40 && noises >= 30,
-            $"too little variety: {convs} conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise");
+        Assert.True(convs >= 20 && recurrentNets >= 40 && tied >= 5 && norms >= 40 && noises >= 30 && rnns >= 40 && cellFeedback >= 15,
+            $"too little variety: {convs} conv, {recurrentNets} recurrent, {tied} tied, {norms} normalisation, {noises} dropout/noise, {rnns} RNN/GRU/LSTM ({cellFeedback} with feedback)");
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed.TotalSeconds:F1} s");
     }
 }

@@ -5,9 +5,23 @@ using FlexNet.Tensors;
 
 namespace FlexNet.Layers;
 
-/// <summary>The graph node of a recurrent catalog layer (one cell, or two for <see cref="Bidirectional"/>); see
-/// <see cref="RecurrentLayer"/> for the stepped and whole-sequence modes.</summary>
-internal sealed class RecurrentNode : CatalogNode
+/// <summary>
+/// A recurrent layer: one cell (<see cref="RNN"/>, <see cref="GRU"/>, <see cref="LSTM"/>, ... — torch equations, e.g. for
+/// an LSTM i, f, g, o = σ, σ, tanh, σ(W_ih x + b_ih + W_hh h + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')), or two for
+/// <see cref="Bidirectional"/>. The Keras-style recurrent builders add exactly this layer; in a Connect network add it
+/// directly: <c>var lstm = net.Add(new RecurrentCellLayer(new LSTM(16)));</c> then <c>net.Connect(x, lstm)</c> (and
+/// feedback edges such as <c>net.Connect(output, lstm, delay: 1)</c>), which make parameter-free input connections
+/// whose contributions are concatenated into the cell input.
+/// <para>Modes, chosen from the data's per-sample shape when the network is built: <b>stepped</b> — vector inputs
+/// [F] (summing to I): one cell step per network step, y = h [H]; the cell state (h, or h and c) is explicit per-step
+/// state that the plan passes from step to step (<see cref="TransformStep"/>), never kept in the layer.
+/// <b>whole sequence</b> — one input of per-sample shape [T, F]: the cell runs over all T steps at once (forward or
+/// backward, <see cref="RecurrentLayer.GoBackwards"/>), giving [T, H] or the last processed step [H].</para>
+/// <para>Parameters are the cell's, named <c>NAME.weight_ih_l0</c> [gH, I], <c>NAME.weight_hh_l0</c> [gH, H],
+/// <c>NAME.bias_ih_l0</c>, <c>NAME.bias_hh_l0</c> [gH] (g = 1 for RNN, 3 for GRU, 4 for LSTM; + <c>ci/cf/co</c> [H]
+/// for a peephole LSTM). Saved in <c>.flexnet</c> files as layer kind <c>recurrent</c> for one RNN, GRU or LSTM cell.</para>
+/// </summary>
+public sealed class RecurrentCellLayer : Layer
 {
     private readonly RecurrentLayer _fw;
     private readonly RecurrentLayer? _bw;
@@ -17,13 +31,28 @@ internal sealed class RecurrentNode : CatalogNode
     private (int Offset, int Width)? _initPart;
     private IRecurrentCell? _cellF, _cellB;
 
-    internal RecurrentNode(CatalogLayer owner, RecurrentLayer fw, RecurrentLayer? bw, string? name, int? inputWidth)
-        : base(owner, inputWidth is int w ? [w] : null, "linear", CombineRule.Concat, name)
+    /// <summary>Creates the layer around a cell configuration. Its weights are the configuration's cell (so two layers
+    /// made from one configuration share weights, as two calls of one Keras layer do).</summary>
+    /// <param name="cell">The cell kind and options (units, return sequences, direction, input width).</param>
+    /// <param name="name">Unique name; the network assigns one when null. The cell's parameters are named after the
+    /// configuration's name, which is set to this name when it has none.</param>
+    /// <exception cref="ArgumentNullException">No configuration.</exception>
+    public RecurrentCellLayer(RecurrentLayer cell, string? name = null)
+        : this(cell ?? throw new ArgumentNullException(nameof(cell)), null, name, cell.InputWidth) { }
+
+    internal RecurrentCellLayer(RecurrentLayer fw, RecurrentLayer? bw, string? name, int? inputWidth)
+        : base(inputWidth is int w ? [w] : null, "linear", CombineRule.Concat, false, name)
     {
         _fw = fw;
         _bw = bw;
     }
 
+    /// <summary>The cell configuration (the forward one of a bidirectional layer).</summary>
+    public RecurrentLayer Cell => _fw;
+
+    private IReadOnlyList<Connection> Incoming => Network is null ? [] : Network.IncomingOf(this);
+
+    /// <inheritdoc/>
     public override bool ChangesShape => true;
 
     /// <summary>The forward layer's options (units, activation, direction), for exporters.</summary>
@@ -47,14 +76,18 @@ internal sealed class RecurrentNode : CatalogNode
     /// <summary>T and F of a whole-sequence input [T, F] (after build).</summary>
     internal (int Steps, int Features) SequenceShape => (_steps, _features);
 
+    /// <inheritdoc/>
     public override string Kind => _bw is null ? $"{_fw.GetType().Name}{(_sequence ? "(seq)" : "")}" : "Bidirectional";
 
     private int HiddenTotal => _fw.Units + (_bw?.Units ?? 0);
 
+    /// <summary>The base layer's parameters (a learned initial state), then the cell parameters (forward cell, then the
+    /// backward one).</summary>
     public override IEnumerable<Tensor> Parameters
     {
         get
         {
+            foreach (var p in base.Parameters) yield return p;
             if (_cellF is not null) foreach (var p in _cellF.Parameters) yield return p;
             if (_cellB is not null) foreach (var p in _cellB.Parameters) yield return p;
         }
@@ -93,6 +126,7 @@ internal sealed class RecurrentNode : CatalogNode
             throw new GraphException($"Recurrent layer '{Name}' ({Kind}): running backward in time needs the whole sequence; give it a sequence input of per-sample shape [T, F] (batch-first [N, T, F]) instead of a stepped vector input.");
     }
 
+    /// <inheritdoc/>
     protected internal override int[] InferOutputShape(int[] inputShape)
     {
         Analyse(requireAll: false);
@@ -100,8 +134,11 @@ internal sealed class RecurrentNode : CatalogNode
         return _sequence && returnSeq ? [_steps, HiddenTotal] : [HiddenTotal];
     }
 
-    protected override void BuildOwnParameters(DType dtype, RandomGenerator rng)
+    /// <inheritdoc/>
+    protected internal override void BuildParameters(DType dtype, RandomGenerator rng)
     {
+        base.BuildParameters(dtype, rng);
+        _fw.Name ??= Name;
         Analyse(requireAll: true);
         int input = _sequence ? _features : _dataParts.Sum(p => p.Width);
         _cellF = _fw.GetCell(input, dtype, rng);
@@ -115,6 +152,7 @@ internal sealed class RecurrentNode : CatalogNode
         }
     }
 
+    /// <inheritdoc/>
     protected internal override bool HasStepState => !_sequence;
 
     private Tensor Data(Tensor z)
@@ -142,6 +180,7 @@ internal sealed class RecurrentNode : CatalogNode
         return zero.Next(0, values);
     }
 
+    /// <inheritdoc/>
     protected internal override Tensor TransformStep(Tensor combined, bool training, int time, ref Tensor[]? state)
     {
         var cell = _cellF!;
@@ -154,6 +193,7 @@ internal sealed class RecurrentNode : CatalogNode
         return y;
     }
 
+    /// <inheritdoc/>
     protected internal override Tensor Transform(Tensor combined, bool training)
     {
         if (!_sequence)
