@@ -179,6 +179,29 @@ public sealed class RecurrentCellLayerTests
     }
 
     [Fact]
+    public void FunctionalSteppedGruModelsNetwork_SavesAndLoadsBitIdentically()
+    {
+        string dir = TestFiles.NewTempDir();
+        try
+        {
+            var input = Functional.Input(2, sequence: true, name: "x");
+            var model = new Model(input, new Dense(2, name: "head").Call(new GRU(3, name: "gru").Call(input)), "f", DType.Float64, 6);
+            var xs = Tensor.Normal([4, 3, 2], 0, 1, new RandomGenerator(2), DType.Float64);
+            var before = NetworkFileTests.Run(model.Network, [xs]);
+            Assert.Contains(model.Network.Layers, l => l is RecurrentCellLayer { IsWholeSequence: false });
+            string path = Path.Combine(dir, "g.flexnet");
+            model.Network.Save(path);
+            var loaded = Network.Load(path);
+            NetworkFileTests.AssertBitIdentical(before, NetworkFileTests.Run(loaded, [xs]), "loaded");
+            Assert.Equal(model.Network.NamedParameters.Select(p => p.Name), loaded.NamedParameters.Select(p => p.Name));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void CellsTheFileCannotHold_AreRefusedNamingTheLayer()
     {
         var net = new Network("bi", DType.Float64, 1);
@@ -193,6 +216,15 @@ public sealed class RecurrentCellLayerTests
             Assert.Contains("'bi'", e.Message);
             Assert.Contains("RNN, GRU or LSTM", e.Message);
             Assert.False(File.Exists(Path.Combine(dir, "b.flexnet")));
+
+            var other = new Network("m", DType.Float64, 1);
+            var m = other.Add(new RecurrentCellLayer(new MRNN(3), "mrnn"));
+            other.Connect(other.Add(new InputLayer(2, sequenceLength: 3, name: "x")), m);
+            other.AddOutput(m);
+            other.Compile();
+            e = Assert.ThrowsAny<FlexNetException>(() => other.Save(Path.Combine(dir, "m.flexnet")));
+            Assert.Contains("'mrnn'", e.Message);
+            Assert.False(File.Exists(Path.Combine(dir, "m.flexnet")));
         }
         finally
         {
