@@ -52,9 +52,21 @@ if [ "$tests" != "all" ]; then
     inc="$inc<Compile Include=\"$t/**/*Tests.cs\" />"
   done
   proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
-  python3 - "$proj" "$inc" <<'PY'
-import sys
-p, inc = sys.argv[1], sys.argv[2]
+  python3 - "$proj" "$inc" $tests <<'PY'
+import sys, os, re, glob
+p, inc, chosen = sys.argv[1], sys.argv[2], sys.argv[3:]
+# Test classes of other folders that the chosen tests use as helpers (e.g. IdxTests.Make) are compiled too.
+root = os.path.dirname(p)
+files = {os.path.splitext(os.path.basename(f))[0]: os.path.relpath(f, root)
+         for f in glob.glob(os.path.join(root, "**", "*Tests.cs"), recursive=True) if "/bin/" not in f and "/obj/" not in f}
+used = set()
+for t in chosen:
+    for f in glob.glob(os.path.join(root, t, "**", "*.cs"), recursive=True):
+        used |= set(re.findall(r"\b([A-Z][A-Za-z0-9]*Tests)\.", open(f).read()))
+for name in sorted(used):
+    rel = files.get(name)
+    if rel and not any(rel.startswith(t + "/") for t in chosen):
+        inc += f'<Compile Include="{rel}" />'
 s = open(p).read()
 s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + "</ItemGroup>\n</Project>")
 open(p, "w").write(s)
