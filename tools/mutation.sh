@@ -14,7 +14,8 @@
 # stdout ends with exactly one line:
 #   mutation score: X% (killed K of N, survived S, timeout O, no coverage C, compile errors E)
 # where K counts killed and timed-out mutants and N = killed + timeout + survived + no coverage (Stryker's score).
-# Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory).
+# Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory),
+# MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs").
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -52,9 +53,10 @@ if [ "$tests" != "all" ]; then
     inc="$inc<Compile Include=\"$t/**/*Tests.cs\" />"
   done
   proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
-  python3 - "$proj" "$inc" $tests <<'PY'
+  for x in ${MUTATION_SKIP_TESTS:-}; do skip="${skip:-}<Compile Remove=\"$x\" />"; done
+  python3 - "$proj" "$inc" "${skip:-}" $tests <<'PY'
 import sys, os, re, glob
-p, inc, chosen = sys.argv[1], sys.argv[2], sys.argv[3:]
+p, inc, skip, chosen = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 # Test classes of other folders that the chosen tests use as helpers (e.g. IdxTests.Make) are compiled too.
 root = os.path.dirname(p)
 files = {os.path.splitext(os.path.basename(f))[0]: os.path.relpath(f, root)
@@ -68,7 +70,7 @@ for name in sorted(used):
     if rel and not any(rel.startswith(t + "/") for t in chosen):
         inc += f'<Compile Include="{rel}" />'
 s = open(p).read()
-s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + "</ItemGroup>\n</Project>")
+s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + skip + "</ItemGroup>\n</Project>")
 open(p, "w").write(s)
 PY
 fi
