@@ -218,8 +218,45 @@ public sealed class NNOpsOracleTests
     }
 
     [Fact]
+    public void MatMulOnWindowedExpandedAndBatchedVectorOperands()
+    {
+        double[] a = Values(12, 4), b = Values(20, 5); // a [3, 4], b [4, 5]
+        double[] expected = MatMulLoop(a, [3, 4], b, [4, 5], out _);
+        // column windows of wider matrices: rows are 8 apart, columns 1 apart (row stride larger than the width)
+        var wideA = new double[3 * 8];
+        for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) wideA[i * 8 + 2 + j] = a[i * 4 + j];
+        var wideB = new double[4 * 9];
+        for (int i = 0; i < 4; i++) for (int j = 0; j < 5; j++) wideB[i * 9 + j] = b[i * 5 + j];
+        var wa = Tensor.FromArray(wideA, 3, 8).Slice(1, 2, 4);
+        var wb = Tensor.FromArray(wideB, 4, 9).Slice(1, 0, 5);
+        T.Close(expected, wa.MatMul(wb).ToDoubleArray(), 1e-14, 1e-14, "matmul of column windows");
+        // the transpose of a column window: columns 1 apart in memory, rows 6 apart
+        var tall = new double[4 * 6];
+        for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) tall[j * 6 + 1 + i] = a[i * 4 + j];
+        var ta = Tensor.FromArray(tall, 4, 6).Slice(1, 1, 3).Transpose(); // [3, 4] with strides (1, 6)
+        T.Close(expected, ta.MatMul(Tensor.FromArray(b, 4, 5)).ToDoubleArray(), 1e-14, 1e-14, "matmul of a transposed window");
+        // broadcast views (stride 0): a column and a row expanded to [3, 4]
+        var col = Tensor.FromArray([1.0, 2.0, 3.0], 3, 1).Expand(3, 4);
+        var row = Tensor.FromArray([1.0, -1.0, 2.0, 0.5], 1, 4).Expand(3, 4);
+        var bm = Tensor.FromArray(b, 4, 5);
+        double[] colE = MatMulLoop([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], [3, 4], b, [4, 5], out _);
+        double[] rowE = MatMulLoop([1, -1, 2, 0.5, 1, -1, 2, 0.5, 1, -1, 2, 0.5], [3, 4], b, [4, 5], out _);
+        T.Close(colE, col.MatMul(bm).ToDoubleArray(), 1e-14, 1e-14, "matmul of an expanded column");
+        T.Close(rowE, row.MatMul(bm).ToDoubleArray(), 1e-14, 1e-14, "matmul of an expanded row");
+        // a batch of matrices times a vector: [2, 3, 4] · [4] = [2, 3]
+        double[] a3 = Values(24, 6), v = [1.0, -2.0, 0.5, 3.0];
+        var y = Tensor.FromArray(a3, 2, 3, 4).MatMul(Tensor.FromArray(v, 4));
+        Assert.Equal([2, 3], y.Shape.ToArray());
+        T.Close(MatMulLoop(a3, [2, 3, 4], v, [4, 1], out _), y.ToDoubleArray(), 1e-14, 1e-14, "batched matrix · vector");
+    }
+
+    [Fact]
     public void MatMulRejections()
     {
+        Assert.Equal("MatMul needs a floating-point tensor; got Int32 of shape [2, 2].",
+            Assert.Throws<ArgumentException>(() => Tensor.FromArray([1, 2, 3, 4], 2, 2).MatMul(Tensor.FromArray([1, 2, 3, 4], 2, 2))).Message);
+        Assert.Contains("MatMul (batch dimensions)",
+            Assert.ThrowsAny<Exception>(() => Tensor.Zeros([2, 3, 4]).MatMul(Tensor.Zeros([3, 4, 5]))).Message);
         Assert.Equal("MatMul: inner dimensions differ: [2, 3] · [2, 3] (3 vs 2).",
             Assert.Throws<ShapeMismatchException>(() => Tensor.Zeros([2, 3]).MatMul(Tensor.Zeros([2, 3]))).Message);
         Assert.Equal("MatMul: operands must have rank >= 1; got [] and [2].",

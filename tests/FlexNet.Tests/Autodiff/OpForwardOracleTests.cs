@@ -279,7 +279,11 @@ public sealed class OpForwardOracleTests
     public void MaxAndArgMaxAlongEachAxisMatchLoopsWithFirstTieAndNaN()
     {
         double[] x = Values(24, 9);
-        x[5] = x[1]; // a tie along axis 2 in row (0, 0)
+        // ties at the maximum along each axis (the first must win): axis 2 in row (0, 0), axis 0 at (·, 0, 0),
+        // axis 1 at (1, ·, 0)
+        x[1] = x[3] = 100;
+        x[0] = x[12] = 50;
+        x[16] = x[20] = 60;
         x[17] = double.NaN;
         int[] st = Strides(Shape3);
         for (int ax = 0; ax < 3; ax++)

@@ -67,6 +67,39 @@ public sealed class SafeTensorStreamAndWriterEdgeTests
     }
 
     [Fact]
+    public void GrowingANonSeekableBufferAllocatesInProportionToTheInput()
+    {
+        // 200 KB arriving in pieces: the buffer doubles (64, 128, 256 KiB), it never jumps to the 2 GB limit
+        var values = new float[50_000];
+        byte[] image = SafeTensorWriter.ToBytes(null, [SafeTensorEntry.FromFloats("big", [values.Length], values)]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var f = SafeTensorFile.Read(new TrickleStream(image, chunk: 40_000, seekable: false), Source);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(values.Length, f["big"].ElementCount);
+        Assert.True(allocated < 4_000_000, $"reading a {image.Length}-byte stream allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void TensorsAreListedByNameWhateverTheHeaderOrder()
+    {
+        var f = SafeTensorFile.Parse(TestFiles.Image(
+            "{\"m\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},\"b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]},"
+            + "\"z\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[2,3]},\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[3,4]}}",
+            [10, 20, 30, 40]), Source);
+        Assert.Equal(["a", "b", "m", "z"], f.Tensors.Select(t => t.Name).ToArray());
+        Assert.Equal([40L], f["a"].ToInt64Array());
+        Assert.Equal([10L], f["m"].ToInt64Array());
+    }
+
+    [Fact]
+    public void NullMetadataIsEmptyMetadata()
+    {
+        var f = SafeTensorFile.Parse(TestFiles.Image("{\"__metadata__\":null,\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", [7]), Source);
+        Assert.Empty(f.Metadata);
+        Assert.Equal([7L], f["a"].ToInt64Array());
+    }
+
+    [Fact]
     public void StreamShorterThanItsLengthIsAFormatError()
     {
         byte[] image = SmallImage();
