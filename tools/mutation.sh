@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing with Stryker.NET (local tool in .config/dotnet-tools.json) over folders of src/FlexNet.
 #   tools/mutation.sh [FOLDER...]        e.g.  tools/mutation.sh Losses IO        (default: every folder)
+# A FOLDER may also be a sub-folder or one file of src/FlexNet (Autodiff/Ops, Autodiff/Ops/Binary.cs), and a
+# path prefixed with ! is left out ("Autodiff !Autodiff/Ops": Autodiff without its Ops). Sub-paths default to the
+# tests of their top folder (tests/FlexNet.Tests/Autodiff for Autodiff/Ops) and are scored separately.
 # One Stryker run mutates every named folder (the library is compiled once with all its mutants), on a private
 # copy of the repository so that builds in the working tree are not disturbed, with the Microsoft.Testing.Platform
 # runner (xunit v3; see docs/testing.md for why), one test session at a time, at the lowest CPU priority.
@@ -11,7 +14,8 @@
 # stdout ends with exactly one line:
 #   mutation score: X% (killed K of N, survived S, timeout O, no coverage C, compile errors E)
 # where K counts killed and timed-out mutants and N = killed + timeout + survived + no coverage (Stryker's score).
-# Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory).
+# Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory),
+# MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs").
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -23,13 +27,17 @@ fail() { echo "$1" >&2; echo "mutation score: 0% (killed 0 of 0, error: $2)"; ex
 if [ "$#" -eq 0 ]; then
   set -- $(cd src/FlexNet && find . -mindepth 1 -maxdepth 1 -type d ! -name bin ! -name obj -printf '%f\n' | sort)
 fi
-folders=()
+folders=(); excluded=(); tops=()
 for f in "$@"; do
+  neg=""; case "$f" in '!'*) neg=1; f="${f#!}";; esac
   f="${f#src/FlexNet/}"; f="${f%/}"
-  [ -d "src/FlexNet/$f" ] || fail "no such folder: src/FlexNet/$f" "bad folder $f"
+  [ -e "src/FlexNet/$f" ] || fail "no such folder or file: src/FlexNet/$f" "bad folder $f"
+  if [ -n "$neg" ]; then excluded+=("$f"); continue; fi
   folders+=("$f")
+  top="${f%%/*}"; case " ${tops[*]} " in *" $top "*) ;; *) tops+=("$top");; esac
 done
-tests="${MUTATION_TESTS:-${folders[*]}}"
+[ "${#folders[@]}" -gt 0 ] || fail "nothing to mutate" "no folder"
+tests="${MUTATION_TESTS:-${tops[*]}}"
 
 dotnet tool restore >/dev/null || fail "dotnet tool restore failed" "no stryker"
 
@@ -45,19 +53,35 @@ if [ "$tests" != "all" ]; then
     inc="$inc<Compile Include=\"$t/**/*Tests.cs\" />"
   done
   proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
-  python3 - "$proj" "$inc" <<'PY'
-import sys
-p, inc = sys.argv[1], sys.argv[2]
+  for x in ${MUTATION_SKIP_TESTS:-}; do skip="${skip:-}<Compile Remove=\"$x\" />"; done
+  python3 - "$proj" "$inc" "${skip:-}" $tests <<'PY'
+import sys, os, re, glob
+p, inc, skip, chosen = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+# Test classes of other folders that the chosen tests use as helpers (e.g. IdxTests.Make) are compiled too.
+root = os.path.dirname(p)
+files = {os.path.splitext(os.path.basename(f))[0]: os.path.relpath(f, root)
+         for f in glob.glob(os.path.join(root, "**", "*Tests.cs"), recursive=True) if "/bin/" not in f and "/obj/" not in f}
+used = set()
+for t in chosen:
+    for f in glob.glob(os.path.join(root, t, "**", "*.cs"), recursive=True):
+        used |= set(re.findall(r"\b([A-Z][A-Za-z0-9]*Tests)\.", open(f).read()))
+for name in sorted(used):
+    rel = files.get(name)
+    if rel and not any(rel.startswith(t + "/") for t in chosen):
+        inc += f'<Compile Include="{rel}" />'
 s = open(p).read()
-s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + "</ItemGroup>\n</Project>")
+s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + skip + "</ItemGroup>\n</Project>")
 open(p, "w").write(s)
 PY
 fi
 
+glob() { if [ -d "src/FlexNet/$1" ]; then echo "**/src/FlexNet/$1/**/*.cs"; else echo "**/src/FlexNet/$1"; fi; }
 mutate=()
-for f in "${folders[@]}"; do mutate+=(--mutate "**/src/FlexNet/$f/**/*.cs"); done
+for f in "${folders[@]}"; do mutate+=(--mutate "$(glob "$f")"); done
+for f in "${excluded[@]}"; do mutate+=(--mutate "!$(glob "$f")"); done
 rm -rf "$out"; mkdir -p "$out"
-echo "mutating: ${folders[*]}; tests: $tests" >&2
+echo "mutating: ${folders[*]}${excluded[*]:+ except ${excluded[*]}}; tests: $tests" >&2
+start=$(date +%s)
 ( cd "$work/tests/FlexNet.Tests" &&
   timeout "$limit" nice -n 19 dotnet stryker --config-file "$work/tools/stryker-config.json" "${mutate[@]}" --output "$out" ) >"$out/stryker.log" 2>&1
 rc=$?
@@ -67,20 +91,28 @@ if [ -z "$json" ]; then
   fail "Stryker produced no report (exit $rc); see $out/stryker.log" "no report, exit $rc"
 fi
 
-python3 - "$json" "${folders[@]}" <<'PY'
+echo "duration: $(( ($(date +%s) - start) / 60 )) min (exit $rc)" >&2
+python3 - "$json" "${#folders[@]}" "${folders[@]}" "${excluded[@]}" <<'PY'
 import json, sys, os
-report, folders = sys.argv[1], sys.argv[2:]
+report, nf = sys.argv[1], int(sys.argv[2])
+folders, excluded = sys.argv[3:3 + nf], sys.argv[3 + nf:]
 r = json.load(open(report))
 per = {f: {} for f in folders}
+perfile = {}
 survivors = []
+def under(rel, f): return rel == f or rel.startswith(f + "/")
 for path, fi in sorted(r["files"].items()):
     parts = path.replace("\\", "/").split("/src/FlexNet/")
     rel = parts[-1] if len(parts) > 1 else path
-    folder = rel.split("/")[0]
-    if folder not in per: continue
+    if any(under(rel, x) for x in excluded): continue
+    owners = [f for f in folders if under(rel, f)]
+    if not owners: continue
+    folder = max(owners, key=len)
     for m in fi["mutants"]:
         st = m["status"]
         per[folder][st] = per[folder].get(st, 0) + 1
+        perfile.setdefault(rel, {}).setdefault(st, 0)
+        perfile[rel][st] += 1
         if st in ("Survived", "NoCoverage"):
             line = m["location"]["start"]["line"]
             survivors.append(f"  {st.lower()}: {rel}:{line} {m['mutatorName']}: {m.get('replacement', '')[:90]!r}")
@@ -93,6 +125,10 @@ for f in folders:
     pct = f"{100 * k / n:.1f}%" if n else "n/a"
     print(f"{f}: {pct} (killed {k} of {n}, survived {c.get('Survived', 0)}, no coverage {c.get('NoCoverage', 0)}, "
           f"compile errors {c.get('CompileError', 0)}, ignored {c.get('Ignored', 0)})", file=sys.stderr)
+for rel, c in sorted(perfile.items()):
+    k = c.get("Killed", 0) + c.get("Timeout", 0)
+    n = k + c.get("Survived", 0) + c.get("NoCoverage", 0)
+    if n: print(f"  {rel}: {100 * k / n:.1f}% ({k} of {n})", file=sys.stderr)
 print("\n".join(survivors), file=sys.stderr)
 k = tot.get("Killed", 0) + tot.get("Timeout", 0)
 n = k + tot.get("Survived", 0) + tot.get("NoCoverage", 0)

@@ -394,7 +394,8 @@ internal sealed class ExecutionPlan
                 }
                 for (int o = 0; o < _outs.Length; o++)
                 {
-                    if (perStep[o] is not { } list) continue;
+                    var list = perStep[o]; // not a pattern variable: Stryker's mutants of the test would leave it unassigned
+                    if (list is null) continue;
                     var y = cur[_outs[o].Index];
                     if (mask is not null)
                     {
@@ -413,7 +414,10 @@ internal sealed class ExecutionPlan
 
         var result = new Tensor[_outs.Length];
         for (int o = 0; o < _outs.Length; o++)
-            result[o] = perStep[o] is { } list ? Tensor.Stack(list.ToArray(), 0) : cur[_outs[o].Index];
+        {
+            var list = perStep[o];
+            result[o] = list is not null ? Tensor.Stack(list.ToArray(), 0) : cur[_outs[o].Index];
+        }
         if (keepState)
         {
             if (mask is null)

@@ -81,7 +81,8 @@ internal static class AtomicFile
                 continue;
             }
             int dot = rest.IndexOf('.', StringComparison.Ordinal);
-            if (dot <= 0 || !int.TryParse(rest.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            if (dot <= 0) continue; // two tests, not one ||: Stryker's mutants of a || would leave pid unassigned
+            if (!int.TryParse(rest.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
             bool stale;
             if (pid == Environment.ProcessId)
             {

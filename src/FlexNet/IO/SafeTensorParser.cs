@@ -291,6 +291,7 @@ internal static class SafeTensorParser
         return i;
     }
 
+    // A defect that ends in a value cut by Truncate keeps its "..." (trimming it would present the cut value as whole).
     private static ModelFormatException Fail(string source, string defect, Exception? inner = null) =>
-        new($"safetensors file '{source}': {defect.TrimEnd('.')}.", inner);
+        new($"safetensors file '{source}': {(defect.EndsWith("...", StringComparison.Ordinal) ? defect : defect.TrimEnd('.') + ".")}", inner);
 }

@@ -14,6 +14,8 @@ internal static class MatMul
         if (a.DType != b.DType) throw new ArgumentException($"MatMul: dtypes differ ({a.DType} vs {b.DType}).");
         if (a.Rank == 0 || b.Rank == 0)
             throw new ShapeMismatchException($"MatMul: operands must have rank >= 1; got {ShapeUtil.Format(a.Shape)} and {ShapeUtil.Format(b.Shape)}.");
+        if (a.Rank == 1 && b.Rank == 1) // vector · vector is a scalar (as in NumPy and PyTorch)
+            return Movement.Reshape(Apply(Movement.Unsqueeze(a, 0), Movement.Unsqueeze(b, 1)), []);
         if (a.Rank == 1) return Movement.Squeeze(Apply(Movement.Unsqueeze(a, 0), b), -2);
         if (b.Rank == 1) return Movement.Squeeze(Apply(a, Movement.Unsqueeze(b, 1)), -1);
         int m = a.ShapeArray[^2], k = a.ShapeArray[^1], k2 = b.ShapeArray[^2], n = b.ShapeArray[^1];
@@ -25,7 +27,8 @@ internal static class MatMul
         outShape[^2] = m;
         outShape[^1] = n;
         var y = Tensor.Empty(outShape, a.DType);
-        Compute(a, b, y, batch, m, n, k);
+        if (k == 0) y.Fill(0); // an empty inner dimension sums nothing
+        else Compute(a, b, y, batch, m, n, k);
         if (Autograd.ShouldRecord(a, b)) y.MarkRecorded(new MatMulBackward(a, b));
         return y;
     }
