@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one shape rule per built-in kind, kept side by side so that each can be read against
+// the same kind's Build in the graph engine; the loader's safety rests on the two agreeing.
 using FlexNet.Graph;
 
 namespace FlexNet.Connections;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: Run is one loop over steps and layers whose per-run state (ring buffers, windows, Wᵀ
+// copies, hoisted invariants, masks) would otherwise be passed between methods as a dozen ref locals.
 using FlexNet.Autodiff;
 using FlexNet.Kernels;
 using FlexNet.Tensors;
