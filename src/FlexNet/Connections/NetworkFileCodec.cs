@@ -6,6 +6,7 @@ using FlexNet.Autodiff;
 using FlexNet.Graph;
 using FlexNet.Layers;
 using FlexNet.Tensors;
+using static FlexNet.Connections.UntrustedJson;
 
 namespace FlexNet.Connections;
 
@@ -351,16 +352,7 @@ internal static class NetworkFileCodec
     /// <summary>The <c>model.kind</c> of a version-2 architecture, or null when it has no <c>model</c> (a Connect network).</summary>
     internal static string? ModelKind(string json, Func<string, ModelFormatException> bad)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException e)
-        {
-            throw bad($"the architecture is not valid JSON (or is nested deeper than 16): {e.Message}");
-        }
-        using (doc)
+        using (var doc = ParseArchitecture(json, bad))
         {
             var root = Obj(doc.RootElement, "architecture", bad);
             if (!root.TryGetProperty("model", out var model)) return null;
@@ -372,16 +364,7 @@ internal static class NetworkFileCodec
     /// version-2 file carry a (feedback chain's) <c>model</c> section, read elsewhere.</summary>
     internal static NetworkRecord FromJson(string json, Func<string, ModelFormatException> bad, int fileVersion, bool allowModel)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException e)
-        {
-            throw bad($"the architecture is not valid JSON (or is nested deeper than 16): {e.Message}");
-        }
-        using (doc)
+        using (var doc = ParseArchitecture(json, bad))
         {
             var root = Obj(doc.RootElement, "architecture", bad);
             if (allowModel && fileVersion == 2) Only(root, "architecture", bad, "format_version", "network", "layers", "connections", "outputs", "model");
@@ -634,74 +617,6 @@ internal static class NetworkFileCodec
         c.Stride = Int(Req(o, "stride", at, bad), at + ".stride", bad, 1, MaxSize);
         c.Dilation = Int(Req(o, "dilation", at, bad), at + ".dilation", bad, 1, MaxSize);
         c.OutChannels = OptInt(o, "out_channels", at, bad, 1, MaxSize);
-    }
-
-    private static JsonElement Obj(JsonElement e, string at, Func<string, ModelFormatException> bad) =>
-        e.ValueKind == JsonValueKind.Object ? e : throw bad($"{at} must be a JSON object; got {e.ValueKind}.");
-
-    private static JsonElement Arr(JsonElement e, string at, Func<string, ModelFormatException> bad) =>
-        e.ValueKind == JsonValueKind.Array ? e : throw bad($"{at} must be a JSON array; got {e.ValueKind}.");
-
-    private static JsonElement Req(JsonElement o, string name, string at, Func<string, ModelFormatException> bad) =>
-        o.TryGetProperty(name, out var v) ? v : throw bad($"{at} has no '{name}'.");
-
-    private static void Only(JsonElement o, string at, Func<string, ModelFormatException> bad, params string[] allowed)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var p in o.EnumerateObject())
-        {
-            if (Array.IndexOf(allowed, p.Name) < 0) throw bad($"{at} has an unknown field '{Short(p.Name)}' (allowed: {string.Join(", ", allowed)}).");
-            if (!seen.Add(p.Name)) throw bad($"{at} has the field '{p.Name}' twice.");
-        }
-    }
-
-    private static string Str(JsonElement e, string at, Func<string, ModelFormatException> bad) =>
-        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw bad($"{at} must be a string; got {e.ValueKind}.");
-
-    private static string Name(JsonElement e, string at, Func<string, ModelFormatException> bad)
-    {
-        string s = Str(e, at, bad);
-        if (s.Length == 0 || s.Length > 256) throw bad($"{at} must be a name of 1 to 256 characters; got {s.Length} characters.");
-        return s;
-    }
-
-    private static bool Bool(JsonElement e, string at, Func<string, ModelFormatException> bad) => e.ValueKind switch
-    {
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => throw bad($"{at} must be true or false; got {e.ValueKind}."),
-    };
-
-    private static int Int(JsonElement e, string at, Func<string, ModelFormatException> bad, int min, int max)
-    {
-        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v))
-            throw bad($"{at} must be an integer in [{min}, {max}]; got {(e.ValueKind == JsonValueKind.Number ? Short(e.GetRawText()) : e.ValueKind.ToString())}.");
-        if (v < min || v > max) throw bad($"{at} must be an integer in [{min}, {max}]; got {v}.");
-        return (int)v;
-    }
-
-    private static int? OptInt(JsonElement o, string name, string at, Func<string, ModelFormatException> bad, int min, int max)
-    {
-        var e = Req(o, name, at, bad);
-        return e.ValueKind == JsonValueKind.Null ? null : Int(e, $"{at}.{name}", bad, min, max);
-    }
-
-    private static int[]? Shape(JsonElement e, string at, Func<string, ModelFormatException> bad, bool nullable)
-    {
-        if (nullable && e.ValueKind == JsonValueKind.Null) return null;
-        Arr(e, at, bad);
-        int n = e.GetArrayLength();
-        if (n == 0 || n > MaxRank) throw bad($"{at} must have 1 to {MaxRank} dimensions; got {n}.");
-        var s = new int[n];
-        int i = 0;
-        long p = 1;
-        foreach (var d in e.EnumerateArray())
-        {
-            s[i] = Int(d, $"{at}[{i}]", bad, 1, int.MaxValue);
-            p *= s[i++];
-            if (p > NetworkFilePlanner.MaxElements) throw bad($"{at} has more than {NetworkFilePlanner.MaxElements} elements.");
-        }
-        return s;
     }
 
     internal static string Short(string s) => s.Length <= 80 ? s : s[..80] + "...";

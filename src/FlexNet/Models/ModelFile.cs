@@ -9,6 +9,7 @@ using FlexNet.Graph;
 using FlexNet.IO;
 using FlexNet.Layers;
 using FlexNet.Tensors;
+using J = FlexNet.Connections.UntrustedJson;
 
 namespace FlexNet.Models;
 
@@ -228,16 +229,7 @@ internal static class ModelFile
     {
         ModelFormatException Bad(string msg) => new($"model file '{path}': {msg}");
         var json = Architecture(file, path);
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"the architecture is not valid JSON (or is nested deeper than 16): {e.Message}");
-        }
-        using (doc)
+        using (var doc = J.ParseArchitecture(json, Bad))
         {
             var root = J.Obj(doc.RootElement, "architecture", Bad);
             if (!root.TryGetProperty("model", out var model))
@@ -522,70 +514,6 @@ internal static class ModelFile
                 return a;
             default:
                 throw bad($"{at} must be a number, string, bool or array of integers; got {e.ValueKind}.");
-        }
-    }
-
-    /// <summary>Typed accessors of untrusted JSON (each error names the JSON path).</summary>
-    private static class J
-    {
-        internal static JsonElement Obj(JsonElement e, string at, Func<string, ModelFormatException> bad) =>
-            e.ValueKind == JsonValueKind.Object ? e : throw bad($"{at} must be a JSON object; got {e.ValueKind}.");
-
-        internal static JsonElement Arr(JsonElement e, string at, Func<string, ModelFormatException> bad) =>
-            e.ValueKind == JsonValueKind.Array ? e : throw bad($"{at} must be a JSON array; got {e.ValueKind}.");
-
-        internal static JsonElement Req(JsonElement o, string name, string at, Func<string, ModelFormatException> bad) =>
-            o.TryGetProperty(name, out var v) ? v : throw bad($"{at} has no '{name}'.");
-
-        internal static void Only(JsonElement o, string at, Func<string, ModelFormatException> bad, params string[] allowed)
-        {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var p in o.EnumerateObject())
-            {
-                if (Array.IndexOf(allowed, p.Name) < 0) throw bad($"{at} has an unknown field '{NetworkFileCodec.Short(p.Name)}' (allowed: {string.Join(", ", allowed)}).");
-                if (!seen.Add(p.Name)) throw bad($"{at} has the field '{p.Name}' twice.");
-            }
-        }
-
-        internal static string Str(JsonElement e, string at, Func<string, ModelFormatException> bad) =>
-            e.ValueKind == JsonValueKind.String ? e.GetString()! : throw bad($"{at} must be a string; got {e.ValueKind}.");
-
-        internal static string Name(JsonElement e, string at, Func<string, ModelFormatException> bad)
-        {
-            string s = Str(e, at, bad);
-            return s.Length is > 0 and <= 256 ? s : throw bad($"{at} must be a name of 1 to 256 characters; got {s.Length} characters.");
-        }
-
-        internal static bool Bool(JsonElement e, string at, Func<string, ModelFormatException> bad) => e.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => throw bad($"{at} must be true or false; got {e.ValueKind}."),
-        };
-
-        internal static int Int(JsonElement e, string at, Func<string, ModelFormatException> bad, int min, int max)
-        {
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v))
-                throw bad($"{at} must be an integer in [{min}, {max}]; got {(e.ValueKind == JsonValueKind.Number ? NetworkFileCodec.Short(e.GetRawText()) : e.ValueKind.ToString())}.");
-            if (v < min || v > max) throw bad($"{at} must be an integer in [{min}, {max}]; got {v}.");
-            return (int)v;
-        }
-
-        internal static int[] Shape(JsonElement e, string at, Func<string, ModelFormatException> bad)
-        {
-            Arr(e, at, bad);
-            int n = e.GetArrayLength();
-            if (n == 0 || n > NetworkFileCodec.MaxRank) throw bad($"{at} must have 1 to {NetworkFileCodec.MaxRank} dimensions; got {n}.");
-            var s = new int[n];
-            int i = 0;
-            long p = 1;
-            foreach (var d in e.EnumerateArray())
-            {
-                s[i] = Int(d, $"{at}[{i}]", bad, 1, int.MaxValue);
-                p *= s[i++];
-                if (p > int.MaxValue) throw bad($"{at} has more than {int.MaxValue} elements.");
-            }
-            return s;
         }
     }
 }
