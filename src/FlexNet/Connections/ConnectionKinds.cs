@@ -29,8 +29,7 @@ public static class ConnectionKinds
         Func<Layer, Layer, int, string, IReadOnlyDictionary<string, string>, Connection> Create,
         Func<int[], int[]?, IReadOnlyDictionary<string, string>, ConnectionShapes> Shapes);
 
-    private static readonly Dictionary<string, Entry> ByKind = new(StringComparer.Ordinal);
-    private static readonly Dictionary<Type, Entry> ByType = new();
+    private static readonly KindTable<Entry> Table = new();
 
     /// <summary>Registers (or replaces) a connection kind for model files.</summary>
     /// <typeparam name="TConnection">The connection type (matched exactly, not by subclass).</typeparam>
@@ -52,30 +51,13 @@ public static class ConnectionKinds
         if (Array.IndexOf(NetworkFileCodec.ConnectionKinds, kind) >= 0)
             throw new ArgumentException($"'{kind}' is one of FlexNet's own connection kinds; choose another name.", nameof(kind));
         var e = new Entry(kind, typeof(TConnection), c => describe((TConnection)c), (f, t, d, n, o) => create(f, t, d, n, o), shapes);
-        lock (ByKind)
-        {
-            if (ByKind.TryGetValue(kind, out var old)) ByType.Remove(old.Type);
-            ByKind[kind] = e;
-            ByType[typeof(TConnection)] = e;
-        }
+        Table.Add(kind, typeof(TConnection), e);
     }
 
     /// <summary>The registered kinds' names.</summary>
-    public static IReadOnlyList<string> Registered
-    {
-        get
-        {
-            lock (ByKind) return ByKind.Keys.Order(StringComparer.Ordinal).ToList();
-        }
-    }
+    public static IReadOnlyList<string> Registered => Table.Names;
 
-    internal static Entry? Find(string kind)
-    {
-        lock (ByKind) return ByKind.GetValueOrDefault(kind);
-    }
+    internal static Entry? Find(string kind) => Table.Find(kind);
 
-    internal static Entry? Find(Type type)
-    {
-        lock (ByKind) return ByType.GetValueOrDefault(type);
-    }
+    internal static Entry? Find(Type type) => Table.Find(type);
 }

@@ -30,8 +30,7 @@ public static class LayerKinds
         Func<string, IReadOnlyDictionary<string, string>, Layer> Create,
         Func<int[], IReadOnlyDictionary<string, string>, LayerShapes> Shapes);
 
-    private static readonly Dictionary<string, Entry> ByKind = new(StringComparer.Ordinal);
-    private static readonly Dictionary<Type, Entry> ByType = new();
+    private static readonly KindTable<Entry> Table = new();
 
     /// <summary>Registers (or replaces) a layer kind.</summary>
     /// <typeparam name="TLayer">The layer class.</typeparam>
@@ -53,32 +52,21 @@ public static class LayerKinds
         if (Array.IndexOf(NetworkFileCodec.LayerKinds, kind) >= 0)
             throw new ArgumentException($"'{kind}' is one of FlexNet's own layer kinds; choose another name.", nameof(kind));
         var e = new Entry(kind, typeof(TLayer), l => describe((TLayer)l), (n, o) => create(n, o), shapes);
-        lock (ByKind)
-        {
-            if (ByKind.TryGetValue(kind, out var old)) ByType.Remove(old.Type);
-            ByKind[kind] = e;
-            ByType[typeof(TLayer)] = e;
-        }
+        Table.Add(kind, typeof(TLayer), e);
     }
 
     /// <summary>The registered kinds, sorted.</summary>
-    public static IReadOnlyList<string> Registered
-    {
-        get
-        {
-            lock (ByKind) return ByKind.Keys.Order(StringComparer.Ordinal).ToList();
-        }
-    }
+    public static IReadOnlyList<string> Registered => Table.Names;
 
     internal static Entry? Find(string kind)
     {
         if (BuiltInLayerKinds.Find(kind) is { } own) return own;
-        lock (ByKind) return ByKind.GetValueOrDefault(kind);
+        return Table.Find(kind);
     }
 
     internal static Entry? Find(Type type)
     {
         if (BuiltInLayerKinds.Find(type) is { } own) return own;
-        lock (ByKind) return ByType.GetValueOrDefault(type);
+        return Table.Find(type);
     }
 }
