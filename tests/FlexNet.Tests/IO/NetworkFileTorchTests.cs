@@ -16,9 +16,10 @@ namespace FlexNet.Tests.IO;
 /// </summary>
 public sealed class NetworkFileTorchTests
 {
-    private const string Script = """
+    /// <summary>Python shared by the interop tests: imports, and reading/writing safetensors with numpy (Debian 12 has
+    /// no safetensors package for Python).</summary>
+    internal const string SafetensorsPy = """
         import json, struct, sys
-        from collections import OrderedDict
         import numpy as np
         import torch
 
@@ -48,6 +49,10 @@ public sealed class NetworkFileTorchTests
             h += b' ' * ((8 - len(h) % 8) % 8)
             with open(path, 'wb') as f:
                 f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+        """;
+
+    private const string Script = SafetensorsPy + "\n" + """
+        from collections import OrderedDict
 
         def mlp():
             return torch.nn.Sequential(OrderedDict(fc1=torch.nn.Linear(4, 8), act=torch.nn.ReLU(), fc2=torch.nn.Linear(8, 3)))

@@ -16,37 +16,7 @@ namespace FlexNet.Tests.Models;
 /// </summary>
 public sealed class ModelFileTorchTests
 {
-    private const string Script = """
-        import json, struct, sys
-        import numpy as np
-        import torch
-
-        def read(path):
-            with open(path, 'rb') as f:
-                b = f.read()
-            n = struct.unpack('<Q', b[:8])[0]
-            header = json.loads(b[8:8 + n])
-            data = b[8 + n:]
-            out = {}
-            for name, e in header.items():
-                if name == '__metadata__':
-                    continue
-                dt = {'F32': np.float32, 'F64': np.float64}[e['dtype']]
-                s, t = e['data_offsets']
-                out[name] = torch.from_numpy(np.frombuffer(data[s:t], dtype=dt).reshape(e['shape']).copy())
-            return out
-
-        def write(path, tensors):
-            header, blobs, off = {}, [], 0
-            for name in sorted(tensors):
-                a = np.ascontiguousarray(tensors[name].detach().numpy().astype(np.float32))
-                header[name] = {'dtype': 'F32', 'shape': list(a.shape), 'data_offsets': [off, off + a.nbytes]}
-                blobs.append(a.tobytes())
-                off += a.nbytes
-            h = json.dumps(header).encode()
-            h += b' ' * ((8 - len(h) % 8) % 8)
-            with open(path, 'wb') as f:
-                f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+    private const string Script = NetworkFileTorchTests.SafetensorsPy + """
 
         class Cnn(torch.nn.Module):
             def __init__(self):

@@ -10,13 +10,7 @@ namespace FlexNet.Tests.Specs;
 /// <summary>train --out MODEL.flexnet, then evaluate, predict, summary and graph on that file (issue 11).</summary>
 public class CliModelFileTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter(CultureInfo.InvariantCulture);
-        var e = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     private static string Data => Path.Combine(AppContext.BaseDirectory, "testdata", "fashion-mnist");
 

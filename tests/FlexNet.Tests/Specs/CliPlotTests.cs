@@ -9,13 +9,7 @@ namespace FlexNet.Tests.Specs;
 /// file, whose series carry the values of the history CSV.</summary>
 public class CliPlotTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter(CultureInfo.InvariantCulture);
-        var e = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void TrainWritesALossAndAnAccuracyFigureWhoseSeriesAreTheHistory()

@@ -7,7 +7,8 @@ namespace FlexNet.Tests.Specs;
 /// <summary>The <c>flexnet</c> tool run in-process through <see cref="Program.Run"/>.</summary>
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    /// <summary>Runs the tool in-process; returns the exit code and what it wrote to standard output and error.</summary>
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter(CultureInfo.InvariantCulture);
         var e = new StringWriter(CultureInfo.InvariantCulture);

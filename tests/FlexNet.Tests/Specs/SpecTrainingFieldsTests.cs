@@ -15,32 +15,14 @@ namespace FlexNet.Tests.Specs;
 /// data from CSV/NPY files and the theanets shorthand.</summary>
 public class SpecTrainingFieldsTests
 {
-    private const string Net = """
-        name: t
-        inputs:
-          - {name: x, size: 4}
-        layers:
-          - {name: h, size: 3, activation: tanh}
-          - {name: y, size: 2}
-        connections:
-          - {from: x, to: h}
-          - {from: h, to: y}
-        outputs: [y]
-
-        """;
+    private const string Net = TrainingSpecTests.Mlp + "\n";
 
     private static TrainingSpec Spec(string extra, string? dir = null) => TrainingSpec.Parse(Net + extra, "t.yaml", dir);
 
     private static SpecValidationException Bad(string yaml) =>
         Assert.Throws<SpecValidationException>(() => TrainingSpec.Parse(yaml, "bad.yaml"));
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter(CultureInfo.InvariantCulture);
-        var e = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     private static string TempDir() => Directory.CreateTempSubdirectory("flexnet-specfields-").FullName;
 

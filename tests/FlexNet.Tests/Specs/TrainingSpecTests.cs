@@ -14,7 +14,8 @@ public class TrainingSpecTests
     public static TheoryData<string> ExampleNames() =>
         new(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "examples", "specs"), "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
 
-    private const string Mlp = """
+    /// <summary>A small valid spec network (x → h → y) that tests extend.</summary>
+    internal const string Mlp = """
         name: t
         inputs:
           - {name: x, size: 4}
