@@ -308,6 +308,7 @@ internal sealed class ExecutionPlan
                         var srcs = _inSrc[i];
                         var hoist = invariant is not null ? _invariant[i] : null;
                         if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur);
+                        int carrier = hoist is null ? -1 : Array.IndexOf(hoist, true); // the hoisted input that carries z₀
                         var xsIn = new Tensor[conns.Length];
                         var ws = new Tensor?[conns.Length];
                         var bs = new Tensor?[conns.Length + 1];
@@ -317,9 +318,8 @@ internal sealed class ExecutionPlan
                             var c = conns[j];
                             if (hoist is not null && hoist[j])
                             {
-                                // the first hoisted input carries z₀ (an identity term); the others are already in it
-                                xsIn[j] = invariant![i]!;
-                                if (Array.IndexOf(hoist, true) != j) xsIn[j] = null!;
+                                // z₀ enters as an identity term at the carrier; the other hoisted inputs are already in it
+                                xsIn[j] = j == carrier ? invariant![i]! : null!;
                                 continue;
                             }
                             xsIn[j] = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
