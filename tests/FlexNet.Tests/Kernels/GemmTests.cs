@@ -222,6 +222,45 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void MidSizeProducts_SplitOnlyInABurst_WithTheSameBits()
+    {
+        // 64 x 80 x 72 = 368,640 multiply-adds: between the burst threshold (2^18) and the parallel one (2^20).
+        if (Environment.ProcessorCount < 2) Assert.Skip("one core: nothing splits");
+        const int m = 64, n = 80, k = 72;
+        var rng = new Random(5);
+        float[] a = Random(rng, m * k), b = Random(rng, k * n), c0 = Random(rng, m * n);
+        float[] ser = (float[])c0.Clone();
+        SerialFloat(Gemm.BestTier, m, n, k, a, b, ser);
+        float[] c = (float[])c0.Clone();
+        int before = GemmDriver<float, Kernel512<float>>.SplitsOnThisThread
+                     + GemmDriver<float, Kernel256<float>>.SplitsOnThisThread
+                     + GemmDriver<float, Kernel128<float>>.SplitsOnThisThread
+                     + GemmDriver<float, KernelScalar<float>>.SplitsOnThisThread;
+        int Splits() => GemmDriver<float, Kernel512<float>>.SplitsOnThisThread
+                        + GemmDriver<float, Kernel256<float>>.SplitsOnThisThread
+                        + GemmDriver<float, Kernel128<float>>.SplitsOnThisThread
+                        + GemmDriver<float, KernelScalar<float>>.SplitsOnThisThread - before;
+        // alone (the last mid-size product on this thread is long past): on the calling thread
+        Thread.Sleep(5);
+        c0.CopyTo(c, 0);
+        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Auto, false, true, m, n, k, 0.5f, a, k, b, k, 1.5f, c, n);
+        Assert.Equal(ser, c);
+        Assert.Equal(0, Splits());
+        // back to back: the later ones split, and every one gives the serial bits
+        var outs = new float[50][];
+        for (int i = 0; i < outs.Length; i++) outs[i] = (float[])c0.Clone();
+        for (int i = 0; i < outs.Length; i++)
+            Gemm.Run(GemmProvider.Managed, GemmKernelTier.Auto, false, true, m, n, k, 0.5f, a, k, b, k, 1.5f, outs[i], n);
+        Assert.InRange(Splits(), 1, outs.Length - 1); // the first of the burst cannot know it is one
+        foreach (var o in outs) Assert.Equal(ser, o);
+        // below the burst threshold (32 x 80 x 72) nothing splits, however close the calls
+        int atSmall = Splits();
+        for (int i = 0; i < 5; i++)
+            Gemm.Run(GemmProvider.Managed, GemmKernelTier.Auto, false, true, m / 2, n, k, 0.5f, a, k, b, k, 1.5f, c, n);
+        Assert.Equal(atSmall, Splits());
+    }
+
+    [Fact]
     public void SingleRow_GivesTheSameBitsAsThatRowOfALargerProduct()
     {
         // The m = 1 (matrix-vector) path accumulates in the micro-kernels' order; holds where both use FMA.
