@@ -77,7 +77,7 @@ public sealed class RnnCell : IRecurrentCell
     {
         int n = CellOps.CheckProjected("RnnCell", projected, HiddenSize);
         CellOps.CheckState("RnnCell", state, "h", n, HiddenSize);
-        var h = CellOps.Act(projected + CellOps.Rec(state.H, WeightHh), Activation);
+        var h = RnnStep.Apply(projected, state.H, WeightHh, Activation);
         return (h, state.Next(state.Time + 1, h));
     }
 
