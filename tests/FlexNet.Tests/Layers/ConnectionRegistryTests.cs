@@ -190,6 +190,12 @@ public class ConnectionRegistryTests
         var m = new Model([a, b], [new FlexNet.Layers.Add().Call(shared.Call(a), shared.Call(b))], "siamese", DType.Float64);
         var xa = T.Rand(15, 2, 5).Detach();
         var xb = T.Rand(16, 2, 5).Detach();
+        m.Network.Build();
+        // both calls are plain graph layers with bias, and the second one's bias is the first one's tensor
+        Assert.Equal(2, shared.Nodes.Count);
+        Assert.All(shared.Nodes, n => Assert.Equal(typeof(Layer), n.GetType()));
+        Assert.All(shared.Nodes, n => Assert.Same(shared.Bias, n.Bias));
+        using (Autograd.NoGrad()) shared.Bias!.CopyFrom(Tensor.FromArray(new[] { 0.25, -0.5, 0.75 }, 3));
         var y = m.Forward([xa, xb], false)[0];
         Assert.Equal(["shared.bias", "shared:a.u", "shared:a.v"], m.NamedParameters.Select(p => p.Name).Order(StringComparer.Ordinal));
         var c = (LowRank)shared.Connections[0];
