@@ -177,7 +177,9 @@ public static class NetworkFile
                 throw new GraphException($"Network '{network.Name}': parameter '{s.Name}' is {(t is null ? "missing" : NetworkFilePlanner.Format(t.Shape.ToArray()))}, " +
                                          $"the model-file format predicts {NetworkFilePlanner.Format(s.Shape)}.");
             tensors[i] = t;
-            covered.Add(t);
+            if (!covered.Add(t)) // e.g. the layer bias every call of a shared Dense over a connection kind uses
+                throw new GraphException($"Network '{network.Name}': parameter '{s.Name}' is the same tensor as an earlier one; a .flexnet file cannot say that " +
+                                         "two layers share it (loading would un-share them). Save the model that built the network instead (model.Save).");
         }
         foreach (var (name, p) in network.NamedParameters)
             if (!covered.Contains(p))

@@ -205,6 +205,20 @@ public class ConnectionRegistryTests
     }
 
     [Fact]
+    public void SharedLayerBias_IsNotSavedAsTwoBiasesOfAConnectNetwork()
+    {
+        var a = Functional.Input(3, name: "a");
+        var b = Functional.Input(3, name: "b");
+        var shared = new Dense(3, "tanh", name: "shared", connection: "elementwise");
+        var m = new Model([a, b], [new FlexNet.Layers.Add().Call(shared.Call(a), shared.Call(b))], "siamese", DType.Float64);
+        m.Network.Build();
+        Assert.Same(shared.Nodes[0].Bias, shared.Nodes[1].Bias);
+        var e = Assert.Throws<GraphException>(() => FlexNet.Connections.NetworkFile.StateDict(m.Network));
+        Assert.Contains("'shared_2.layer_bias'", e.Message);
+        Assert.Contains("model.Save", e.Message);
+    }
+
+    [Fact]
     public void ClassifierFormTakesAConnectionKind()
     {
         var m = new Classifier(DataKind.Feedforward, DType.Float64, 6, D(("form", "classifier"), ("size", 3), ("connection", "lowrank"), ("rank", 2)));
