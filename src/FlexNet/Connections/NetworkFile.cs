@@ -188,16 +188,10 @@ public static class NetworkFile
     }
 
     /// <summary>A layer's own tensor by short name: from its kind's list, or the one named <c>{layer}.{short name}</c>.</summary>
-    private static Tensor? OwnTensor(Layer l, string shortName)
-    {
-        if (LayerKinds.Find(l.GetType()) is { Tensors: { } list })
-        {
-            foreach (var (name, t) in list(l))
-                if (name == shortName) return t;
-            return null;
-        }
-        return l.Parameters.Concat(l.Buffers).FirstOrDefault(p => p.Name == l.Name + "." + shortName);
-    }
+    private static Tensor? OwnTensor(Layer l, string shortName) =>
+        LayerKinds.Find(l.GetType()) is { Tensors: { } list }
+            ? list(l).FirstOrDefault(e => e.Name == shortName).Tensor
+            : l.Parameters.Concat(l.Buffers).FirstOrDefault(p => p.Name == l.Name + "." + shortName);
 
     private static void CopyState(Network network, IReadOnlyDictionary<string, Tensor> state, string source)
     {
