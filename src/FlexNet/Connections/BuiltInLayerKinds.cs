@@ -8,8 +8,8 @@ namespace FlexNet.Connections;
 /// own parameters predicted from the input shape): <c>batchnorm</c> (<see cref="BatchNormLayer"/>), <c>dropout</c>
 /// (<see cref="DropoutLayer"/>), <c>gaussian_noise</c> (<see cref="GaussianNoiseLayer"/>), <c>layernorm</c>
 /// (<see cref="LayerNormLayer"/>), <c>lrn</c> (<see cref="LocalResponseNormLayer"/>) and <c>embedding</c>
-/// (<see cref="EmbeddingLayer"/>), <c>recurrent</c> (<see cref="RecurrentCellLayer"/> with one RNN, GRU or LSTM
-/// cell; options cell, units, return_sequences, go_backwards, input_width and activation/peepholes). Their names are reserved:
+/// (<see cref="EmbeddingLayer"/>), <c>recurrent</c> (<see cref="RecurrentCellLayer"/> with any of FlexNet's recurrent
+/// cells, or a bidirectional pair: see <see cref="RecurrentLayerKind"/>). Their names are reserved:
 /// <see cref="LayerKinds.Register"/> refuses them.</summary>
 internal static class BuiltInLayerKinds
 {
@@ -71,7 +71,7 @@ internal static class BuiltInLayerKinds
                 var e = CreateEmbedding("check", o);
                 return new LayerShapes([.. input, e.Dimension], [("weight", [e.Vocabulary, e.Dimension])]);
             }),
-        new("recurrent", typeof(RecurrentCellLayer), DescribeRecurrent, CreateRecurrent, RecurrentShapes),
+        RecurrentLayerKind.Entry,
     ];
 
     internal static LayerKinds.Entry? Find(string kind) => Array.Find(Entries, e => e.Kind == kind);
@@ -114,70 +114,7 @@ internal static class BuiltInLayerKinds
         return new EmbeddingLayer(Count(o, "vocabulary"), Count(o, "dimension"), name);
     }
 
-    private static Dictionary<string, string> DescribeRecurrent(Layer l)
-    {
-        var r = (RecurrentCellLayer)l;
-        var c = r.Cell;
-        if (r.IsBidirectional || c is not (RNN or GRU or LSTM))
-            throw new GraphException($"recurrent layer '{l.Name}' ({l.Kind}): only one RNN, GRU or LSTM cell can be saved in a .flexnet file.");
-        var d = new Dictionary<string, string>
-        {
-            ["cell"] = c.Form,
-            ["units"] = c.Units.ToString(CultureInfo.InvariantCulture),
-            ["return_sequences"] = c.ReturnSequences ? "true" : "false",
-            ["go_backwards"] = c.GoBackwards ? "true" : "false",
-        };
-        if (c.InputWidth is int w) d["input_width"] = w.ToString(CultureInfo.InvariantCulture);
-        if (c is RNN rnn) d["activation"] = rnn.Activation.ToString().ToLowerInvariant();
-        if (c is LSTM lstm) d["peepholes"] = lstm.Peepholes ? "true" : "false";
-        return d;
-    }
-
-    private static RecurrentCellLayer CreateRecurrent(string name, IReadOnlyDictionary<string, string> o)
-    {
-        string cell = o.TryGetValue("cell", out var k) ? k : throw new FormatException("option 'cell' is missing.");
-        int units = Count(o, "units");
-        bool seq = Flag(o, "return_sequences"), back = Flag(o, "go_backwards");
-        int? width = o.ContainsKey("input_width") ? Count(o, "input_width") : null;
-        RecurrentLayer c;
-        switch (cell)
-        {
-            case "rnn":
-                Only(o, "cell", "units", "return_sequences", "go_backwards", "input_width", "activation");
-                string act = o.TryGetValue("activation", out var a) ? a : throw new FormatException("option 'activation' is missing.");
-                if (act is not ("tanh" or "relu" or "sigmoid" or "linear"))
-                    throw new FormatException($"option 'activation' is '{(act.Length > 40 ? act[..40] + "..." : act)}', not tanh, relu, sigmoid or linear.");
-                c = new RNN(units, act, seq, back, name, null, width);
-                break;
-            case "gru":
-                Only(o, "cell", "units", "return_sequences", "go_backwards", "input_width");
-                c = new GRU(units, seq, back, name, null, width);
-                break;
-            case "lstm":
-                Only(o, "cell", "units", "return_sequences", "go_backwards", "input_width", "peepholes");
-                c = new LSTM(units, seq, back, Flag(o, "peepholes"), name, null, width);
-                break;
-            default:
-                throw new FormatException($"option 'cell' is '{(cell.Length > 40 ? cell[..40] + "..." : cell)}', not rnn, gru or lstm.");
-        }
-        return new RecurrentCellLayer(c, name);
-    }
-
-    /// <summary>Stepped input [I] → [H]; whole-sequence input [T, F] → [T, H] or [H]; the cell's parameters in its order.</summary>
-    private static LayerShapes RecurrentShapes(int[] input, IReadOnlyDictionary<string, string> o)
-    {
-        var c = CreateRecurrent("check", o).Cell;
-        if (input.Length is not (1 or 2)) throw new ArgumentException($"a recurrent layer reads vectors [I] or sequences [T, F]; got rank {input.Length}.");
-        int h = c.Units, i = input[^1];
-        int g = c switch { LSTM => 4, GRU => 3, _ => 1 };
-        int gh = checked(g * h);
-        var ps = new List<(string, int[])> { ("weight_ih_l0", [gh, i]), ("weight_hh_l0", [gh, h]), ("bias_ih_l0", [gh]), ("bias_hh_l0", [gh]) };
-        if (c is LSTM { Peepholes: true }) ps.AddRange([("ci", [h]), ("cf", [h]), ("co", [h])]);
-        int[] output = input.Length == 2 && c.ReturnSequences ? [input[0], h] : [h];
-        return new LayerShapes(output, ps);
-    }
-
-    private static bool Flag(IReadOnlyDictionary<string, string> o, string key)
+    internal static bool Flag(IReadOnlyDictionary<string, string> o, string key)
     {
         if (!o.TryGetValue(key, out var text)) throw new FormatException($"option '{key}' is missing.");
         return text switch
@@ -188,7 +125,7 @@ internal static class BuiltInLayerKinds
         };
     }
 
-    private static int Count(IReadOnlyDictionary<string, string> o, string key)
+    internal static int Count(IReadOnlyDictionary<string, string> o, string key)
     {
         if (!o.TryGetValue(key, out var text)) throw new FormatException($"option '{key}' is missing.");
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1)
@@ -205,7 +142,7 @@ internal static class BuiltInLayerKinds
 
     private static string Text(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
-    private static void Only(IReadOnlyDictionary<string, string> o, params string[] allowed)
+    internal static void Only(IReadOnlyDictionary<string, string> o, params string[] allowed)
     {
         foreach (var k in o.Keys)
             if (Array.IndexOf(allowed, k) < 0)

@@ -23,12 +23,15 @@ public readonly record struct LayerShapes(int[] Output, IReadOnlyList<(string Na
 /// </code></example>
 public static class LayerKinds
 {
+    /// <summary>A layer kind. <c>Tensors</c> (FlexNet's own kinds only): the layer's own tensors by short name, for a kind
+    /// whose tensors are not named <c>{layer}.{short name}</c>; null: found by that name.</summary>
     internal sealed record Entry(
         string Kind,
         Type Type,
         Func<Layer, IReadOnlyDictionary<string, string>> Describe,
         Func<string, IReadOnlyDictionary<string, string>, Layer> Create,
-        Func<int[], IReadOnlyDictionary<string, string>, LayerShapes> Shapes);
+        Func<int[], IReadOnlyDictionary<string, string>, LayerShapes> Shapes,
+        Func<Layer, IReadOnlyList<(string Name, FlexNet.Tensors.Tensor Tensor)>>? Tensors = null);
 
     private static readonly KindTable<Entry> Table = new();
 

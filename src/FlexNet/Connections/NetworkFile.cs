@@ -29,7 +29,7 @@ namespace FlexNet.Connections;
 /// <c>{layer}.initial_state</c>. Layouts are torch's: dense weight [out, in] (Linear), conv2d [Cout, Cin, k, k]
 /// (Conv2d), conv-transpose [Cin, Cout, k, k] (ConvTranspose2d), conv1d [Cout, Cin, k] (Conv1d).</para>
 /// <para>Loading never runs code from the file and never instantiates a type the file names: kinds come from a closed
-/// table of FlexNet's own layers (layer, input, flatten, reshape, pool, batchnorm, dropout, gaussian_noise) and connections (dense, conv2d,
+/// table of FlexNet's own layers (layer, input, flatten, reshape, pool, batchnorm, dropout, gaussian_noise, layernorm, lrn, embedding, recurrent) and connections (dense, conv2d,
 /// conv_transpose2d, conv1d, identity, elementwise, tied, complement, shared), plus the kinds registered with
 /// <see cref="LayerKinds"/> and <see cref="ConnectionKinds"/>. The whole architecture is checked
 /// against the stored tensors (names, shapes, dtypes, counts, finite values) before anything is allocated, and a
@@ -163,7 +163,7 @@ public static class NetworkFile
                 {
                     "layer_bias" => l.Bias,
                     "initial_state" => l.InitialState,
-                    _ => l.Parameters.Concat(l.Buffers).FirstOrDefault(p => p.Name == l.Name + "." + s.Parameter),
+                    _ => OwnTensor(l, s.Parameter),
                 };
             }
             else
@@ -177,13 +177,21 @@ public static class NetworkFile
                 throw new GraphException($"Network '{network.Name}': parameter '{s.Name}' is {(t is null ? "missing" : NetworkFilePlanner.Format(t.Shape.ToArray()))}, " +
                                          $"the model-file format predicts {NetworkFilePlanner.Format(s.Shape)}.");
             tensors[i] = t;
-            covered.Add(t);
+            if (!covered.Add(t)) // e.g. the layer bias every call of a shared Dense over a connection kind uses
+                throw new GraphException($"Network '{network.Name}': parameter '{s.Name}' is the same tensor as an earlier one; a .flexnet file cannot say that " +
+                                         "two layers share it (loading would un-share them). Save the model that built the network instead (model.Save).");
         }
         foreach (var (name, p) in network.NamedParameters)
             if (!covered.Contains(p))
                 throw new GraphException($"Network '{network.Name}': parameter '{name}' has no place in the state dict.");
         return (record, slots, tensors);
     }
+
+    /// <summary>A layer's own tensor by short name: from its kind's list, or the one named <c>{layer}.{short name}</c>.</summary>
+    private static Tensor? OwnTensor(Layer l, string shortName) =>
+        LayerKinds.Find(l.GetType()) is { Tensors: { } list }
+            ? list(l).FirstOrDefault(e => e.Name == shortName).Tensor
+            : l.Parameters.Concat(l.Buffers).FirstOrDefault(p => p.Name == l.Name + "." + shortName);
 
     private static void CopyState(Network network, IReadOnlyDictionary<string, Tensor> state, string source)
     {

@@ -135,7 +135,8 @@ public class Layer
         var inShape = InputShape!;
         using (TensorScope.Suspend())
         {
-            if (UseBias && (Bias is null || Bias.DType != dtype || Bias.Length != inShape[0]))
+            if (UseBias && BiasSource is not null) Bias = BiasSource(dtype, inShape[0]);
+            else if (UseBias && (Bias is null || Bias.DType != dtype || Bias.Length != inShape[0]))
                 Bias = NamedParameter(Tensor.Zeros([inShape[0]], dtype), "bias");
             if (LearnInitialState && (InitialState is null || InitialState.DType != dtype))
                 InitialState = NamedParameter(Tensor.Zeros(OutputShape!, dtype), "initial_state");
@@ -147,6 +148,11 @@ public class Layer
     /// <summary>The stem of the automatic name (<c>stem{position}</c>) when not the lower-case <see cref="Kind"/>: a builder's
     /// plain node is named after the builder (<c>dense2</c>, <c>conv2d3</c>).</summary>
     internal string? AutoNameStem { get; set; }
+
+    /// <summary>Where the bias comes from when several layers share one (the nodes of one Keras-style builder called more
+    /// than once): given the dtype and the length, it returns the shared tensor (creating it on first use). Null: the
+    /// layer owns its bias.</summary>
+    internal Func<DType, int, Tensor>? BiasSource { get; set; }
 
     /// <summary>Runs at the end of <see cref="BuildParameters"/>, once every connection of the network is built: a
     /// Keras-style builder initialises the connections it made here (per its init settings, in build order).</summary>

@@ -132,7 +132,10 @@ public abstract class CustomLayer : CatalogLayer, ITiedPartner
         return node;
     }
 
-    private sealed class CustomNode(CustomLayer o, string? name) : CatalogNode(o, null, "linear", CombineRule.Concat, name)
+    /// <summary>The node of a custom layer: inputs concatenated, then the layer's <c>Transform</c>; its
+    /// parameters are the layer's (declared in <see cref="Setup"/> once the input width is known, shared by every
+    /// attachment). Its incoming connections are identity connections (no parameters).</summary>
+    private sealed class CustomNode(CustomLayer o, string? name) : Layer(null, "linear", CombineRule.Concat, false, name)
     {
         public override bool ChangesShape => true;
 
@@ -147,8 +150,9 @@ public abstract class CustomLayer : CatalogLayer, ITiedPartner
             return [o.Size];
         }
 
-        protected override void BuildOwnParameters(DType dtype, RandomGenerator rng)
+        protected internal override void BuildParameters(DType dtype, RandomGenerator rng)
         {
+            base.BuildParameters(dtype, rng);
             o._dtype = dtype;
             o._rng = rng;
             o.InputSize = InputShape![0];

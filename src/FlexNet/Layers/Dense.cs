@@ -118,7 +118,7 @@ public class Dense : CatalogLayer, ITiedPartner
     /// <inheritdoc/>
     protected override Layer AttachCore(AttachContext ctx)
     {
-        var node = ctx.Add(Custom ? new KindNode(this, ctx.NodeName) : PlainNode([Units], Activation, CombineRule.Sum, ctx.NodeName));
+        var node = ctx.Add(Custom ? KindNode(ctx.NodeName) : PlainNode([Units], Activation, CombineRule.Sum, ctx.NodeName));
         for (int i = 0; i < ctx.Inputs.Count; i++)
         {
             var src = ctx.Inputs[i];
@@ -141,19 +141,34 @@ public class Dense : CatalogLayer, ITiedPartner
         return node;
     }
 
-    /// <summary>The node of a dense layer whose inputs use a registered connection kind: y = act(Σₖ cₖ + b) with the
-    /// layer's bias b [units] (<c>NAME.bias</c>, zeros) shared by every attachment.</summary>
-    private sealed class KindNode(Dense o, string? name) : CatalogNode(o, [o.Units], o.Activation, CombineRule.Sum, name)
+    /// <summary>The node of a dense layer whose inputs use a registered connection kind: a plain <see cref="Layer"/>,
+    /// y = act(Σₖ cₖ + b), whose bias b [units] (<c>NAME.bias</c>, zeros) is the layer's, shared by every attachment
+    /// (<see cref="Layer.BiasSource"/>). Once built, the node initialises the connections this builder made, then the
+    /// bias (per <see cref="CatalogLayer.Init"/>, each parameter once).</summary>
+    private Layer KindNode(string? name)
     {
-        public override IEnumerable<Tensor> Parameters => o._kindBias is null ? base.Parameters : base.Parameters.Append(o._kindBias);
-
-        protected override void BuildOwnParameters(DType dtype, RandomGenerator rng)
+        var node = new Layer([Units], Activation, CombineRule.Sum, UseBias, name) { AutoNameStem = GetType().Name.ToLowerInvariant() };
+        if (UseBias) node.BiasSource = SharedBias;
+        node.AfterBuild = rng =>
         {
-            if (o.UseBias) o._kindBias = o.Store("bias", [o.Units], dtype, () => Tensor.Zeros([o.Units], dtype), rng);
-        }
+            InitIncoming(node, rng);
+            if (node.Bias is { } b) InitOnce(b, "bias", rng);
+        };
+        return node;
+    }
 
-        protected internal override Tensor Transform(Tensor combined, bool training) =>
-            base.Transform(o._kindBias is null ? combined : combined + o._kindBias, training);
+    /// <summary>The bias every attachment shares: created (zeros, named <c>NAME.bias</c>) on first request, returned again
+    /// while dtype and length fit.</summary>
+    private Tensor SharedBias(DType dtype, int units)
+    {
+        if (_kindBias is { } b && b.DType == dtype && b.Length == units) return b;
+        using (TensorScope.Suspend())
+        {
+            b = Tensor.Zeros([units], dtype);
+            b.Name = $"{Name}.bias";
+            b.RequireGrad();
+        }
+        return _kindBias = b;
     }
 
     /// <inheritdoc/>

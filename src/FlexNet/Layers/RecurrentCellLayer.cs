@@ -19,7 +19,9 @@ namespace FlexNet.Layers;
 /// backward, <see cref="RecurrentLayer.GoBackwards"/>), giving [T, H] or the last processed step [H].</para>
 /// <para>Parameters are the cell's, named <c>NAME.weight_ih_l0</c> [gH, I], <c>NAME.weight_hh_l0</c> [gH, H],
 /// <c>NAME.bias_ih_l0</c>, <c>NAME.bias_hh_l0</c> [gH] (g = 1 for RNN, 3 for GRU, 4 for LSTM; + <c>ci/cf/co</c> [H]
-/// for a peephole LSTM). Saved in <c>.flexnet</c> files as layer kind <c>recurrent</c> for one RNN, GRU or LSTM cell.</para>
+/// for a peephole LSTM; the other cells use theanets' short names, e.g. <c>NAME.xh</c>). Saved in <c>.flexnet</c> files
+/// as layer kind <c>recurrent</c> (any of FlexNet's cells, or a bidirectional pair of equal halves, whose backward
+/// parameters the file names <c>NAME.weight_ih_l0_reverse</c>, ... as torch does).</para>
 /// </summary>
 public sealed class RecurrentCellLayer : Layer
 {
@@ -57,6 +59,9 @@ public sealed class RecurrentCellLayer : Layer
 
     /// <summary>The forward layer's options (units, activation, direction), for exporters.</summary>
     internal RecurrentLayer ForwardLayer => _fw;
+
+    /// <summary>The backward cell configuration of a bidirectional node (null otherwise).</summary>
+    internal RecurrentLayer? BackwardLayer => _bw;
 
     /// <summary>True for a bidirectional node (two cells).</summary>
     internal bool IsBidirectional => _bw is not null;

@@ -200,35 +200,4 @@ public sealed class RecurrentCellLayerTests
             Directory.Delete(dir, true);
         }
     }
-
-    [Fact]
-    public void CellsTheFileCannotHold_AreRefusedNamingTheLayer()
-    {
-        var net = new Network("bi", DType.Float64, 1);
-        var x = net.Add(new InputLayer([4, 2], name: "x"));
-        var bi = new BidirectionalLayer(new GRU(2), name: "bi").Attach(net, x);
-        net.AddOutput(bi, OutputMode.LastStep);
-        net.Compile();
-        string dir = TestFiles.NewTempDir();
-        try
-        {
-            var e = Assert.ThrowsAny<FlexNetException>(() => net.Save(Path.Combine(dir, "b.flexnet")));
-            Assert.Contains("'bi'", e.Message);
-            Assert.Contains("RNN, GRU or LSTM", e.Message);
-            Assert.False(File.Exists(Path.Combine(dir, "b.flexnet")));
-
-            var other = new Network("m", DType.Float64, 1);
-            var m = other.Add(new RecurrentCellLayer(new MRNN(3), "mrnn"));
-            other.Connect(other.Add(new InputLayer(2, sequenceLength: 3, name: "x")), m);
-            other.AddOutput(m);
-            other.Compile();
-            e = Assert.ThrowsAny<FlexNetException>(() => other.Save(Path.Combine(dir, "m.flexnet")));
-            Assert.Contains("'mrnn'", e.Message);
-            Assert.False(File.Exists(Path.Combine(dir, "m.flexnet")));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
 }

@@ -258,6 +258,8 @@ public sealed class NetworkFileFuzzTests
             // front-end model files (format version 2): read through the same entry point, Network.Load
             ("sequential", () => ModelFile.Image(SequentialSeed())), ("functional", () => ModelFile.Image(FunctionalSeed())),
             ("spec", () => ModelFile.Image(SpecSeed())), ("chain", () => ModelFileTests.Chain().Image()),
+            ("bidirectional-clockwork", () => NetworkFile.Image(RecurrentKindFileTests.Build("bi-clockwork").Net)),
+            ("scrn-fixed-rate", () => NetworkFile.Image(RecurrentKindFileTests.Build("scrn-uniform").Net)),
         };
         foreach (var (name, image) in seeds)
         {

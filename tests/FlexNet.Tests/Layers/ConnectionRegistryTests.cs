@@ -190,12 +190,32 @@ public class ConnectionRegistryTests
         var m = new Model([a, b], [new FlexNet.Layers.Add().Call(shared.Call(a), shared.Call(b))], "siamese", DType.Float64);
         var xa = T.Rand(15, 2, 5).Detach();
         var xb = T.Rand(16, 2, 5).Detach();
+        m.Network.Build();
+        // both calls are plain graph layers with bias, and the second one's bias is the first one's tensor
+        Assert.Equal(2, shared.Nodes.Count);
+        Assert.All(shared.Nodes, n => Assert.Equal(typeof(Layer), n.GetType()));
+        Assert.All(shared.Nodes, n => Assert.Same(shared.Bias, n.Bias));
+        using (Autograd.NoGrad()) shared.Bias!.CopyFrom(Tensor.FromArray(new[] { 0.25, -0.5, 0.75 }, 3));
         var y = m.Forward([xa, xb], false)[0];
         Assert.Equal(["shared.bias", "shared:a.u", "shared:a.v"], m.NamedParameters.Select(p => p.Name).Order(StringComparer.Ordinal));
         var c = (LowRank)shared.Connections[0];
         Tensor H(Tensor x) => (NN.MatMul(NN.MatMul(x, c.V.T), c.U.T) + shared.Bias!).Tanh();
         T.Close((H(xa) + H(xb)).ToDoubleArray(), y.ToDoubleArray(), 1e-12, 1e-12, "shared lowrank");
         Assert.Throws<GraphException>(() => shared.Weight);
+    }
+
+    [Fact]
+    public void SharedLayerBias_IsNotSavedAsTwoBiasesOfAConnectNetwork()
+    {
+        var a = Functional.Input(3, name: "a");
+        var b = Functional.Input(3, name: "b");
+        var shared = new Dense(3, "tanh", name: "shared", connection: "elementwise");
+        var m = new Model([a, b], [new FlexNet.Layers.Add().Call(shared.Call(a), shared.Call(b))], "siamese", DType.Float64);
+        m.Network.Build();
+        Assert.Same(shared.Nodes[0].Bias, shared.Nodes[1].Bias);
+        var e = Assert.Throws<GraphException>(() => FlexNet.Connections.NetworkFile.StateDict(m.Network));
+        Assert.Contains("'shared_2.layer_bias'", e.Message);
+        Assert.Contains("model.Save", e.Message);
     }
 
     [Fact]
