@@ -136,6 +136,32 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         }
     }
 
+    /// <summary>Columns per packed panel (a column range given to <see cref="MultiplyPanels"/> starts at a multiple of it).</summary>
+    internal int PanelWidth => Nr;
+
+    /// <summary>True when products run on the managed micro-kernels (so <see cref="MultiplyPanels"/> is available).</summary>
+    internal bool IsManaged => _provider == GemmProvider.Managed;
+
+    /// <summary>Like <see cref="Multiply"/>, on the calling thread, for the columns of panels [<paramref name="p0"/>,
+    /// <paramref name="p1"/>) only (columns p0·PanelWidth up to min(N, p1·PanelWidth)): each column gets exactly the
+    /// values a whole product gives it. Pointers as in <see cref="Multiply"/> (A and C of the whole product); the
+    /// caller guarantees the bounds (checked by the same shapes as <see cref="Multiply"/> in debug builds only).</summary>
+    internal void MultiplyPanels(bool transA, int m, int p0, int p1, T alpha, T* a, int lda, T beta, T* c, int ldc)
+    {
+        ObjectDisposedException.ThrowIf(_array is null, this);
+        if (!IsManaged) throw new InvalidOperationException("GemmPackedB.MultiplyPanels needs the managed provider.");
+        int panels = (N + Nr - 1) / Nr;
+        if (p0 < 0 || p1 > panels || p0 > p1 || m < 0)
+            throw new ArgumentOutOfRangeException(nameof(p1), $"GemmPackedB.MultiplyPanels: panels [{p0}, {p1}) of {panels}, m={m}.");
+        switch (_tier)
+        {
+            case GemmKernelTier.Vector512: PackedDriver<T, Kernel512<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
+            case GemmKernelTier.Vector256: PackedDriver<T, Kernel256<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
+            case GemmKernelTier.Vector128: PackedDriver<T, Kernel128<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
+            default: PackedDriver<T, KernelScalar<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
+        }
+    }
+
     /// <summary>Unpins the buffer and returns it to the pool.</summary>
     public void Dispose()
     {
@@ -181,7 +207,7 @@ internal static unsafe class PackedDriver<T, TK>
     }
 
     /// <summary>Column panels [p0, p1) of C, every row, every k block.</summary>
-    private static void Range(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta,
+    internal static void Range(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta,
         T* c, int ldc, int p0, int p1)
     {
         int mr = TK.MR, nr = TK.NR;

@@ -94,6 +94,8 @@ internal static class LstmSequence
         var h0 = s.H0.Data<T>();
         var c0 = s.C0.Data<T>();
         using var wT = new GemmPackedB<T>(transB: true, hs, g4, s.WHh.Data<T>(), hs); // op(B) = W_hhᵀ [H, 4H]
+        var region = new StepRegion<T>();
+        bool oneRegion = region.Init(wT, n, hs, backward: false);
         fixed (T* pActs = acts)
         fixed (T* pc = c)
         fixed (T* ptc = tc)
@@ -107,9 +109,16 @@ internal static class LstmSequence
                 T* hPrev = prev < 0 ? ph0 : pz + (nint)prev * nh;
                 T* cPrev = prev < 0 ? pc0 : pc + (nint)prev * nh;
                 T* a = pActs + (nint)t * n * g4;
-                // a_t = P_t + h_{t−1}·W_hhᵀ
+                var job = new ForwardRows<T> { A = a, CPrev = cPrev, C = pc + (nint)t * nh, TanhC = ptc + (nint)t * nh, H = pz + (nint)t * nh, Hs = hs, U0 = 0, U1 = hs };
+                if (oneRegion)
+                {
+                    region.Fwd = job;
+                    region.GemmA = hPrev;
+                    region.Go();
+                    continue;
+                }
+                // a_t = P_t + h_{t−1}·W_hhᵀ, then the gates
                 wT.Multiply(false, n, T.One, new ReadOnlySpan<T>(hPrev, nh), hs, T.One, new Span<T>(a, n * g4), g4);
-                var job = new ForwardRows<T> { A = a, CPrev = cPrev, C = pc + (nint)t * nh, TanhC = ptc + (nint)t * nh, H = pz + (nint)t * nh, Hs = hs };
                 RowParallel.For(job, n, 16L * hs);
             }
             int last = s.Reverse ? 0 : steps - 1;
@@ -117,29 +126,101 @@ internal static class LstmSequence
         }
     }
 
-    /// <summary>The gate nonlinearities and the state update for rows of one step (in place on the gate block).</summary>
+    /// <summary>The gate nonlinearities and the state update for rows of one step (in place on the gate block), for
+    /// hidden units [U0, U1).</summary>
     private unsafe struct ForwardRows<T> : IRowJob where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* A, CPrev, C, TanhC, H;
-        public int Hs;
+        public int Hs, U0, U1;
 
         public readonly void Run(int rowStart, int rowEnd)
         {
-            int hs = Hs;
+            int hs = Hs, u0 = U0, w = U1 - U0;
             for (int row = rowStart; row < rowEnd; row++)
             {
-                var a = new Span<T>(A + (nint)row * 4 * hs, 4 * hs);
-                // gate blocks of one row are contiguous: [i | f] and [o] take σ, [g] takes tanh
-                TensorPrimitives.Sigmoid(a[..(2 * hs)], a[..(2 * hs)]);
-                Activations.Tanh(a.Slice(2 * hs, hs), a.Slice(2 * hs, hs));
-                TensorPrimitives.Sigmoid(a[(3 * hs)..], a[(3 * hs)..]);
-                var ci = new Span<T>(C + (nint)row * hs, hs);
-                TensorPrimitives.Multiply(a.Slice(hs, hs), new ReadOnlySpan<T>(CPrev + (nint)row * hs, hs), ci); // f ⊙ c
-                TensorPrimitives.FusedMultiplyAdd(a[..hs], a.Slice(2 * hs, hs), ci, ci);                          // + i ⊙ g
-                var tcRow = new Span<T>(TanhC + (nint)row * hs, hs);
+                T* a = A + (nint)row * 4 * hs + u0;
+                var ai = new Span<T>(a, w);
+                var af = new Span<T>(a + hs, w);
+                var ag = new Span<T>(a + 2 * hs, w);
+                var ao = new Span<T>(a + 3 * hs, w);
+                // [i | f] and [o] take σ, [g] takes tanh (a whole row's [i | f] in one call, as LstmPointwise does)
+                if (w == hs) TensorPrimitives.Sigmoid(new Span<T>(a, 2 * hs), new Span<T>(a, 2 * hs));
+                else
+                {
+                    TensorPrimitives.Sigmoid(ai, ai);
+                    TensorPrimitives.Sigmoid(af, af);
+                }
+                Activations.Tanh(ag, ag);
+                TensorPrimitives.Sigmoid(ao, ao);
+                nint o = (nint)row * hs + u0;
+                var ci = new Span<T>(C + o, w);
+                TensorPrimitives.Multiply(af, new ReadOnlySpan<T>(CPrev + o, w), ci); // f ⊙ c
+                TensorPrimitives.FusedMultiplyAdd(ai, ag, ci, ci);                    // + i ⊙ g
+                var tcRow = new Span<T>(TanhC + o, w);
                 Activations.Tanh(ci, tcRow);
-                TensorPrimitives.Multiply(a[(3 * hs)..], tcRow, new Span<T>(H + (nint)row * hs, hs));             // o ⊙ tanh(c')
+                TensorPrimitives.Multiply(ao, tcRow, new Span<T>(H + o, w));         // o ⊙ tanh(c')
             }
+        }
+    }
+
+    /// <summary>
+    /// One step as one parallel region when H is a whole number of GEMM panels: item j owns hidden units
+    /// [j·Ub, (j+1)·Ub) and computes, for all rows, the four gate column blocks of those units (forward:
+    /// a += h_{t−1}·W_hhᵀ, then the gates and the state update; backward: dh_rec = dA_{t+1}·W_hh for its units, then
+    /// the pointwise backward). Every value is computed by the same code as in the two-region form, so results do
+    /// not depend on the split; each core keeps reading the same part of the packed weight.
+    /// </summary>
+    private sealed unsafe class StepRegion<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public GemmPackedB<T>? W;
+        public int N, Hs, Ub, Items;
+        public bool Backward;
+        public ForwardRows<T> Fwd;
+        public BackwardRows<T> Bwd;
+        public T* GemmA; // forward: h_{t−1} [N, H]; backward: dA of the later step [N, 4H] (null: none)
+
+        public void Run(int j)
+        {
+            int u0 = j * Ub, u1 = Math.Min(Hs, u0 + Ub), nr = W!.PanelWidth;
+            if (!Backward)
+            {
+                for (int g = 0; g < 4; g++)
+                    W.MultiplyPanels(false, N, (g * Hs + u0) / nr, (g * Hs + u1 + nr - 1) / nr, T.One, GemmA, Hs, T.One, Fwd.A, 4 * Hs);
+                var f = Fwd;
+                f.U0 = u0;
+                f.U1 = u1;
+                f.Run(0, N);
+            }
+            else
+            {
+                if (GemmA != null) W.MultiplyPanels(false, N, u0 / nr, (u1 + nr - 1) / nr, T.One, GemmA, 4 * Hs, T.Zero, Bwd.DhRec, Hs);
+                var b = Bwd;
+                b.U0 = u0;
+                b.U1 = u1;
+                b.Run(0, N);
+            }
+        }
+
+        /// <summary>Runs the items over the workers (inline when the step is small).</summary>
+        public void Go()
+        {
+            if (Environment.ProcessorCount < 2 || (long)N * 4 * Hs * Hs < 1L << 20)
+                for (int j = 0; j < Items; j++) Run(j);
+            else WorkerPool.For(Items, this);
+        }
+
+        /// <summary>Sets the split for H units over panels of <paramref name="w"/>; false when H is not a whole number
+        /// of panels (the two-region form is used then).</summary>
+        public bool Init(GemmPackedB<T> w, int n, int hs, bool backward)
+        {
+            int nr = w.PanelWidth;
+            if (!w.IsManaged || hs % nr != 0) return false;
+            int panels = hs / nr;
+            int items = Math.Clamp(2 * Environment.ProcessorCount, 1, panels);
+            (W, N, Hs, Backward) = (w, n, hs, backward);
+            Ub = (panels + items - 1) / items * nr;
+            Items = (hs + Ub - 1) / Ub;
+            return true;
         }
     }
 
@@ -170,10 +251,13 @@ internal static class LstmSequence
             var dc = dcTensor.Data<T>();
             var dhRec = dhTensor.Data<T>();
             g.Slice(steps * nh, nh).CopyTo(dc); // dL/dc after the last processed step
-            bool flush = Autograd.FlushSubnormals, hasRec = false;
+            bool flush = Autograd.FlushSubnormals;
             bool needH0 = NeedsGrad(5);
             using (var w = new GemmPackedB<T>(transB: false, g4, hs, s.WHh.Data<T>(), hs)) // op(B) = W_hh [4H, H]
             {
+                var region = new StepRegion<T>();
+                bool oneRegion = region.Init(w, n, hs, backward: true);
+                int later = -1; // the step processed after t in forward (whose dA gives dh_rec), once backward has done it
                 fixed (T* pg = g)
                 fixed (T* pdA = dA)
                 fixed (T* pdc = dc)
@@ -189,15 +273,26 @@ internal static class LstmSequence
                         var job = new BackwardRows<T>
                         {
                             Acts = pActs + (nint)t * n * g4, CPrev = prev < 0 ? pc0 : pc + (nint)prev * nh,
-                            TanhC = ptc + (nint)t * nh, Dh = pg + (nint)t * nh, DhRec = hasRec ? pdh : null,
-                            Dc = pdc, DA = pdA + (nint)t * n * g4, Hs = hs, Flush = flush,
+                            TanhC = ptc + (nint)t * nh, Dh = pg + (nint)t * nh, DhRec = later >= 0 ? pdh : null,
+                            Dc = pdc, DA = pdA + (nint)t * n * g4, Hs = hs, Flush = flush, U0 = 0, U1 = hs,
                         };
+                        if (oneRegion)
+                        {
+                            // dh_rec = dA_later·W_hh and the pointwise backward of step t, per block of units
+                            region.Bwd = job;
+                            region.GemmA = later >= 0 ? pdA + (nint)later * n * g4 : null;
+                            region.Go();
+                            later = t;
+                            if (k == 0 && needH0)
+                                w.Multiply(false, n, T.One, new ReadOnlySpan<T>(pdA + (nint)t * n * g4, n * g4), g4, T.Zero, dhRec, hs);
+                            continue;
+                        }
                         RowParallel.For(job, n, 12L * hs);
+                        later = t;
                         if (k > 0 || needH0)
                         {
                             // dh_{t−1} = dA_t·W_hh
                             w.Multiply(false, n, T.One, new ReadOnlySpan<T>(pdA + (nint)t * n * g4, n * g4), g4, T.Zero, dhRec, hs);
-                            hasRec = true;
                         }
                     }
                 }
@@ -282,7 +377,7 @@ internal static class LstmSequence
     private unsafe struct BackwardRows<T> : IRowJob where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* Acts, CPrev, TanhC, Dh, DhRec, Dc, DA;
-        public int Hs;
+        public int Hs, U0, U1;
         public bool Flush;
 
         public readonly void Run(int rowStart, int rowEnd)
@@ -297,13 +392,13 @@ internal static class LstmSequence
             nint o0 = (nint)row * hs;
             T* cp = CPrev + o0, tc = TanhC + o0, dy = Dh + o0, dc = Dc + o0;
             T* rec = DhRec is null ? null : DhRec + o0;
-            int u = 0;
-            if (Simd.MaxVectorBits >= 512 && Vector512.IsHardwareAccelerated && hs >= Vector512<T>.Count)
+            int u = U0, end = U1;
+            if (Simd.MaxVectorBits >= 512 && Vector512.IsHardwareAccelerated && end - u >= Vector512<T>.Count)
             {
                 var one = Vector512<T>.One;
                 var min = Vector512.Create(Subnormals.MinNormal<T>());
                 var sign = Vector512.Create(T.NegativeZero);
-                for (; u + Vector512<T>.Count <= hs; u += Vector512<T>.Count)
+                for (; u + Vector512<T>.Count <= end; u += Vector512<T>.Count)
                 {
                     var i = Vector512.Load(a + u); var f = Vector512.Load(a + hs + u);
                     var gg = Vector512.Load(a + 2 * hs + u); var o = Vector512.Load(a + 3 * hs + u);
@@ -322,12 +417,12 @@ internal static class LstmSequence
                     dcp.Store(dc + u);
                 }
             }
-            else if (Simd.MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated && hs >= Vector256<T>.Count)
+            else if (Simd.MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated && end - u >= Vector256<T>.Count)
             {
                 var one = Vector256<T>.One;
                 var min = Vector256.Create(Subnormals.MinNormal<T>());
                 var sign = Vector256.Create(T.NegativeZero);
-                for (; u + Vector256<T>.Count <= hs; u += Vector256<T>.Count)
+                for (; u + Vector256<T>.Count <= end; u += Vector256<T>.Count)
                 {
                     var i = Vector256.Load(a + u); var f = Vector256.Load(a + hs + u);
                     var gg = Vector256.Load(a + 2 * hs + u); var o = Vector256.Load(a + 3 * hs + u);
@@ -346,7 +441,7 @@ internal static class LstmSequence
                     dcp.Store(dc + u);
                 }
             }
-            for (; u < hs; u++)
+            for (; u < end; u++)
             {
                 T i = a[u], f = a[hs + u], gg = a[2 * hs + u], o = a[3 * hs + u], t = tc[u];
                 T dh = dy[u];
