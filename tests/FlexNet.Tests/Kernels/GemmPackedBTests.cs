@@ -114,3 +114,47 @@ public class GemmPackedBTests
         Assert.Throws<ObjectDisposedException>(() => pb.Multiply(false, 2, 1f, new float[6], 3, 0f, new float[8], 4));
     }
 }
+
+/// <summary>A dense weight packed for x·Wᵀ (<see cref="FlexNet.Autodiff.Ops.PackedWeight"/>) against a hand-written loop
+/// and, bit for bit, against <see cref="Gemm"/> on W.</summary>
+public class PackedWeightTests
+{
+    [Theory]
+    [InlineData(FlexNet.Tensors.DType.Float32, 5, 37, 19)]
+    [InlineData(FlexNet.Tensors.DType.Float32, 64, 256, 256)]
+    [InlineData(FlexNet.Tensors.DType.Float64, 7, 33, 17)]
+    public void ProductEqualsTheLoopAndGemmOnW(FlexNet.Tensors.DType dtype, int n, int outF, int inF)
+    {
+        var w = FlexNet.Tensors.Tensor.Normal([outF, inF], 0, 1, new FlexNet.Tensors.RandomGenerator(1), dtype);
+        var x = FlexNet.Tensors.Tensor.Normal([n, inF], 0, 1, new FlexNet.Tensors.RandomGenerator(2), dtype);
+        var y0 = FlexNet.Tensors.Tensor.Normal([n, outF], 0, 1, new FlexNet.Tensors.RandomGenerator(3), dtype);
+        double[] wd = w.ToDoubleArray(), xd = x.ToDoubleArray(), y0d = y0.ToDoubleArray();
+        using var pw = new FlexNet.Autodiff.Ops.PackedWeight(w);
+        foreach (double beta in new[] { 0.0, 1.0 })
+        {
+            var y = y0.Clone();
+            var g = y0.Clone();
+            if (dtype == FlexNet.Tensors.DType.Float32)
+            {
+                pw.MultiplyInto<float>(n, x.F, (float)beta, y.F);
+                Gemm.Run(false, true, n, outF, inF, 1f, x.F, inF, w.F, inF, (float)beta, g.F, outF);
+            }
+            else
+            {
+                pw.MultiplyInto<double>(n, x.D, beta, y.D);
+                Gemm.Run(false, true, n, outF, inF, 1d, x.D, inF, w.D, inF, beta, g.D, outF);
+            }
+            Assert.Equal(g.ToDoubleArray(), y.ToDoubleArray());
+            var yd = y.ToDoubleArray();
+            for (int r = 0; r < n; r++)
+                for (int o = 0; o < outF; o++)
+                {
+                    double s = beta * y0d[r * outF + o];
+                    for (int i = 0; i < inF; i++) s += xd[r * inF + i] * wd[o * inF + i];
+                    Assert.True(Math.Abs(yd[r * outF + o] - s) <= 1e-4 * (1 + Math.Abs(s)), $"{dtype} y[{r},{o}] = {yd[r * outF + o]} expected {s}");
+                }
+        }
+        if (dtype == FlexNet.Tensors.DType.Float32) // a weight of one dtype used with data of the other
+            Assert.Throws<ArgumentException>(() => pw.MultiplyInto<double>(n, xd, 0d, new double[n * outF]));
+    }
+}
