@@ -135,30 +135,11 @@ internal static class LstmSequence
 
         public readonly void Run(int rowStart, int rowEnd)
         {
-            int hs = Hs, u0 = U0, w = U1 - U0;
+            int hs = Hs;
             for (int row = rowStart; row < rowEnd; row++)
             {
-                T* a = A + (nint)row * 4 * hs + u0;
-                var ai = new Span<T>(a, w);
-                var af = new Span<T>(a + hs, w);
-                var ag = new Span<T>(a + 2 * hs, w);
-                var ao = new Span<T>(a + 3 * hs, w);
-                // [i | f] and [o] take σ, [g] takes tanh (a whole row's [i | f] in one call, as LstmPointwise does)
-                if (w == hs) TensorPrimitives.Sigmoid(new Span<T>(a, 2 * hs), new Span<T>(a, 2 * hs));
-                else
-                {
-                    TensorPrimitives.Sigmoid(ai, ai);
-                    TensorPrimitives.Sigmoid(af, af);
-                }
-                Activations.Tanh(ag, ag);
-                TensorPrimitives.Sigmoid(ao, ao);
-                nint o = (nint)row * hs + u0;
-                var ci = new Span<T>(C + o, w);
-                TensorPrimitives.Multiply(af, new ReadOnlySpan<T>(CPrev + o, w), ci); // f ⊙ c
-                TensorPrimitives.FusedMultiplyAdd(ai, ag, ci, ci);                    // + i ⊙ g
-                var tcRow = new Span<T>(TanhC + o, w);
-                Activations.Tanh(ci, tcRow);
-                TensorPrimitives.Multiply(ao, tcRow, new Span<T>(H + o, w));         // o ⊙ tanh(c')
+                nint o = (nint)row * hs;
+                LstmGates.ForwardRow(A + 4 * o, CPrev + o, C + o, TanhC + o, H + o, hs, U0, U1);
             }
         }
     }

@@ -179,3 +179,68 @@ public class LstmSequenceTests
         finally { Autograd.FlushSubnormals = saved; }
     }
 }
+
+/// <summary>The row kernels of the LSTM (forward gates, backward with the flush) at every forced vector width,
+/// against the hand-written loop and finite differences; odd H leaves tails at every width.</summary>
+[Collection(FlexNet.Tests.Kernels.SimdPathsCollection.Name)]
+[Trait("Category", "Kernels")]
+public class LstmSequenceSimdPathTests
+{
+    [Fact]
+    public void EveryVectorWidthMatchesTheLoopAndPassesGradientCheck()
+    {
+        FlexNet.Tests.Kernels.SimdTestSupport.ForEachPath(bits =>
+        {
+            foreach (var (dtype, hs) in new[] { (DType.Float64, 19), (DType.Float32, 37), (DType.Float32, 64) })
+            {
+                const int steps = 3, n = 2, inF = 2;
+                double tol = dtype == DType.Float32 ? 3e-6 : 1e-12;
+                var cell = new LstmCell(inF, hs, dtype: dtype, rng: new RandomGenerator(70));
+                var x = Tensor.Normal([steps, n, inF], 0, 1, new RandomGenerator(71), dtype);
+                var (y, final) = Recurrence.Run(cell, x);
+                var (h, c) = LstmSequenceTestsNaive.Run(cell, x, steps, n, inF, hs);
+                for (int t = 0; t < steps; t++) T.Close(h[t], y.Slice(0, t, 1).ToDoubleArray(), tol, tol, $"{bits} bits {dtype} H={hs} h step {t}");
+                T.Close(c, final["c"].ToDoubleArray(), tol, tol, $"{bits} bits {dtype} H={hs} c");
+            }
+            var x64 = Tensor.Normal([3, 2, 2], 0, 1, new RandomGenerator(72), DType.Float64);
+            T.GradOk($"lstm sequence at {bits} bits",
+                v => LstmSequence.Apply(x64, v[0], v[1], v[2], v[3], v[4], v[5], reverse: false),
+                T.Rand(73, 4 * 19, 2), T.Rand(74, 4 * 19, 19), T.Rand(75, 4 * 19), T.Rand(76, 4 * 19), T.Rand(77, 2, 19), T.Rand(78, 2, 19));
+        });
+    }
+}
+
+internal static class LstmSequenceTestsNaive
+{
+    internal static (double[][] H, double[] C) Run(LstmCell cell, Tensor x, int steps, int n, int inF, int hs)
+    {
+        static double Sig(double v) => 1 / (1 + Math.Exp(-v));
+        double[] xs = x.ToDoubleArray(), wih = cell.WeightIh.ToDoubleArray(), whh = cell.WeightHh.ToDoubleArray();
+        double[] bih = cell.BiasIh.ToDoubleArray(), bhh = cell.BiasHh.ToDoubleArray();
+        var h = new double[n * hs];
+        var c = new double[n * hs];
+        var outs = new double[steps][];
+        for (int t = 0; t < steps; t++)
+        {
+            var hn = new double[n * hs];
+            var cn = new double[n * hs];
+            for (int b = 0; b < n; b++)
+                for (int u = 0; u < hs; u++)
+                {
+                    var a = new double[4];
+                    for (int gate = 0; gate < 4; gate++)
+                    {
+                        int r = gate * hs + u;
+                        double s = bih[r] + bhh[r];
+                        for (int i = 0; i < inF; i++) s += xs[(t * n + b) * inF + i] * wih[r * inF + i];
+                        for (int j = 0; j < hs; j++) s += h[b * hs + j] * whh[r * hs + j];
+                        a[gate] = s;
+                    }
+                    cn[b * hs + u] = Sig(a[1]) * c[b * hs + u] + Sig(a[0]) * Math.Tanh(a[2]);
+                    hn[b * hs + u] = Sig(a[3]) * Math.Tanh(cn[b * hs + u]);
+                }
+            (h, c, outs[t]) = (hn, cn, hn);
+        }
+        return (outs, c);
+    }
+}
