@@ -55,7 +55,8 @@ internal static class BenchSupport
     /// </summary>
     /// <returns>Seconds per repeat and the training loss at the end of each repeat.</returns>
     /// <summary>Process CPU seconds (all threads) per training step in each repeat of the last <see cref="TimeTrainerSteps"/>:
-    /// steadier than wall time on a shared machine (it does not count time spent waiting for a core).</summary>
+    /// does not count time spent waiting for a core on a shared machine, but does count spin-waits between parallel
+    /// regions and the cache misses that other processes cause, so it is a second view, not a clean work measure.</summary>
     public static double[] LastCpuSecondsPerStep { get; private set; } = [];
 
     public static (double[] Seconds, double[] Losses) TimeTrainerSteps(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y,
