@@ -54,6 +54,11 @@ internal static class BenchSupport
     /// what the trainer does per step: batch gather, forward, loss, backward, optimizer step.
     /// </summary>
     /// <returns>Seconds per repeat and the training loss at the end of each repeat.</returns>
+    /// <summary>Process CPU seconds (all threads) per training step in each repeat of the last <see cref="TimeTrainerSteps"/>:
+    /// does not count time spent waiting for a core on a shared machine, but does count spin-waits between parallel
+    /// regions and the cache misses that other processes cause, so it is a second view, not a clean work measure.</summary>
+    public static double[] LastCpuSecondsPerStep { get; private set; } = [];
+
     public static (double[] Seconds, double[] Losses) TimeTrainerSteps(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y,
                                                                        int warmup, int repeats, int steps)
     {
@@ -62,6 +67,7 @@ internal static class BenchSupport
         int perEpoch = n / options.BatchSize;
         if (perEpoch * options.BatchSize != n) throw new ArgumentException($"bench: {n} samples are not whole batches of {options.BatchSize}");
         var marks = new long[repeats + 1];
+        var cpu = new TimeSpan[repeats + 1];
         var losses = new double[repeats];
         using var cts = new CancellationTokenSource();
         options.Shuffle = false;
@@ -76,6 +82,7 @@ internal static class BenchSupport
             {
                 int k = (int)(s / steps);
                 marks[k] = Stopwatch.GetTimestamp();
+                cpu[k] = Environment.CpuUsage.TotalTime;
                 if (k > 0) losses[k - 1] = info.Loss;
                 if (k == repeats) cts.Cancel();
             }
@@ -83,6 +90,8 @@ internal static class BenchSupport
         new Trainer(model, options).Fit([x], [y]);
         var seconds = new double[repeats];
         for (int k = 0; k < repeats; k++) seconds[k] = Stopwatch.GetElapsedTime(marks[k], marks[k + 1]).TotalSeconds;
+        LastCpuSecondsPerStep = new double[repeats];
+        for (int k = 0; k < repeats; k++) LastCpuSecondsPerStep[k] = (cpu[k + 1] - cpu[k]).TotalSeconds / steps;
         return (seconds, losses);
     }
 

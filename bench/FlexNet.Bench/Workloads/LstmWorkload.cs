@@ -121,5 +121,6 @@ internal sealed class LstmWorkload : IWorkload
         var rates = seconds.Select(s => Steps * B / s).ToArray();
         reporter.Report(name, Timing.Median(rates), "sequences/s", rates);
         reporter.Log($"{name}: loss at end of each repeat {BenchSupport.List(losses)}");
+        reporter.Log($"{name}: process CPU ms per step (all threads) {BenchSupport.List(BenchSupport.LastCpuSecondsPerStep.Select(v => v * 1e3))}");
     }
 }

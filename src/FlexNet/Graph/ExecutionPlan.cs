@@ -115,14 +115,14 @@ internal sealed class ExecutionPlan
     }
 
     /// <summary>Drops the hoisted inputs folded into z₀ (null entries) from a fused step's argument lists.</summary>
-    private static void Compact(ref Tensor[] xs, ref Tensor?[] ws, ref Tensor?[] bs, ref Tensor?[]? wts)
+    private static void Compact(ref Tensor[] xs, ref Tensor?[] ws, ref Tensor?[] bs, ref Autodiff.Ops.PackedWeight?[]? wts)
     {
         int kept = 0;
         foreach (var x in xs) if (x is not null) kept++;
         var nx = new Tensor[kept];
         var nw = new Tensor?[kept];
         var nb = new Tensor?[kept + 1];
-        var nt = wts is null ? null : new Tensor?[kept];
+        var nt = wts is null ? null : new Autodiff.Ops.PackedWeight?[kept];
         for (int j = 0, k = 0; j < xs.Length; j++)
         {
             if (xs[j] is null) continue;
@@ -265,11 +265,11 @@ internal sealed class ExecutionPlan
             return init[i] = layer.InitialState is { } p ? p.Unsqueeze(0).Expand(shape) : Tensor.Zeros(shape, dtype);
         }
 
-        Dictionary<Tensor, Tensor>? transposed = null; // Wᵀ copies for the fused forward GEMMs, made once per run
+        Dictionary<Tensor, Autodiff.Ops.PackedWeight>? packed = null; // Wᵀ packed for the fused forward GEMMs, once per run
         var invariant = T > 1 ? new Tensor?[L] : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
         // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
         // it, so each window runs in a scope of its own that gives its buffers back at the cut (memory bounded by
-        // the window, not by T); what later windows read (the cut state, initial states, Wᵀ copies) moves out first.
+        // the window, not by T); what later windows read (the cut state, initial states) moves out first.
         bool windowed = truncate is int kw && T > kw && mask is null && record is null && TensorScope.Current is not null;
         for (int o = 0; windowed && o < _outs.Length; o++) windowed = perStep[o] is null;
         var window = windowed ? TensorScope.Begin() : null;
@@ -284,7 +284,6 @@ internal sealed class ExecutionPlan
                     {
                         foreach (var z in init) if (z is not null) window.Keep(z);
                         if (invariant is not null) foreach (var z in invariant) if (z is not null) window.Keep(z);
-                        if (transposed is not null) foreach (var wt in transposed.Values) window.Keep(wt);
                         var nextWindow = TensorScope.BeginReplacing(window);
                         state.Transfer(window, nextWindow);
                         window.Dispose();
@@ -312,7 +311,7 @@ internal sealed class ExecutionPlan
                         var xsIn = new Tensor[conns.Length];
                         var ws = new Tensor?[conns.Length];
                         var bs = new Tensor?[conns.Length + 1];
-                        var wts = T > 1 && _everyStep[i] ? new Tensor?[conns.Length] : null;
+                        var wts = T > 1 && _everyStep[i] ? new Autodiff.Ops.PackedWeight?[conns.Length] : null;
                         for (int j = 0; j < conns.Length; j++)
                         {
                             var c = conns[j];
@@ -328,10 +327,10 @@ internal sealed class ExecutionPlan
                             bs[j] = b;
                             if (wts is not null && w is { IsContiguous: true })
                             {
-                                transposed ??= new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-                                if (!transposed.TryGetValue(w, out var wt))
-                                    transposed[w] = wt = Autodiff.Ops.DenseSum.TransposedCopy(w);
-                                wts[j] = wt;
+                                packed ??= new Dictionary<Tensor, Autodiff.Ops.PackedWeight>(ReferenceEqualityComparer.Instance);
+                                if (!packed.TryGetValue(w, out var pw))
+                                    packed[w] = pw = new Autodiff.Ops.PackedWeight(w);
+                                wts[j] = pw;
                             }
                         }
                         bs[conns.Length] = layer.Bias;
@@ -412,6 +411,7 @@ internal sealed class ExecutionPlan
         {
             // the last window's graph is what backward walks: its buffers go to the caller's scope
             window?.EndIntoOuter();
+            if (packed is not null) foreach (var pw in packed.Values) pw.Dispose(); // forward only: backward reads W
         }
 
         var result = new Tensor[_outs.Length];

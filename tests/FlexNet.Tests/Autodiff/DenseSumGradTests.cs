@@ -26,8 +26,11 @@ public sealed class DenseSumGradTests
         var b2 = T.Rand(7, 4);
         Tensor Fused(Tensor[] _)
         {
-            Tensor?[]? wts = transposed ? [DenseSum.TransposedCopy(w1), DenseSum.TransposedCopy(w2), null] : null;
-            return DenseSum.Apply([x1, x2, x3], [w1, w2, null], [b1, null, b2], act, wts);
+            if (!transposed) return DenseSum.Apply([x1, x2, x3], [w1, w2, null], [b1, null, b2], act);
+            // Wᵀ packed as the plan packs it once per run (made here at every call: the gradient check moves w1, w2)
+            using var p1 = new PackedWeight(w1);
+            using var p2 = new PackedWeight(w2);
+            return DenseSum.Apply([x1, x2, x3], [w1, w2, null], [b1, null, b2], act, [p1, p2, null]);
         }
         Tensor Plain()
         {
@@ -46,7 +49,9 @@ public sealed class DenseSumGradTests
         // float32: forward and every gradient against the separate ops
         Tensor F(Tensor t) => t.Detach().To(DType.Float32).RequireGrad();
         var (f1, f2, f3, fw1, fw2, fb1, fb2) = (F(x1), F(x2), F(x3), F(w1), F(w2), F(b1), F(b2));
-        Tensor?[]? fwts = transposed ? [DenseSum.TransposedCopy(fw1), DenseSum.TransposedCopy(fw2), null] : null;
+        using var fp1 = new PackedWeight(fw1);
+        using var fp2 = new PackedWeight(fw2);
+        PackedWeight?[]? fwts = transposed ? [fp1, fp2, null] : null;
         var yf = DenseSum.Apply([f1, f2, f3], [fw1, fw2, null], [fb1, null, fb2], act, fwts);
         var g = Tensor.Normal(yf.Shape.ToArray(), 0, 1, new RandomGenerator(3));
         (yf * g).Sum().Backward();

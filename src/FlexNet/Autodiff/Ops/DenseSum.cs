@@ -15,7 +15,7 @@ namespace FlexNet.Autodiff.Ops;
 /// </summary>
 internal static class DenseSum
 {
-    internal static Tensor Apply(Tensor[] xs, Tensor?[] ws, Tensor?[] biases, FusedActivation act, Tensor?[]? transposed = null)
+    internal static Tensor Apply(Tensor[] xs, Tensor?[] ws, Tensor?[] biases, FusedActivation act, PackedWeight?[]? packed = null)
     {
         int k = xs.Length;
         var x0 = xs[0];
@@ -52,8 +52,8 @@ internal static class DenseSum
                 bias = sum;
             }
         }
-        if (dtype == DType.Float32) Forward<float>(saved, ws, transposed, bias, y, n, outF, act);
-        else Forward<double>(saved, ws, transposed, bias, y, n, outF, act);
+        if (dtype == DType.Float32) Forward<float>(saved, ws, packed, bias, y, n, outF, act);
+        else Forward<double>(saved, ws, packed, bias, y, n, outF, act);
 
         bool record = false;
         if (Autograd.IsEnabled)
@@ -71,17 +71,7 @@ internal static class DenseSum
         return y;
     }
 
-    /// <summary>Wᵀ [in, out] as a contiguous copy (not recorded): lets the forward GEMM read B without transposing,
-    /// which packs faster; the plan makes it once per run and reuses it at every step.</summary>
-    internal static Tensor TransposedCopy(Tensor w)
-    {
-        var t = Tensor.Empty([w.ShapeArray[1], w.ShapeArray[0]], w.DType);
-        if (w.DType == DType.Float32) Kernels.Transpose.Run<float>(w.F, w.ShapeArray[0], w.ShapeArray[1], t.F);
-        else Kernels.Transpose.Run<double>(w.D, w.ShapeArray[0], w.ShapeArray[1], t.D);
-        return t;
-    }
-
-    private static void Forward<T>(Tensor[] xs, Tensor?[] ws, Tensor?[]? wts, Tensor? bias, Tensor y, int n, int outF, FusedActivation act)
+    private static void Forward<T>(Tensor[] xs, Tensor?[] ws, PackedWeight?[]? packed, Tensor? bias, Tensor y, int n, int outF, FusedActivation act)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var ys = y.Data<T>();
@@ -92,8 +82,8 @@ internal static class DenseSum
             if (ws[i] is { } w)
             {
                 int inF = xs[i].ShapeArray[1];
-                if (wts?[i] is { } wt)
-                    Gemm.Run(false, false, n, outF, inF, T.One, x, inF, wt.Data<T>(), outF, first ? T.Zero : T.One, ys, outF);
+                if (packed?[i] is { } pw && ReferenceEquals(pw.Source, w))
+                    pw.MultiplyInto<T>(n, x, first ? T.Zero : T.One, ys); // Wᵀ packed once per run by the plan
                 else
                     Gemm.Run(false, true, n, outF, inF, T.One, x, inF, w.Data<T>(), inF, first ? T.Zero : T.One, ys, outF);
             }

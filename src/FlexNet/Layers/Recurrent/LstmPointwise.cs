@@ -33,25 +33,21 @@ internal static class LstmPointwise
         return y;
     }
 
-    private static void Forward<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> r, ReadOnlySpan<T> c, Span<T> acts, Span<T> y,
-                                   Span<T> tanhC, int n, int hs) where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void Forward<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> r, ReadOnlySpan<T> c, Span<T> acts, Span<T> y,
+                                          Span<T> tanhC, int n, int hs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         TensorPrimitives.Add(p, r, acts);
-        var h = y[..(n * hs)];
-        var cNext = y[(n * hs)..];
-        for (int row = 0; row < n; row++)
+        fixed (T* pa = acts)
+        fixed (T* pc = c)
+        fixed (T* py = y)
+        fixed (T* ptc = tanhC)
         {
-            var a = acts.Slice(row * 4 * hs, 4 * hs);
-            // gate blocks of one row are contiguous: [i | f] and [o] take σ, [g] takes tanh
-            TensorPrimitives.Sigmoid(a[..(2 * hs)], a[..(2 * hs)]);
-            FlexNet.Kernels.Activations.Tanh(a.Slice(2 * hs, hs), a.Slice(2 * hs, hs));
-            TensorPrimitives.Sigmoid(a[(3 * hs)..], a[(3 * hs)..]);
-            var ci = cNext.Slice(row * hs, hs);
-            TensorPrimitives.Multiply(a.Slice(hs, hs), c.Slice(row * hs, hs), ci);   // f ⊙ c
-            TensorPrimitives.FusedMultiplyAdd(a[..hs], a.Slice(2 * hs, hs), ci, ci); // + i ⊙ g
-            var tc = tanhC.Slice(row * hs, hs);
-            FlexNet.Kernels.Activations.Tanh(ci, tc);
-            TensorPrimitives.Multiply(a[(3 * hs)..], tc, h.Slice(row * hs, hs));    // o ⊙ tanh(c')
+            T* h = py, cNext = py + (nint)n * hs;
+            for (int row = 0; row < n; row++)
+            {
+                nint o = (nint)row * hs;
+                LstmGates.ForwardRow(pa + 4 * o, pc + o, cNext + o, ptc + o, h + o, hs, 0, hs); // i, f, g, o; c'; tanh c'; h'
+            }
         }
     }
 

@@ -31,6 +31,9 @@ public static class Recurrence
         var state = initial ?? cell.InitialState(batch, x.DType);
         if (initial is not null) CheckInitial(cell, initial, batch, x.DType);
 
+        if (cell is LstmCell { Peepholes: false } lstm && x.DType == lstm.WeightIh.DType)
+            return RunLstm(lstm, x, state, reverse, returnSequences);
+
         var stepInputs = TimeSteps.Unbind(cell.ProjectInput(x));
         var outputs = new Tensor[steps];
         for (int k = 0; k < steps; k++)
@@ -41,6 +44,19 @@ public static class Recurrence
         state = state.WithTime(reverse ? -1 : steps);
         var output = returnSequences ? Tensor.Stack(outputs, 0) : outputs[reverse ? 0 : steps - 1];
         return (output, state);
+    }
+
+    /// <summary>An LSTM without peepholes runs as one fused op over the whole sequence (<see cref="LstmSequence"/>):
+    /// the same forward values as the step loop, with the weight gradients summed over all steps in single products.</summary>
+    private static (Tensor output, CellState final) RunLstm(LstmCell cell, Tensor x, CellState state, bool reverse, bool returnSequences)
+    {
+        int steps = x.Shape[0];
+        var z = LstmSequence.Apply(x, cell.WeightIh, cell.WeightHh, cell.BiasIh, cell.BiasHh, state["h"], state["c"], reverse);
+        int last = reverse ? 0 : steps - 1;
+        var hLast = z.Slice(0, last, 1).Squeeze(0);
+        var cLast = z.Slice(0, steps, 1).Squeeze(0);
+        var output = returnSequences ? z.Slice(0, 0, steps) : hLast;
+        return (output, new CellState(reverse ? -1 : steps, ("h", hLast), ("c", cLast)));
     }
 
     private static void CheckInitial(IRecurrentCell cell, CellState initial, int batch, DType dtype)
