@@ -26,16 +26,16 @@ internal static unsafe class GemmDriver<T, TK>
     internal const long ParallelThreshold = 1L << 20;
 
     /// <summary>From this many multiply-adds (64³) up to <see cref="ParallelThreshold"/>, a GEMM splits over the cores
-    /// when it comes in a burst: another GEMM of this range started on the same thread less than
-    /// <see cref="BurstTicks"/> before it. Back to back, the workers are still polling and a 64 × 64 × 64 product
+    /// when it comes in a burst: another GEMM of this range ended on the same thread less than
+    /// <see cref="BurstTicks"/> before it started. Back to back, the workers are still polling and a 64 × 64 × 64 product
     /// runs ~1.5x faster on two cores; alone (one such product between long stretches of other work), waking a
     /// sleeping worker costs more than the second core saves, so it stays on the calling thread.</summary>
     internal const long BurstThreshold = 1L << 18;
 
-    /// <summary>How close (20 µs) two mid-size GEMMs must start to count as a burst.</summary>
+    /// <summary>How short (20 µs) the gap between two mid-size GEMMs must be to count as a burst.</summary>
     private static readonly long BurstTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
 
-    [ThreadStatic] private static long t_lastMidSize;
+    [ThreadStatic] private static long t_lastMidSizeEnd;
 
     /// <summary>Test hook: how many GEMMs this thread split into tasks.</summary>
     [ThreadStatic] internal static int SplitsOnThisThread;
@@ -67,11 +67,26 @@ internal static unsafe class GemmDriver<T, TK>
             GemmVector<T>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, KcStep(k));
             return;
         }
+        long work = (long)m * n * k;
+        if (work >= BurstThreshold && work < ParallelThreshold)
+        {
+            bool burst = System.Diagnostics.Stopwatch.GetTimestamp() - t_lastMidSizeEnd < BurstTicks;
+            Split(burst, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            t_lastMidSizeEnd = System.Diagnostics.Stopwatch.GetTimestamp();
+            return;
+        }
+        Split(work >= ParallelThreshold, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /// <summary>The product on this thread (<paramref name="split"/> false) or over the workers.</summary>
+    private static void Split(bool split, bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b,
+        int ldb, T beta, T* c, int ldc)
+    {
         nint rsA = transA ? 1 : lda, csA = transA ? lda : 1;
         nint rsB = transB ? 1 : ldb, csB = transB ? ldb : 1;
         long work = (long)m * n * k;
         int cores = Environment.ProcessorCount;
-        if (cores < 2 || (work < ParallelThreshold && !(work >= BurstThreshold && InBurst())))
+        if (cores < 2 || !split)
         {
             Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc);
             return;
@@ -138,16 +153,6 @@ internal static unsafe class GemmDriver<T, TK>
             if (bArray != null) ArrayPool<T>.Shared.Return(bArray);
             if (flagArray != null) ArrayPool<int>.Shared.Return(flagArray);
         }
-    }
-
-    /// <summary>Whether the previous mid-size GEMM on this thread started less than <see cref="BurstTicks"/> ago
-    /// (and records this one's start).</summary>
-    private static bool InBurst()
-    {
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        long last = t_lastMidSize;
-        t_lastMidSize = now;
-        return now - last < BurstTicks;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
