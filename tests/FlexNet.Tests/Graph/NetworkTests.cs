@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the Network API end to end (Connect, delays, combine rules, Forward, training steps,
+// errors), sharing the small graphs built at the top.
 using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Examples;

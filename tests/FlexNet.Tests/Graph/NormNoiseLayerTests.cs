@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the norm and noise layer kinds in Connect graphs (batch/layer norm, LRN, dropout,
+// Gaussian noise), each checked against loops written here, sharing the graph builders at the end.
 using System.Text.Json.Nodes;
 using FlexNet.Autodiff;
 using FlexNet.Connections;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the GEMM against a naive product for every kernel tier, tail length, transpose,
+// provider and split (serial, row/column tasks, shared packing, bursts), sharing the theory data and helpers.
 using FlexNet.Kernels;
 using Xunit;
 

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: every Keras-style builder of the catalog against loops written here, one test each,
+// sharing the shape and value helpers at the end.
 using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tests.Testing;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one class for the model-file round trips of every front end (Sequential, Functional,
+// spec and subclassed models) and their refusals, which share the builders and the byte-level helpers at its end.
 using System.Text.Json.Nodes;
 using FlexNet.Autodiff;
 using FlexNet.Connections;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the trainer's loop (batches, epochs, callbacks, truncation, validation, errors) with
+// the small networks and data sets it shares; checkpoints and resumption have their own classes.
 using FlexNet.Losses;
 using FlexNet.Metrics;
 using FlexNet.Optimizers;
