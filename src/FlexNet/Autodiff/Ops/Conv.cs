@@ -134,19 +134,125 @@ internal static class Conv
         }
     }
 
+    /// <summary>Most image chunks of a backward pass (each keeps a partial dW of its own, summed in chunk order).</summary>
+    internal const int MaxGradChunks = 16;
+
+    /// <summary>Most elements of all partial dW buffers together (beyond it dW runs image by image).</summary>
+    internal const long PartialBudget = 1L << 21;
+
+    /// <summary>Images per chunk of the batch-parallel backward (0 when it does not apply): depends on the shapes
+    /// only, never on the core count, so the summation order of dW is fixed.</summary>
+    internal static int GradChunkImages(int n, ConvGeom g)
+    {
+        long perPartial = (long)g.O * g.K;
+        int chunks = (int)Math.Min(Math.Min(n, MaxGradChunks), PartialBudget / Math.Max(1, perPartial));
+        if (chunks < 2) return 0;
+        int per = (n + chunks - 1) / chunks;
+        return per;
+    }
+
     private static unsafe void Grads<T>(ReadOnlySpan<T> gy, ReadOnlySpan<T> w, ReadOnlySpan<T> cols, Span<T> gx, Span<T> gw, Span<T> gb, int n, ConvGeom g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int colsLen = g.K * g.P, imgOut = g.O * g.P;
-        // dW [O, K] += Σ_i gy[i] [O, P] · cols[i]ᵀ [P, K], images in order (the GEMM parallelises large products)
-        if (!gw.IsEmpty)
-            for (int i = 0; i < n; i++)
-                GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, cols.Slice(i * colsLen, colsLen), g.P, true, gw, g.K);
-        // dx: images are independent, so they run in parallel in fixed chunks
-        if (!gx.IsEmpty)
-            fixed (T* pgy = gy, pw = w, pgx = gx)
-                RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
+        int per = GradChunkImages(n, g);
+        if (per > 0 && (!gw.IsEmpty || !gx.IsEmpty))
+        {
+            // Coarse pieces: chunks of images claimed one at a time by whichever thread is free; each chunk computes
+            // its images' dW into a partial of its own (dW_c = Σ_{i in c} gy[i] · cols[i]ᵀ) and their dx; the
+            // partials are then added in chunk order.
+            int chunks = (n + per - 1) / per;
+            int wLen = g.O * g.K;
+            T[]? partial = gw.IsEmpty ? null : System.Buffers.ArrayPool<T>.Shared.Rent(chunks * wLen);
+            var body = GradBody<T>.Rent();
+            try
+            {
+                fixed (T* pgy = gy, pw = w, pcols = cols, pgx = gx, ppart = partial)
+                {
+                    body.Set(pgy, pw, pcols, gx.IsEmpty ? null : pgx, ppart, g, n, per);
+                    WorkerPool.For(chunks, body);
+                }
+                if (partial is not null)
+                    for (int c = 0; c < chunks; c++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(gw, partial.AsSpan(c * wLen, wLen), gw);
+            }
+            finally
+            {
+                GradBody<T>.Return(body);
+                if (partial is not null) System.Buffers.ArrayPool<T>.Shared.Return(partial);
+            }
+        }
+        else
+        {
+            // dW [O, K] += Σ_i gy[i] [O, P] · cols[i]ᵀ [P, K], images in order (the GEMM parallelises large products)
+            if (!gw.IsEmpty)
+                for (int i = 0; i < n; i++)
+                    GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, cols.Slice(i * colsLen, colsLen), g.P, true, gw, g.K);
+            // dx: images are independent, so they run in parallel in fixed chunks
+            if (!gx.IsEmpty)
+                fixed (T* pgy = gy, pw = w, pgx = gx)
+                    RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
+        }
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.O, g.P, gb);
+    }
+
+    /// <summary>One chunk of images of the batch-parallel backward: for each image i of the chunk, the chunk's
+    /// partial dW (+)= gy[i] · cols[i]ᵀ, then dx[i] += col2im(Wᵀ · gy[i]). Reused per thread and element type.</summary>
+    private sealed unsafe class GradBody<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static GradBody<T>? t_spare;
+        private T* _gy, _w, _cols, _gx, _partial;
+        private ConvGeom _g;
+        private int _n, _per;
+
+        public static GradBody<T> Rent()
+        {
+            var b = t_spare ?? new GradBody<T>();
+            t_spare = null;
+            return b;
+        }
+
+        public static void Return(GradBody<T> b)
+        {
+            b.Set(null, null, null, null, null, default, 0, 0);
+            t_spare = b;
+        }
+
+        public void Set(T* gy, T* w, T* cols, T* gx, T* partial, ConvGeom g, int n, int per)
+        {
+            _gy = gy; _w = w; _cols = cols; _gx = gx; _partial = partial;
+            _g = g; _n = n; _per = per;
+        }
+
+        public void Run(int c)
+        {
+            var g = _g;
+            int start = c * _per, end = Math.Min(_n, start + _per);
+            int imgIn = g.C * g.H * g.W, colsLen = g.K * g.P, imgOut = g.O * g.P, wLen = g.O * g.K;
+            var wSpan = new ReadOnlySpan<T>(_w, wLen);
+            T[]? scratch = _gx is null ? null : System.Buffers.ArrayPool<T>.Shared.Rent(colsLen);
+            try
+            {
+                for (int i = start; i < end; i++)
+                {
+                    var gyi = new ReadOnlySpan<T>(_gy + (long)i * imgOut, imgOut);
+                    if (_partial is not null)
+                        GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, new ReadOnlySpan<T>(_cols + (long)i * colsLen, colsLen), g.P,
+                                  i > start, new Span<T>(_partial + (long)c * wLen, wLen), g.K);
+                    if (scratch is not null)
+                    {
+                        var dcols = scratch.AsSpan(0, colsLen);
+                        GemmT.Run(true, false, g.K, g.P, g.O, wSpan, g.K, gyi, g.P, false, dcols, g.P);
+                        ConvKernels.Col2ImScratch<T>(dcols, g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw,
+                                                     new Span<T>(_gx + (long)i * imgIn, imgIn));
+                    }
+                }
+            }
+            finally
+            {
+                if (scratch is not null) System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            }
+        }
     }
 
     /// <summary>Transposed conv2d: x [N, Cin, H, W], w [Cin, Cout, kh, kw] → [N, Cout, Hout, Wout],
