@@ -164,7 +164,7 @@ internal static class PoolKernels
                 fixed (T* px = x)
                 fixed (T* py = y)
                 fixed (int* pi = indices)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0));
+                    RunParallel(new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0, planes));
             }
             return;
         }
@@ -183,7 +183,10 @@ internal static class PoolKernels
     /// <param name="planes">Number of planes (N*C).</param>
     /// <param name="g">Window geometry used in the forward pass.</param>
     /// <param name="gx">Input gradient <c>[planes, InH, InW]</c>, accumulated into.</param>
-    public static void MaxPool2dBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> indices, int planes, in PoolGeometry g, Span<T> gx)
+    /// <param name="overwrite">When true, each plane of <paramref name="gx"/> is set to zero first (its old contents,
+    /// even NaN, are ignored), so the caller need not clear the whole gradient in a pass of its own.</param>
+    public static void MaxPool2dBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> indices, int planes, in PoolGeometry g, Span<T> gx,
+        bool overwrite = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckIn("MaxPool2dBackward", planes, g, gx.Length, "gx");
@@ -196,10 +199,11 @@ internal static class PoolKernels
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
                 fixed (int* pi = indices)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0));
+                    RunParallel(new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0, planes, overwrite));
             }
             return;
         }
+        if (overwrite) gx.Slice(0, planes * g.InPlane).Clear();
         for (int p = 0; p < planes; p++)
             MaxBackwardPlane(gy.Slice(p * g.OutPlane, g.OutPlane), indices.Slice(p * g.OutPlane, g.OutPlane),
                 gx.Slice(p * g.InPlane, g.InPlane), g.InPlane);
@@ -232,7 +236,7 @@ internal static class PoolKernels
             {
                 fixed (T* px = x)
                 fixed (T* py = y)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride));
+                    RunParallel(new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride, planes));
             }
             return;
         }
@@ -265,7 +269,7 @@ internal static class PoolKernels
             {
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.AvgBackward, pgy, pgx, null, g, countIncludePad, divisorOverride));
+                    RunParallel(new PlaneJob<T>(Op.AvgBackward, pgy, pgx, null, g, countIncludePad, divisorOverride, planes));
             }
             return;
         }
@@ -612,16 +616,40 @@ internal static class PoolKernels
 
     private enum Op { MaxForward, MaxBackward, AvgForward, AvgBackward }
 
+    /// <summary>Elements (input or window reads) a parallel item of a pooling op covers at least.</summary>
+    private const int ItemWork = 1 << 14;
+
+    /// <summary>Planes per parallel item (depends on the geometry only).</summary>
+    private static int PlanesPerItem(in PoolGeometry g) =>
+        (int)Math.Max(1, ItemWork / Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW));
+
+    /// <summary>Runs a plane job over its items on the workers.</summary>
+    private static void RunParallel<T>(PlaneJob<T> job) where T : unmanaged, IFloatingPointIeee754<T> =>
+        WorkerPool.For(job.Items, job);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseParallel(int planes, in PoolGeometry g) =>
         planes > 1 && Environment.ProcessorCount > 1
         && (long)planes * Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW) >= ParallelThreshold;
 
     /// <summary>One plane of a pooling op on pinned buffers, for the workers (one item per plane).</summary>
-    private sealed unsafe class PlaneJob<T>(Op op, T* a, T* b, int* indices, PoolGeometry g, bool countIncludePad, int divisorOverride) : IParallelBody
+    private sealed unsafe class PlaneJob<T>(Op op, T* a, T* b, int* indices, PoolGeometry g, bool countIncludePad, int divisorOverride,
+        int planes, bool overwrite = false) : IParallelBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public void Run(int p)
+        /// <summary>Planes per item: about <see cref="ItemWork"/> elements, so an item is worth a claim.</summary>
+        private readonly int _per = PlanesPerItem(g);
+
+        /// <summary>Items of the region.</summary>
+        public int Items => (planes + _per - 1) / _per;
+
+        public void Run(int item)
+        {
+            int end = Math.Min(planes, (item + 1) * _per);
+            for (int p = item * _per; p < end; p++) RunPlane(p);
+        }
+
+        private void RunPlane(int p)
         {
             int inPlane = g.InPlane, outPlane = g.OutPlane;
             switch (op)
@@ -631,6 +659,7 @@ internal static class PoolKernels
                         new Span<int>(indices + (long)p * outPlane, outPlane), g);
                     break;
                 case Op.MaxBackward:
+                    if (overwrite) new Span<T>(b + (long)p * inPlane, inPlane).Clear();
                     MaxBackwardPlane(new ReadOnlySpan<T>(a + (long)p * outPlane, outPlane), new ReadOnlySpan<int>(indices + (long)p * outPlane, outPlane),
                         new Span<T>(b + (long)p * inPlane, inPlane), inPlane);
                     break;

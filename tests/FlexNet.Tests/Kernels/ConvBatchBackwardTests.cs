@@ -201,6 +201,50 @@ public sealed class ConvBatchBackwardTests
             new FlexNet.Autodiff.Ops.ConvGeom(C, H, W, O, Kh, Kw, 1, 1, 1, 1, 1, 1, 1, 1, H, W));
     }
 
+    /// <summary>Max pooling over many small planes (several planes per parallel item, a short last item): forward
+    /// values and first-maximum indices, and the backward that overwrites a NaN-filled gradient plane by plane,
+    /// against loops.</summary>
+    [Theory]
+    [InlineData(1000, 6, 6, 2, 2)]
+    [InlineData(777, 7, 9, 3, 2)]
+    [InlineData(3, 5, 5, 2, 2)]
+    public void MaxPoolOverManyPlanesMatchesLoops(int planes, int h, int w, int k, int s)
+    {
+        var g = new PoolGeometry(h, w, k, k, s, s, 0, 0, 1, 1, false);
+        var rng = new Random(planes + h);
+        var x = Rand(rng, planes * h * w).Select(v => (float)v).ToArray();
+        var y = new float[planes * g.OutPlane];
+        var idx = new int[y.Length];
+        PoolKernels.MaxPool2dForward<float>(x, planes, g, y, idx);
+        var gy = Rand(rng, y.Length).Select(v => (float)v).ToArray();
+        var want = new float[x.Length];
+        for (int p = 0; p < planes; p++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                {
+                    int o = (p * g.OutH + oh) * g.OutW + ow, arg = -1;
+                    float best = float.NegativeInfinity;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++)
+                        {
+                            int pos = (oh * s + i) * w + ow * s + j;
+                            if (x[p * h * w + pos] > best) { best = x[p * h * w + pos]; arg = pos; }
+                        }
+                    Assert.Equal(best, y[o]);
+                    Assert.Equal(arg, idx[o]);
+                    want[p * h * w + arg] += gy[o];
+                }
+        var gx = new float[x.Length];
+        Array.Fill(gx, float.NaN);
+        PoolKernels.MaxPool2dBackward<float>(gy, idx, planes, g, gx, overwrite: true);
+        Assert.Equal(want, gx);
+        var acc = Enumerable.Repeat(1f, x.Length).ToArray(); // without overwrite: accumulates
+        PoolKernels.MaxPool2dBackward<float>(gy, idx, planes, g, acc);
+        var wantAcc = Enumerable.Repeat(1f, x.Length).ToArray();
+        for (int o = 0; o < idx.Length; o++) wantAcc[o / g.OutPlane * h * w + idx[o]] += gy[o]; // in output order, per plane
+        Assert.Equal(wantAcc, acc);
+    }
+
     /// <summary>A GEMM started inside a worker region runs on the calling thread and gives the same bits as the
     /// same GEMM outside (which the driver may split into tasks), both against a double-precision loop.</summary>
     [Theory]

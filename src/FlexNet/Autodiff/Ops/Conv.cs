@@ -59,13 +59,14 @@ internal static class Conv
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // images are independent: run them in parallel (fixed chunks, so results never depend on the core count)
-        fixed (T* px = x, pw = w, pc = cols, py = y)
-            RowParallel.For(new ForwardJob<T>(px, pw, pc, py, g), n, (long)g.K * g.P * (g.O + 1));
-        if (!b.IsEmpty) ConvKernels.AddChannelBias(y, b, n, g.O, g.P);
+        // the bias is added per image while its output is still in cache (not in a pass over the whole batch)
+        fixed (T* px = x, pw = w, pc = cols, py = y, pb = b)
+            RowParallel.For(new ForwardJob<T>(px, pw, pc, py, b.IsEmpty ? null : pb, g), n, (long)g.K * g.P * (g.O + 1));
     }
 
-    /// <summary>Forward of images [start, end): cols[i] = im2col(x[i]); y[i] [O, P] = W [O, K] · cols[i] [K, P].</summary>
-    private readonly unsafe struct ForwardJob<T>(T* x, T* w, T* cols, T* y, ConvGeom g) : IRowJob
+    /// <summary>Forward of images [start, end): cols[i] = im2col(x[i]); y[i] [O, P] = W [O, K] · cols[i] [K, P] (+ b[o]
+    /// on each output plane).</summary>
+    private readonly unsafe struct ForwardJob<T>(T* x, T* w, T* cols, T* y, T* bias, ConvGeom g) : IRowJob
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -76,7 +77,9 @@ internal static class Conv
             {
                 var col = new Span<T>(cols + (long)i * colsLen, colsLen);
                 ConvKernels.Im2Col(new ReadOnlySpan<T>(x + (long)i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
-                GemmT.Run(false, false, g.O, g.P, g.K, wSpan, g.K, col, g.P, false, new Span<T>(y + (long)i * imgOut, imgOut), g.P);
+                var yi = new Span<T>(y + (long)i * imgOut, imgOut);
+                GemmT.Run(false, false, g.O, g.P, g.K, wSpan, g.K, col, g.P, false, yi, g.P);
+                if (bias != null) ConvKernels.AddChannelBias<T>(yi, new ReadOnlySpan<T>(bias, g.O), 1, g.O, g.P);
             }
         }
     }
@@ -156,52 +159,55 @@ internal static class Conv
     {
         int colsLen = g.K * g.P, imgOut = g.O * g.P;
         int per = GradChunkImages(n, g);
-        if (per > 0 && (!gw.IsEmpty || !gx.IsEmpty))
+        if (per > 0)
         {
             // Coarse pieces: chunks of images claimed one at a time by whichever thread is free; each chunk computes
-            // its images' dW into a partial of its own (dW_c = Σ_{i in c} gy[i] · cols[i]ᵀ) and their dx; the
-            // partials are then added in chunk order.
+            // its images' dW and db into partials of its own (dW_c = Σ_{i in c} gy[i] · cols[i]ᵀ) and their dx;
+            // the partials are then added in chunk order.
             int chunks = (n + per - 1) / per;
             int wLen = g.O * g.K;
             T[]? partial = gw.IsEmpty ? null : System.Buffers.ArrayPool<T>.Shared.Rent(chunks * wLen);
+            T[]? partialB = gb.IsEmpty ? null : System.Buffers.ArrayPool<T>.Shared.Rent(chunks * g.O);
             var body = GradBody<T>.Rent();
             try
             {
-                fixed (T* pgy = gy, pw = w, pcols = cols, pgx = gx, ppart = partial)
+                fixed (T* pgy = gy, pw = w, pcols = cols, pgx = gx, ppart = partial, ppb = partialB)
                 {
-                    body.Set(pgy, pw, pcols, gx.IsEmpty ? null : pgx, ppart, g, n, per);
+                    body.Set(pgy, pw, pcols, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
                     WorkerPool.For(chunks, body);
                 }
                 if (partial is not null)
                     for (int c = 0; c < chunks; c++)
                         System.Numerics.Tensors.TensorPrimitives.Add(gw, partial.AsSpan(c * wLen, wLen), gw);
+                if (partialB is not null)
+                    for (int c = 0; c < chunks; c++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(gb, partialB.AsSpan(c * g.O, g.O), gb);
             }
             finally
             {
                 GradBody<T>.Return(body);
                 if (partial is not null) System.Buffers.ArrayPool<T>.Shared.Return(partial);
+                if (partialB is not null) System.Buffers.ArrayPool<T>.Shared.Return(partialB);
             }
+            return;
         }
-        else
-        {
-            // dW [O, K] += Σ_i gy[i] [O, P] · cols[i]ᵀ [P, K], images in order (the GEMM parallelises large products)
-            if (!gw.IsEmpty)
-                for (int i = 0; i < n; i++)
-                    GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, cols.Slice(i * colsLen, colsLen), g.P, true, gw, g.K);
-            // dx: images are independent, so they run in parallel in fixed chunks
-            if (!gx.IsEmpty)
-                fixed (T* pgy = gy, pw = w, pgx = gx)
-                    RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
-        }
+        // dW [O, K] += Σ_i gy[i] [O, P] · cols[i]ᵀ [P, K], images in order (the GEMM parallelises large products)
+        if (!gw.IsEmpty)
+            for (int i = 0; i < n; i++)
+                GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, cols.Slice(i * colsLen, colsLen), g.P, true, gw, g.K);
+        // dx: images are independent, so they run in parallel in fixed chunks
+        if (!gx.IsEmpty)
+            fixed (T* pgy = gy, pw = w, pgx = gx)
+                RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.O, g.P, gb);
     }
 
     /// <summary>One chunk of images of the batch-parallel backward: for each image i of the chunk, the chunk's
-    /// partial dW (+)= gy[i] · cols[i]ᵀ, then dx[i] += col2im(Wᵀ · gy[i]). Reused per thread and element type.</summary>
+    /// partial db (+)= Σ_p gy[i, ·, p] and partial dW (+)= gy[i] · cols[i]ᵀ, then dx[i] += col2im(Wᵀ · gy[i]). Reused per thread and element type.</summary>
     private sealed unsafe class GradBody<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         [ThreadStatic] private static GradBody<T>? t_spare;
-        private T* _gy, _w, _cols, _gx, _partial;
+        private T* _gy, _w, _cols, _gx, _partial, _partialB;
         private ConvGeom _g;
         private int _n, _per;
 
@@ -214,13 +220,13 @@ internal static class Conv
 
         public static void Return(GradBody<T> b)
         {
-            b.Set(null, null, null, null, null, default, 0, 0);
+            b.Set(null, null, null, null, null, null, default, 0, 0);
             t_spare = b;
         }
 
-        public void Set(T* gy, T* w, T* cols, T* gx, T* partial, ConvGeom g, int n, int per)
+        public void Set(T* gy, T* w, T* cols, T* gx, T* partial, T* partialB, ConvGeom g, int n, int per)
         {
-            _gy = gy; _w = w; _cols = cols; _gx = gx; _partial = partial;
+            _gy = gy; _w = w; _cols = cols; _gx = gx; _partial = partial; _partialB = partialB;
             _g = g; _n = n; _per = per;
         }
 
@@ -236,6 +242,12 @@ internal static class Conv
                 for (int i = start; i < end; i++)
                 {
                     var gyi = new ReadOnlySpan<T>(_gy + (long)i * imgOut, imgOut);
+                    if (_partialB is not null)
+                    {
+                        var pb = new Span<T>(_partialB + (long)c * g.O, g.O);
+                        if (i == start) pb.Clear();
+                        ConvKernels.AddChannelBiasBackward<T>(gyi, 1, g.O, g.P, pb);
+                    }
                     if (_partial is not null)
                         GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, new ReadOnlySpan<T>(_cols + (long)i * colsLen, colsLen), g.P,
                                   i > start, new Span<T>(_partial + (long)c * wLen, wLen), g.K);

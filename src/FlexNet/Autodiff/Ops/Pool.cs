@@ -54,11 +54,12 @@ internal static class Pool
 
         protected internal override void Backward(Tensor gy)
         {
-            var gx = Tensor.Zeros(_shape, gy.DType);
+            // gx is cleared plane by plane inside the (parallel) scatter rather than in a serial pass first
+            var gx = Tensor.Empty(_shape, gy.DType);
             var g2 = gy.Contiguous();
             int planes = _shape[0] * _shape[1];
-            if (gy.DType == DType.Float32) PoolKernels.MaxPool2dBackward<float>(g2.F, idx.Data<int>(), planes, g, gx.F);
-            else PoolKernels.MaxPool2dBackward<double>(g2.D, idx.Data<int>(), planes, g, gx.D);
+            if (gy.DType == DType.Float32) PoolKernels.MaxPool2dBackward<float>(g2.F, idx.Data<int>(), planes, g, gx.F, overwrite: true);
+            else PoolKernels.MaxPool2dBackward<double>(g2.D, idx.Data<int>(), planes, g, gx.D, overwrite: true);
             Accumulate(0, gx);
         }
     }
