@@ -385,6 +385,10 @@ internal static class PoolKernels
     private static void MaxForwardPlane<T>(ReadOnlySpan<T> x, Span<T> y, Span<int> idx, in PoolGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && x.Length >= g.InPlane && y.Length >= g.OutPlane && idx.Length >= g.OutPlane
+            && PoolSimd.MaxPlane2x2(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), g,
+                ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(y)), ref MemoryMarshal.GetReference(idx)))
+            return;
         int inW = g.InW, outW = g.OutW, kw = g.KernelW, sw = g.StrideW, dh = g.DilationH, dw = g.DilationW;
         InteriorRange(outW, sw, g.PadW, kw, dw, inW, out int owLo, out int owHi);
         ref T xr = ref MemoryMarshal.GetReference(x);

@@ -208,11 +208,19 @@ public sealed class ConvBatchBackwardTests
     [InlineData(1000, 6, 6, 2, 2)]
     [InlineData(777, 7, 9, 3, 2)]
     [InlineData(3, 5, 5, 2, 2)]
+    [InlineData(64, 28, 28, 2, 2)]   // 14 outputs per row: 8-wide steps, the last one shifted back
+    [InlineData(90, 14, 14, 2, 2)]   // 7 per row: 4-wide steps
+    [InlineData(40, 9, 17, 2, 2)]    // odd sizes: the last row and column are in no window; 8 per row
+    [InlineData(40, 8, 9, 2, 2)]     // 4 per row
+    [InlineData(40, 5, 23, 2, 2)]    // 11 per row
     public void MaxPoolOverManyPlanesMatchesLoops(int planes, int h, int w, int k, int s)
     {
         var g = new PoolGeometry(h, w, k, k, s, s, 0, 0, 1, 1, false);
         var rng = new Random(planes + h);
-        var x = Rand(rng, planes * h * w).Select(v => (float)v).ToArray();
+        // a coarse grid of values gives ties (the first maximum wins), plus NaN (wins), -inf and signed zeros
+        var x = new float[planes * h * w];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = (i % 53) switch { 0 => float.NaN, 1 => float.NegativeInfinity, 2 => -0f, _ => rng.Next(-4, 5) * 0.5f };
         var y = new float[planes * g.OutPlane];
         var idx = new int[y.Length];
         PoolKernels.MaxPool2dForward<float>(x, planes, g, y, idx);
@@ -228,9 +236,11 @@ public sealed class ConvBatchBackwardTests
                         for (int j = 0; j < k; j++)
                         {
                             int pos = (oh * s + i) * w + ow * s + j;
-                            if (x[p * h * w + pos] > best) { best = x[p * h * w + pos]; arg = pos; }
+                            float v = x[p * h * w + pos];
+                            if (arg < 0) arg = pos; // the window's first element when nothing beats -inf
+                            if (v > best || float.IsNaN(v)) { best = v; arg = pos; }
                         }
-                    Assert.Equal(best, y[o]);
+                    Assert.True(best.Equals(y[o]), $"plane {p} output ({oh}, {ow}): want {best}, got {y[o]}");
                     Assert.Equal(arg, idx[o]);
                     want[p * h * w + arg] += gy[o];
                 }
