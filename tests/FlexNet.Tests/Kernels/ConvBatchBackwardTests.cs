@@ -253,6 +253,13 @@ public sealed class ConvBatchBackwardTests
         var wantAcc = Enumerable.Repeat(1f, x.Length).ToArray();
         for (int o = 0; o < idx.Length; o++) wantAcc[o / g.OutPlane * h * w + idx[o]] += gy[o]; // in output order, per plane
         Assert.Equal(wantAcc, acc);
+        if (k == 2 && s == 2)
+        {
+            // an index outside its window is refused by the overwriting 2x2 path (the scatter would put it elsewhere)
+            idx[idx.Length / 2] += 2;
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => PoolKernels.MaxPool2dBackward<float>(gy, idx, planes, g, gx, overwrite: true));
+            Assert.Contains("2x2 window", e.Message);
+        }
     }
 
     /// <summary>A GEMM started inside a worker region runs on the calling thread and gives the same bits as the
