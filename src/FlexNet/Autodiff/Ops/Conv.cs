@@ -35,11 +35,12 @@ internal static class Conv
         var xc = x.Contiguous();
         var wc = w.Contiguous();
         var y = Tensor.Empty([n, o, oh, ow], x.DType);
-        var cols = Tensor.Empty([n, g.K, g.P], x.DType);
-        if (x.DType == DType.Float32) Forward<float>(xc.F, wc.F, (b is null ? default : b.Contiguous().F), cols.F, y.F, n, g);
-        else Forward<double>(xc.D, wc.D, (b is null ? default : b.Contiguous().D), cols.D, y.D, n, g);
+        // the column matrix of each image lives only in a per-thread scratch (L2-sized), never for the whole batch:
+        // backward rebuilds it from the saved input, which costs less than writing and re-reading [N, K, P]
+        if (x.DType == DType.Float32) Forward<float>(xc.F, wc.F, (b is null ? default : b.Contiguous().F), y.F, n, g);
+        else Forward<double>(xc.D, wc.D, (b is null ? default : b.Contiguous().D), y.D, n, g);
         if (Autograd.ShouldRecord([x, w, b ?? x]))
-            y.MarkRecorded(new Conv2dBackward(x, w, b, wc, cols, g));
+            y.MarkRecorded(new Conv2dBackward(x, w, b, xc, wc, g));
         return y;
     }
 
@@ -55,27 +56,27 @@ internal static class Conv
             throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride {stride} and dilation {dil} must be >= 1.");
     }
 
-    private static unsafe void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> cols, Span<T> y, int n, ConvGeom g)
+    private static unsafe void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, int n, ConvGeom g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // images are independent: run them in parallel (fixed chunks, so results never depend on the core count)
         // the bias is added per image while its output is still in cache (not in a pass over the whole batch)
-        fixed (T* px = x, pw = w, pc = cols, py = y, pb = b)
-            RowParallel.For(new ForwardJob<T>(px, pw, pc, py, b.IsEmpty ? null : pb, g), n, (long)g.K * g.P * (g.O + 1));
+        fixed (T* px = x, pw = w, py = y, pb = b)
+            RowParallel.For(new ForwardJob<T>(px, pw, py, b.IsEmpty ? null : pb, g), n, (long)g.K * g.P * (g.O + 1));
     }
 
-    /// <summary>Forward of images [start, end): cols[i] = im2col(x[i]); y[i] [O, P] = W [O, K] · cols[i] [K, P] (+ b[o]
-    /// on each output plane).</summary>
-    private readonly unsafe struct ForwardJob<T>(T* x, T* w, T* cols, T* y, T* bias, ConvGeom g) : IRowJob
+    /// <summary>Forward of images [start, end): cols = im2col(x[i]) (pooled scratch); y[i] [O, P] = W [O, K] · cols [K, P]
+    /// (+ b[o] on each output plane).</summary>
+    private readonly unsafe struct ForwardJob<T>(T* x, T* w, T* y, T* bias, ConvGeom g) : IRowJob
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
             int imgIn = g.C * g.H * g.W, colsLen = g.K * g.P, imgOut = g.O * g.P;
             var wSpan = new ReadOnlySpan<T>(w, g.O * g.K);
+            var col = ColumnScratch<T>.Get(colsLen);
             for (int i = start; i < end; i++)
             {
-                var col = new Span<T>(cols + (long)i * colsLen, colsLen);
                 ConvKernels.Im2Col(new ReadOnlySpan<T>(x + (long)i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
                 var yi = new Span<T>(y + (long)i * imgOut, imgOut);
                 GemmT.Run(false, false, g.O, g.P, g.K, wSpan, g.K, col, g.P, false, yi, g.P);
@@ -109,9 +110,9 @@ internal static class Conv
         }
     }
 
-    private sealed class Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor wc, Tensor cols, ConvGeom g) : Node(x, w, b)
+    private sealed class Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, ConvGeom g) : Node(x, w, b)
     {
-        private Tensor? _w = wc, _cols = cols;
+        private Tensor? _x = xc, _w = wc;
         private readonly int _n = x.Shape[0];
         private readonly int[] _xShape = x.ShapeArray, _wShape = w.ShapeArray;
 
@@ -122,9 +123,9 @@ internal static class Conv
             Tensor? gw = NeedsGrad(1) ? Tensor.Zeros(_wShape, gy.DType) : null;
             Tensor? gb = NeedsGrad(2) ? Tensor.Zeros([g.O], gy.DType) : null;
             if (gy.DType == DType.Float32)
-                Grads<float>(g2.F, _w!.F, _cols!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
+                Grads<float>(g2.F, _w!.F, _x!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
             else
-                Grads<double>(g2.D, _w!.D, _cols!.D, gx is null ? default : gx.D, gw is null ? default : gw.D, gb is null ? default : gb.D, _n, g);
+                Grads<double>(g2.D, _w!.D, _x!.D, gx is null ? default : gx.D, gw is null ? default : gw.D, gb is null ? default : gb.D, _n, g);
             if (gx is not null) Accumulate(0, gx);
             if (gw is not null) Accumulate(1, gw);
             if (gb is not null) Accumulate(2, gb);
@@ -133,7 +134,7 @@ internal static class Conv
         protected override void ReleaseSaved()
         {
             _w = null;
-            _cols = null;
+            _x = null;
         }
     }
 
@@ -154,10 +155,10 @@ internal static class Conv
         return per;
     }
 
-    private static unsafe void Grads<T>(ReadOnlySpan<T> gy, ReadOnlySpan<T> w, ReadOnlySpan<T> cols, Span<T> gx, Span<T> gw, Span<T> gb, int n, ConvGeom g)
+    private static unsafe void Grads<T>(ReadOnlySpan<T> gy, ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> gx, Span<T> gw, Span<T> gb, int n, ConvGeom g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int colsLen = g.K * g.P, imgOut = g.O * g.P;
+        int colsLen = g.K * g.P, imgOut = g.O * g.P, imgIn = g.C * g.H * g.W;
         int per = GradChunkImages(n, g);
         if (per > 0)
         {
@@ -171,9 +172,9 @@ internal static class Conv
             var body = GradBody<T>.Rent();
             try
             {
-                fixed (T* pgy = gy, pw = w, pcols = cols, pgx = gx, ppart = partial, ppb = partialB)
+                fixed (T* pgy = gy, pw = w, px = x, pgx = gx, ppart = partial, ppb = partialB)
                 {
-                    body.Set(pgy, pw, pcols, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
+                    body.Set(pgy, pw, px, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
                     WorkerPool.For(chunks, body);
                 }
                 if (partial is not null)
@@ -193,8 +194,22 @@ internal static class Conv
         }
         // dW [O, K] += Σ_i gy[i] [O, P] · cols[i]ᵀ [P, K], images in order (the GEMM parallelises large products)
         if (!gw.IsEmpty)
-            for (int i = 0; i < n; i++)
-                GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, cols.Slice(i * colsLen, colsLen), g.P, true, gw, g.K);
+        {
+            T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(colsLen);
+            try
+            {
+                var col = scratch.AsSpan(0, colsLen);
+                for (int i = 0; i < n; i++)
+                {
+                    ConvKernels.Im2Col(x.Slice(i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
+                    GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, col, g.P, true, gw, g.K);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            }
+        }
         // dx: images are independent, so they run in parallel in fixed chunks
         if (!gx.IsEmpty)
             fixed (T* pgy = gy, pw = w, pgx = gx)
@@ -203,11 +218,11 @@ internal static class Conv
     }
 
     /// <summary>One chunk of images of the batch-parallel backward: for each image i of the chunk, the chunk's
-    /// partial db (+)= Σ_p gy[i, ·, p] and partial dW (+)= gy[i] · cols[i]ᵀ, then dx[i] += col2im(Wᵀ · gy[i]). Reused per thread and element type.</summary>
+    /// partial db (+)= Σ_p gy[i, ·, p] and partial dW (+)= gy[i] · im2col(x[i])ᵀ, then dx[i] += col2im(Wᵀ · gy[i]). Reused per thread and element type.</summary>
     private sealed unsafe class GradBody<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         [ThreadStatic] private static GradBody<T>? t_spare;
-        private T* _gy, _w, _cols, _gx, _partial, _partialB;
+        private T* _gy, _w, _x, _gx, _partial, _partialB;
         private ConvGeom _g;
         private int _n, _per;
 
@@ -224,9 +239,9 @@ internal static class Conv
             t_spare = b;
         }
 
-        public void Set(T* gy, T* w, T* cols, T* gx, T* partial, T* partialB, ConvGeom g, int n, int per)
+        public void Set(T* gy, T* w, T* x, T* gx, T* partial, T* partialB, ConvGeom g, int n, int per)
         {
-            _gy = gy; _w = w; _cols = cols; _gx = gx; _partial = partial; _partialB = partialB;
+            _gy = gy; _w = w; _x = x; _gx = gx; _partial = partial; _partialB = partialB;
             _g = g; _n = n; _per = per;
         }
 
@@ -236,34 +251,45 @@ internal static class Conv
             int start = c * _per, end = Math.Min(_n, start + _per);
             int imgIn = g.C * g.H * g.W, colsLen = g.K * g.P, imgOut = g.O * g.P, wLen = g.O * g.K;
             var wSpan = new ReadOnlySpan<T>(_w, wLen);
-            T[]? scratch = _gx is null ? null : System.Buffers.ArrayPool<T>.Shared.Rent(colsLen);
-            try
+            // one column-sized scratch serves both the rebuilt im2col of x[i] (dW) and dcols (dx), in turn
+            var scratch = ColumnScratch<T>.Get(colsLen);
+            for (int i = start; i < end; i++)
             {
-                for (int i = start; i < end; i++)
+                var gyi = new ReadOnlySpan<T>(_gy + (long)i * imgOut, imgOut);
+                if (_partialB is not null)
                 {
-                    var gyi = new ReadOnlySpan<T>(_gy + (long)i * imgOut, imgOut);
-                    if (_partialB is not null)
-                    {
-                        var pb = new Span<T>(_partialB + (long)c * g.O, g.O);
-                        if (i == start) pb.Clear();
-                        ConvKernels.AddChannelBiasBackward<T>(gyi, 1, g.O, g.P, pb);
-                    }
-                    if (_partial is not null)
-                        GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, new ReadOnlySpan<T>(_cols + (long)i * colsLen, colsLen), g.P,
-                                  i > start, new Span<T>(_partial + (long)c * wLen, wLen), g.K);
-                    if (scratch is not null)
-                    {
-                        var dcols = scratch.AsSpan(0, colsLen);
-                        GemmT.Run(true, false, g.K, g.P, g.O, wSpan, g.K, gyi, g.P, false, dcols, g.P);
-                        ConvKernels.Col2ImScratch<T>(dcols, g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw,
-                                                     new Span<T>(_gx + (long)i * imgIn, imgIn));
-                    }
+                    var pb = new Span<T>(_partialB + (long)c * g.O, g.O);
+                    if (i == start) pb.Clear();
+                    ConvKernels.AddChannelBiasBackward<T>(gyi, 1, g.O, g.P, pb);
+                }
+                if (_partial is not null)
+                {
+                    var col = scratch;
+                    ConvKernels.Im2Col(new ReadOnlySpan<T>(_x + (long)i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
+                    GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, col, g.P, i > start, new Span<T>(_partial + (long)c * wLen, wLen), g.K);
+                }
+                if (_gx is not null)
+                {
+                    var dcols = scratch;
+                    GemmT.Run(true, false, g.K, g.P, g.O, wSpan, g.K, gyi, g.P, false, dcols, g.P);
+                    ConvKernels.Col2ImScratch<T>(dcols, g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw,
+                                                 new Span<T>(_gx + (long)i * imgIn, imgIn));
                 }
             }
-            finally
-            {
-                if (scratch is not null) System.Buffers.ArrayPool<T>.Shared.Return(scratch);
-            }
+        }
+    }
+
+    /// <summary>A per-thread, grow-only column scratch (one image's [K, P]); a thread uses one at a time (a conv never
+    /// runs inside another), and it stays in that core's cache from one image to the next.</summary>
+    private static class ColumnScratch<T> where T : unmanaged
+    {
+        [ThreadStatic] private static T[]? t_buffer;
+
+        public static Span<T> Get(int length)
+        {
+            var b = t_buffer;
+            if (b is null || b.Length < length) t_buffer = b = new T[length];
+            return b.AsSpan(0, length);
         }
     }
 
