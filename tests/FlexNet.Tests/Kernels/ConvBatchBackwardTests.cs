@@ -114,7 +114,7 @@ public sealed class ConvBatchBackwardTests
     }
 
     /// <summary>conv2d's value and gradients for L = Σ y·r by direct loops, against the op, for batches that give
-    /// one image per chunk, several per chunk and a short last chunk.</summary>
+    /// one image per chunk, several per chunk and a short last chunk, and weight gradients in both orientations.</summary>
     [Theory]
     [InlineData(0, 1)]
     [InlineData(0, 3)]
@@ -124,10 +124,11 @@ public sealed class ConvBatchBackwardTests
     [InlineData(4, 33)]
     [InlineData(7, 18)]
     [InlineData(8, 5)]
-    public void BatchBackwardMatchesLoops(int gi, int n)
+    [InlineData(3, 20, 12)]  // K = 9 < O = 12: the chunks compute dWᵀ
+    [InlineData(5, 7, 3)]    // 1x1 with K = 2 < O = 3
+    public void BatchBackwardMatchesLoops(int gi, int n, int o = 5)
     {
         var g = Geos[gi];
-        const int o = 5;
         var rng = new Random(1000 * gi + n);
         double[] x = Rand(rng, n * g.ImageLength), w = Rand(rng, o * g.C * g.Kh * g.Kw), b = Rand(rng, o);
         int oh = g.OutH, ow = g.OutW;

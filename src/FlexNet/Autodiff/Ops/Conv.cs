@@ -155,6 +155,11 @@ internal static class Conv
         return per;
     }
 
+    /// <summary>Whether the chunked backward computes dWᵀ [K, O] = cols · gyᵀ rather than dW [O, K] = gy · colsᵀ: when
+    /// K &lt; O (a first layer, e.g. 1 channel x 3x3 = 9 against 32 filters) the product's narrow side is then its rows
+    /// (micro-kernel tiles of MR rows) instead of its columns (tiles NR wide, mostly padding).</summary>
+    internal static bool TransposedWeightGrad(ConvGeom g) => g.K < g.O;
+
     private static unsafe void Grads<T>(ReadOnlySpan<T> gy, ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> gx, Span<T> gw, Span<T> gb, int n, ConvGeom g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -177,7 +182,18 @@ internal static class Conv
                     body.Set(pgy, pw, px, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
                     WorkerPool.For(chunks, body);
                 }
-                if (partial is not null)
+                if (partial is not null && TransposedWeightGrad(g))
+                {
+                    // the partials hold dWᵀ [K, O]
+                    for (int c = 0; c < chunks; c++)
+                    {
+                        var pc = partial.AsSpan(c * wLen, wLen);
+                        for (int k = 0; k < g.K; k++)
+                            for (int o = 0; o < g.O; o++)
+                                gw[o * g.K + k] += pc[k * g.O + o];
+                    }
+                }
+                else if (partial is not null)
                     for (int c = 0; c < chunks; c++)
                         System.Numerics.Tensors.TensorPrimitives.Add(gw, partial.AsSpan(c * wLen, wLen), gw);
                 if (partialB is not null)
@@ -266,7 +282,9 @@ internal static class Conv
                 {
                     var col = scratch;
                     ConvKernels.Im2Col(new ReadOnlySpan<T>(_x + (long)i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
-                    GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, col, g.P, i > start, new Span<T>(_partial + (long)c * wLen, wLen), g.K);
+                    var pw = new Span<T>(_partial + (long)c * wLen, wLen);
+                    if (TransposedWeightGrad(g)) GemmT.Run(false, true, g.K, g.O, g.P, col, g.P, gyi, g.P, i > start, pw, g.O);
+                    else GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, col, g.P, i > start, pw, g.K);
                 }
                 if (_gx is not null)
                 {
