@@ -298,13 +298,16 @@ internal static class Conv
     }
 
     /// <summary>A per-thread, grow-only column scratch (one image's [K, P]); a thread uses one at a time (a conv never
-    /// runs inside another), and it stays in that core's cache from one image to the next.</summary>
+    /// runs inside another), and it stays in that core's cache from one image to the next. Columns larger than
+    /// <see cref="MaxKept"/> elements get a buffer of their own that is not kept (no thread holds a huge one forever).</summary>
     private static class ColumnScratch<T> where T : unmanaged
     {
+        private const int MaxKept = 1 << 22;
         [ThreadStatic] private static T[]? t_buffer;
 
         public static Span<T> Get(int length)
         {
+            if (length > MaxKept) return new T[length];
             var b = t_buffer;
             if (b is null || b.Length < length) t_buffer = b = new T[length];
             return b.AsSpan(0, length);
