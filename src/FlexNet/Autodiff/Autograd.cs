@@ -77,8 +77,8 @@ public static class Autograd
         scanned += g.Length;
         flushed += g.DType switch
         {
-            DType.Float32 => Kernels.Subnormals.FlushToZero(g.F),
-            DType.Float64 => Kernels.Subnormals.FlushToZero(g.D),
+            DType.Float32 => Kernels.Subnormals.FlushToZeroAny(g.F),
+            DType.Float64 => Kernels.Subnormals.FlushToZeroAny(g.D),
             _ => 0,
         };
     }

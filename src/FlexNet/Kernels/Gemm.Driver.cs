@@ -86,7 +86,8 @@ internal static unsafe class GemmDriver<T, TK>
         nint rsB = transB ? 1 : ldb, csB = transB ? ldb : 1;
         long work = (long)m * n * k;
         int cores = Environment.ProcessorCount;
-        if (cores < 2 || !split)
+        // inside a parallel region (e.g. one image of a convolution) the split would only run inline, in order
+        if (cores < 2 || !split || WorkerPool.InsideRegion)
         {
             Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc);
             return;

@@ -94,7 +94,7 @@ internal static partial class ConvKernels
         var g = ColGeometry.Create("Im2Col", channels, height, width, kernelH, kernelW, strideH, strideW,
             padTop, padLeft, padBottom, padRight, dilationH, dilationW);
         g.CheckLengths("Im2Col", src.Length, "src", dst.Length, "dst");
-        if (g.Channels > 1 && g.ColsLength >= ParallelThreshold && Environment.ProcessorCount > 1)
+        if (g.Channels > 1 && g.ColsLength >= ParallelThreshold && Environment.ProcessorCount > 1 && !WorkerPool.InsideRegion)
         {
             unsafe
             {
@@ -141,7 +141,7 @@ internal static partial class ConvKernels
         var g = ColGeometry.Create("Col2Im", channels, height, width, kernelH, kernelW, strideH, strideW,
             padTop, padLeft, padBottom, padRight, dilationH, dilationW);
         g.CheckLengths("Col2Im", dst.Length, "dst", cols.Length, "cols");
-        if (g.Channels > 1 && g.ColsLength >= ParallelThreshold && Environment.ProcessorCount > 1)
+        if (g.Channels > 1 && g.ColsLength >= ParallelThreshold && Environment.ProcessorCount > 1 && !WorkerPool.InsideRegion)
         {
             unsafe
             {
@@ -153,6 +153,69 @@ internal static partial class ConvKernels
         }
         for (int c = 0; c < g.Channels; c++)
             Col2ImChannel(cols.Slice(c * g.ColsPerChannel, g.ColsPerChannel), dst.Slice(c * g.PlaneIn, g.PlaneIn), g);
+    }
+
+    /// <summary>
+    /// <see cref="Col2Im{T}"/> for a caller that owns <paramref name="cols"/> as scratch: the same sums into
+    /// <paramref name="dst"/> (bit for bit), but column entries that fall into padding may be overwritten with zero,
+    /// which lets a geometry with strides 1 and <c>outW == W</c> fold each kernel offset as one contiguous vector add.
+    /// Runs on the calling thread.
+    /// </summary>
+    /// <typeparam name="T">Element type (float or double).</typeparam>
+    /// <param name="cols">Columns <c>[C*kernelH*kernelW, outH*outW]</c>; entries in padding are clobbered.</param>
+    /// <param name="channels">C.</param>
+    /// <param name="height">H of the image.</param>
+    /// <param name="width">W of the image.</param>
+    /// <param name="kernelH">Kernel height.</param>
+    /// <param name="kernelW">Kernel width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padTop">Rows of padding above.</param>
+    /// <param name="padLeft">Columns of padding to the left.</param>
+    /// <param name="padBottom">Rows of padding below.</param>
+    /// <param name="padRight">Columns of padding to the right.</param>
+    /// <param name="dilationH">Vertical dilation.</param>
+    /// <param name="dilationW">Horizontal dilation.</param>
+    /// <param name="dst">Image <c>[C, H, W]</c> accumulated into (<c>+=</c>).</param>
+    internal static void Col2ImScratch<T>(Span<T> cols, int channels, int height, int width,
+        int kernelH, int kernelW, int strideH, int strideW,
+        int padTop, int padLeft, int padBottom, int padRight,
+        int dilationH, int dilationW, Span<T> dst)
+        where T : unmanaged, INumber<T>
+    {
+        var g = ColGeometry.Create("Col2Im", channels, height, width, kernelH, kernelW, strideH, strideW,
+            padTop, padLeft, padBottom, padRight, dilationH, dilationW);
+        g.CheckLengths("Col2Im", dst.Length, "dst", cols.Length, "cols");
+        for (int c = 0; c < g.Channels; c++)
+            Col2ImChannel(cols.Slice(c * g.ColsPerChannel, g.ColsPerChannel), dst.Slice(c * g.PlaneIn, g.PlaneIn), g,
+                cols.Slice(c * g.ColsPerChannel, g.ColsPerChannel));
+    }
+
+    /// <summary>
+    /// Strides 1 with <c>outW == W</c>: column entry <c>oh*outW + ow</c> of one kernel offset reads plane element
+    /// <c>oh*outW + ow + delta</c>, so the valid entries from <c>(ohS, owS)</c> to <c>(ohE-1, owE-1)</c> are one
+    /// contiguous copy; the entries in that run whose column is padding (<c>ow &lt; owS</c> or <c>ow ≥ owE</c>) and
+    /// everything outside it are then zeroed.
+    /// </summary>
+    private static void Im2ColFlat<T>(ReadOnlySpan<T> plane, Span<T> row, int ohS, int ohE, int owS, int owE, int outW, int delta)
+        where T : unmanaged, INumber<T>
+    {
+        if (ohE <= ohS)
+        {
+            row.Clear();
+            return;
+        }
+        int c0 = ohS * outW + owS, c1 = (ohE - 1) * outW + owE;
+        plane.Slice(c0 + delta, c1 - c0).CopyTo(row.Slice(c0, c1 - c0));
+        row.Slice(0, c0).Clear();
+        row.Slice(c1).Clear();
+        if (owS > 0 || owE < outW)
+            for (int oh = ohS; oh < ohE; oh++)
+            {
+                int r = oh * outW;
+                if (owS > 0) row.Slice(r, owS).Clear();
+                if (owE < outW) row.Slice(r + owE, outW - owE).Clear();
+            }
     }
 
     /// <summary>
@@ -186,6 +249,11 @@ internal static partial class ConvKernels
                 if (owE <= owS)
                 {
                     row.Clear();
+                    continue;
+                }
+                if (sw == 1 && g.StrideH == 1 && outW == w)
+                {
+                    Im2ColFlat(plane, row, ohS, ohE, owS, owE, outW, rowOff * w + colOff);
                     continue;
                 }
                 if (ohS > 0) row.Slice(0, ohS * outW).Clear();
@@ -241,6 +309,12 @@ internal static partial class ConvKernels
 
     private static void Col2ImChannel<T>(ReadOnlySpan<T> block, Span<T> plane, in ColGeometry g)
         where T : unmanaged, INumber<T>
+        => Col2ImChannel(block, plane, g, default);
+
+    /// <summary>One channel of Col2Im; <paramref name="writable"/> (the same memory as <paramref name="block"/>, or
+    /// empty) allows the flat stride-1 path, which zeroes the padding entries of each run before one vector add.</summary>
+    private static void Col2ImChannel<T>(ReadOnlySpan<T> block, Span<T> plane, in ColGeometry g, Span<T> writable)
+        where T : unmanaged, INumber<T>
     {
         int outW = g.OutW, colLen = g.ColLen, w = g.Width, sw = g.StrideW;
         for (int i = 0; i < g.KernelH; i++)
@@ -253,6 +327,22 @@ internal static partial class ConvKernels
                 ValidRange(outW, sw, colOff, w, out int owS, out int owE);
                 if (owE <= owS) continue;
                 ReadOnlySpan<T> row = block.Slice((i * g.KernelW + j) * colLen, colLen);
+                if (sw == 1 && g.StrideH == 1 && outW == w && !writable.IsEmpty)
+                {
+                    if (ohE <= ohS) continue;
+                    Span<T> wrow = writable.Slice((i * g.KernelW + j) * colLen, colLen);
+                    if (owS > 0 || owE < outW)
+                        for (int oh = ohS; oh < ohE; oh++)
+                        {
+                            int r = oh * outW;
+                            if (owS > 0) wrow.Slice(r, owS).Clear();
+                            if (owE < outW) wrow.Slice(r + owE, outW - owE).Clear();
+                        }
+                    int c0 = ohS * outW + owS, len = (ohE - 1) * outW + owE - c0;
+                    Span<T> d = plane.Slice(c0 + rowOff * w + colOff, len);
+                    TensorPrimitives.Add<T>(d, row.Slice(c0, len), d);
+                    continue;
+                }
                 int n = owE - owS;
                 int dstStart0 = owS * sw + colOff;
                 for (int oh = ohS; oh < ohE; oh++)

@@ -164,7 +164,7 @@ internal static class PoolKernels
                 fixed (T* px = x)
                 fixed (T* py = y)
                 fixed (int* pi = indices)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0));
+                    RunParallel(new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0, planes));
             }
             return;
         }
@@ -183,7 +183,10 @@ internal static class PoolKernels
     /// <param name="planes">Number of planes (N*C).</param>
     /// <param name="g">Window geometry used in the forward pass.</param>
     /// <param name="gx">Input gradient <c>[planes, InH, InW]</c>, accumulated into.</param>
-    public static void MaxPool2dBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> indices, int planes, in PoolGeometry g, Span<T> gx)
+    /// <param name="overwrite">When true, each plane of <paramref name="gx"/> is set to zero first (its old contents,
+    /// even NaN, are ignored), so the caller need not clear the whole gradient in a pass of its own.</param>
+    public static void MaxPool2dBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> indices, int planes, in PoolGeometry g, Span<T> gx,
+        bool overwrite = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckIn("MaxPool2dBackward", planes, g, gx.Length, "gx");
@@ -196,10 +199,18 @@ internal static class PoolKernels
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
                 fixed (int* pi = indices)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0));
+                    RunParallel(new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0, planes, overwrite));
             }
             return;
         }
+        if (overwrite && MaxBackwardPlane2x2(gy.Slice(0, g.OutPlane), indices.Slice(0, g.OutPlane), gx.Slice(0, g.InPlane), g))
+        {
+            for (int p = 1; p < planes; p++)
+                MaxBackwardPlane2x2(gy.Slice(p * g.OutPlane, g.OutPlane), indices.Slice(p * g.OutPlane, g.OutPlane),
+                    gx.Slice(p * g.InPlane, g.InPlane), g);
+            return;
+        }
+        if (overwrite) gx.Slice(0, planes * g.InPlane).Clear();
         for (int p = 0; p < planes; p++)
             MaxBackwardPlane(gy.Slice(p * g.OutPlane, g.OutPlane), indices.Slice(p * g.OutPlane, g.OutPlane),
                 gx.Slice(p * g.InPlane, g.InPlane), g.InPlane);
@@ -232,7 +243,7 @@ internal static class PoolKernels
             {
                 fixed (T* px = x)
                 fixed (T* py = y)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride));
+                    RunParallel(new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride, planes));
             }
             return;
         }
@@ -265,7 +276,7 @@ internal static class PoolKernels
             {
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
-                    WorkerPool.For(planes, new PlaneJob<T>(Op.AvgBackward, pgy, pgx, null, g, countIncludePad, divisorOverride));
+                    RunParallel(new PlaneJob<T>(Op.AvgBackward, pgy, pgx, null, g, countIncludePad, divisorOverride, planes));
             }
             return;
         }
@@ -381,6 +392,10 @@ internal static class PoolKernels
     private static void MaxForwardPlane<T>(ReadOnlySpan<T> x, Span<T> y, Span<int> idx, in PoolGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && x.Length >= g.InPlane && y.Length >= g.OutPlane && idx.Length >= g.OutPlane
+            && PoolSimd.MaxPlane2x2(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), g,
+                ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(y)), ref MemoryMarshal.GetReference(idx)))
+            return;
         int inW = g.InW, outW = g.OutW, kw = g.KernelW, sw = g.StrideW, dh = g.DilationH, dw = g.DilationW;
         InteriorRange(outW, sw, g.PadW, kw, dw, inW, out int owLo, out int owHi);
         ref T xr = ref MemoryMarshal.GetReference(x);
@@ -441,6 +456,57 @@ internal static class PoolKernels
         }
         y = best;
         index = arg;
+    }
+
+    /// <summary>
+    /// Overwriting backward of one plane for disjoint 2x2 windows at stride 2 without padding or dilation: every
+    /// input element is written once, <c>0 + gy[o]</c> at its window's argmax and 0 elsewhere (also in a last odd
+    /// row or column no window covers), the same bits as clearing the plane and scatter-adding. Returns false for
+    /// any other geometry. An index that is not one of its window's four positions throws.
+    /// </summary>
+    private static bool MaxBackwardPlane2x2<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, Span<T> gx, in PoolGeometry g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (g.KernelH != 2 || g.KernelW != 2 || g.StrideH != 2 || g.StrideW != 2 || g.PadH != 0 || g.PadW != 0
+            || g.DilationH != 1 || g.DilationW != 1 || 2 * g.OutH > g.InH || 2 * g.OutW > g.InW)
+            return false;
+        int inW = g.InW, outW = g.OutW;
+        if (typeof(T) == typeof(float) && gy.Length >= g.OutPlane && idx.Length >= g.OutPlane && gx.Length >= g.InPlane
+            && PoolSimd.MaxBackward2x2(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gy)), ref MemoryMarshal.GetReference(idx),
+                ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gx)), g))
+        {
+            if (2 * outW < inW)
+                for (int r = 0; r < 2 * g.OutH; r++) gx.Slice(r * inW + 2 * outW, inW - 2 * outW).Clear();
+            if (2 * g.OutH < g.InH) gx.Slice(2 * g.OutH * inW, (g.InH - 2 * g.OutH) * inW).Clear();
+            return true;
+        }
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            Span<T> r0 = gx.Slice(2 * oh * inW, inW), r1 = gx.Slice((2 * oh + 1) * inW, inW);
+            ReadOnlySpan<T> gRow = gy.Slice(oh * outW, outW);
+            ReadOnlySpan<int> iRow = idx.Slice(oh * outW, outW);
+            int rowBase = 2 * oh * inW;
+            for (int ow = 0; ow < gRow.Length; ow++)
+            {
+                int at = iRow[ow] - (rowBase + 2 * ow); // 0, 1, inW or inW + 1
+                T v = gRow[ow] + T.Zero;
+                int c = 2 * ow;
+                r0[c] = at == 0 ? v : T.Zero;
+                r0[c + 1] = at == 1 ? v : T.Zero;
+                r1[c] = at == inW ? v : T.Zero;
+                r1[c + 1] = at == inW + 1 ? v : T.Zero;
+                if (at != 0 && at != 1 && at != inW && at != inW + 1)
+                    throw new ArgumentOutOfRangeException(nameof(idx),
+                        $"MaxPool2dBackward: index {iRow[ow]} at output ({oh}, {ow}) is not in its 2x2 window at {rowBase + 2 * ow} ({g}).");
+            }
+            if (2 * outW < inW)
+            {
+                r0.Slice(2 * outW).Clear();
+                r1.Slice(2 * outW).Clear();
+            }
+        }
+        if (2 * g.OutH < g.InH) gx.Slice(2 * g.OutH * inW, (g.InH - 2 * g.OutH) * inW).Clear();
+        return true;
     }
 
     private static void MaxBackwardPlane<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, Span<T> gx, int inPlane)
@@ -612,16 +678,40 @@ internal static class PoolKernels
 
     private enum Op { MaxForward, MaxBackward, AvgForward, AvgBackward }
 
+    /// <summary>Elements (input or window reads) a parallel item of a pooling op covers at least.</summary>
+    private const int ItemWork = 1 << 14;
+
+    /// <summary>Planes per parallel item (depends on the geometry only).</summary>
+    private static int PlanesPerItem(in PoolGeometry g) =>
+        (int)Math.Max(1, ItemWork / Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW));
+
+    /// <summary>Runs a plane job over its items on the workers.</summary>
+    private static void RunParallel<T>(PlaneJob<T> job) where T : unmanaged, IFloatingPointIeee754<T> =>
+        WorkerPool.For(job.Items, job);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseParallel(int planes, in PoolGeometry g) =>
         planes > 1 && Environment.ProcessorCount > 1
         && (long)planes * Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW) >= ParallelThreshold;
 
     /// <summary>One plane of a pooling op on pinned buffers, for the workers (one item per plane).</summary>
-    private sealed unsafe class PlaneJob<T>(Op op, T* a, T* b, int* indices, PoolGeometry g, bool countIncludePad, int divisorOverride) : IParallelBody
+    private sealed unsafe class PlaneJob<T>(Op op, T* a, T* b, int* indices, PoolGeometry g, bool countIncludePad, int divisorOverride,
+        int planes, bool overwrite = false) : IParallelBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public void Run(int p)
+        /// <summary>Planes per item: about <see cref="ItemWork"/> elements, so an item is worth a claim.</summary>
+        private readonly int _per = PlanesPerItem(g);
+
+        /// <summary>Items of the region.</summary>
+        public int Items => (planes + _per - 1) / _per;
+
+        public void Run(int item)
+        {
+            int end = Math.Min(planes, (item + 1) * _per);
+            for (int p = item * _per; p < end; p++) RunPlane(p);
+        }
+
+        private void RunPlane(int p)
         {
             int inPlane = g.InPlane, outPlane = g.OutPlane;
             switch (op)
@@ -631,6 +721,10 @@ internal static class PoolKernels
                         new Span<int>(indices + (long)p * outPlane, outPlane), g);
                     break;
                 case Op.MaxBackward:
+                    if (overwrite && MaxBackwardPlane2x2(new ReadOnlySpan<T>(a + (long)p * outPlane, outPlane),
+                            new ReadOnlySpan<int>(indices + (long)p * outPlane, outPlane), new Span<T>(b + (long)p * inPlane, inPlane), g))
+                        break;
+                    if (overwrite) new Span<T>(b + (long)p * inPlane, inPlane).Clear();
                     MaxBackwardPlane(new ReadOnlySpan<T>(a + (long)p * outPlane, outPlane), new ReadOnlySpan<int>(indices + (long)p * outPlane, outPlane),
                         new Span<T>(b + (long)p * inPlane, inPlane), inPlane);
                     break;

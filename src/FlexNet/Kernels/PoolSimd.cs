@@ -31,6 +31,197 @@ internal static class PoolSimd
     }
 
     /// <summary>
+    /// Max pooling of a whole plane with 2x2 windows, stride 2, no padding or dilation, every window inside the
+    /// input (the common 'halve the image' pool): each output row reads its two input rows once, de-interleaves
+    /// even and odd columns in registers and takes the maximum in the scalar code's window order (the first
+    /// maximum; a NaN wins as there), 8 outputs per step with Vector256 (4 with Vector128), the last step shifted
+    /// back to end at the row's last output. Returns false (nothing written) when the geometry or the hardware
+    /// does not fit (output rows narrower than 4, or no 128-bit SIMD), leaving the plane to the general code.
+    /// </summary>
+    public static bool MaxPlane2x2(ref float x, in PoolGeometry g, ref float y, ref int idx)
+    {
+        if (g.KernelH != 2 || g.KernelW != 2 || g.StrideH != 2 || g.StrideW != 2 || g.PadH != 0 || g.PadW != 0
+            || g.DilationH != 1 || g.DilationW != 1 || 2 * g.OutH > g.InH || 2 * g.OutW > g.InW)
+            return false;
+        int outW = g.OutW, inW = g.InW;
+        if (outW >= 8 && Vector256.IsHardwareAccelerated && Avx2.IsSupported)
+        {
+            var lane = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int r0 = 2 * oh * inW;
+                for (int ow0 = 0; ; ow0 += 8)
+                {
+                    if (ow0 + 8 > outW) ow0 = outW - 8;
+                    int b = r0 + 2 * ow0;
+                    var (e0, o0) = Split256(ref x, b);
+                    var (e1, o1) = Split256(ref x, b + inW);
+                    var pos = Vector256.Create(b) + lane;
+                    var best = e0;
+                    var arg = pos;
+                    Take(o0, pos + Vector256.Create(1), ref best, ref arg);
+                    Take(e1, pos + Vector256.Create(inW), ref best, ref arg);
+                    Take(o1, pos + Vector256.Create(inW + 1), ref best, ref arg);
+                    int o = oh * outW + ow0;
+                    best.StoreUnsafe(ref y, (nuint)o);
+                    arg.StoreUnsafe(ref idx, (nuint)o);
+                    if (ow0 + 8 >= outW) break;
+                }
+            }
+            return true;
+        }
+        if (outW >= 4 && Vector128.IsHardwareAccelerated && Sse.IsSupported)
+        {
+            var lane = Vector128.Create(0, 2, 4, 6);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int r0 = 2 * oh * inW;
+                for (int ow0 = 0; ; ow0 += 4)
+                {
+                    if (ow0 + 4 > outW) ow0 = outW - 4;
+                    int b = r0 + 2 * ow0;
+                    var (e0, o0) = Split128(ref x, b);
+                    var (e1, o1) = Split128(ref x, b + inW);
+                    var pos = Vector128.Create(b) + lane;
+                    var best = e0;
+                    var arg = pos;
+                    Take(o0, pos + Vector128.Create(1), ref best, ref arg);
+                    Take(e1, pos + Vector128.Create(inW), ref best, ref arg);
+                    Take(o1, pos + Vector128.Create(inW + 1), ref best, ref arg);
+                    int o = oh * outW + ow0;
+                    best.StoreUnsafe(ref y, (nuint)o);
+                    arg.StoreUnsafe(ref idx, (nuint)o);
+                    if (ow0 + 4 >= outW) break;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The overwriting backward of <see cref="MaxPlane2x2"/> (geometry already checked by the caller): each output's
+    /// four window elements get <c>0 + gy</c> where the saved index points and 0 elsewhere, 8 (or 4) outputs per step,
+    /// branch-free, the row pair written as two interleaved stores; the last step is shifted back (it rewrites the
+    /// same values). Elements outside every window are left to the caller. Returns false (nothing written) for
+    /// output rows narrower than 4 or without SIMD; throws when an index is not one of its window's positions.
+    /// </summary>
+    public static bool MaxBackward2x2(ref float gy, ref int idx, ref float gx, in PoolGeometry g)
+    {
+        int outW = g.OutW, inW = g.InW;
+        if (outW >= 8 && Vector256.IsHardwareAccelerated && Avx2.IsSupported)
+        {
+            var lane = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int r0 = 2 * oh * inW;
+                for (int ow0 = 0; ; ow0 += 8)
+                {
+                    if (ow0 + 8 > outW) ow0 = outW - 8;
+                    int o = oh * outW + ow0, b = r0 + 2 * ow0;
+                    var v = Vector256.LoadUnsafe(ref gy, (nuint)o) + Vector256<float>.Zero;
+                    var at = Vector256.LoadUnsafe(ref idx, (nuint)o);
+                    var pos = Vector256.Create(b) + lane;
+                    var m00 = Vector256.Equals(at, pos).AsSingle();
+                    var m01 = Vector256.Equals(at, pos + Vector256.Create(1)).AsSingle();
+                    var m10 = Vector256.Equals(at, pos + Vector256.Create(inW)).AsSingle();
+                    var m11 = Vector256.Equals(at, pos + Vector256.Create(inW + 1)).AsSingle();
+                    if ((m00 | m01 | m10 | m11).AsInt32() != Vector256<int>.AllBitsSet) BadIndex(oh, ow0, g);
+                    Store2(v & m00, v & m01, ref gx, b);
+                    Store2(v & m10, v & m11, ref gx, b + inW);
+                    if (ow0 + 8 >= outW) break;
+                }
+            }
+            return true;
+        }
+        if (outW >= 4 && Vector128.IsHardwareAccelerated && Sse2.IsSupported)
+        {
+            var lane = Vector128.Create(0, 2, 4, 6);
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int r0 = 2 * oh * inW;
+                for (int ow0 = 0; ; ow0 += 4)
+                {
+                    if (ow0 + 4 > outW) ow0 = outW - 4;
+                    int o = oh * outW + ow0, b = r0 + 2 * ow0;
+                    var v = Vector128.LoadUnsafe(ref gy, (nuint)o) + Vector128<float>.Zero;
+                    var at = Vector128.LoadUnsafe(ref idx, (nuint)o);
+                    var pos = Vector128.Create(b) + lane;
+                    var m00 = Vector128.Equals(at, pos).AsSingle();
+                    var m01 = Vector128.Equals(at, pos + Vector128.Create(1)).AsSingle();
+                    var m10 = Vector128.Equals(at, pos + Vector128.Create(inW)).AsSingle();
+                    var m11 = Vector128.Equals(at, pos + Vector128.Create(inW + 1)).AsSingle();
+                    if ((m00 | m01 | m10 | m11).AsInt32() != Vector128<int>.AllBitsSet) BadIndex(oh, ow0, g);
+                    Store2(v & m00, v & m01, ref gx, b);
+                    Store2(v & m10, v & m11, ref gx, b + inW);
+                    if (ow0 + 4 >= outW) break;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private static void BadIndex(int oh, int ow0, in PoolGeometry g) =>
+        throw new ArgumentOutOfRangeException("indices",
+            $"MaxPool2dBackward: an index among outputs ({oh}, {ow0}..) is not in its 2x2 window ({g}).");
+
+    /// <summary>Stores <c>e0 o0 e1 o1 … e7 o7</c> at <c>x[b .. b+15]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(Vector256<float> e, Vector256<float> o, ref float x, int b)
+    {
+        var lo = Avx.UnpackLow(e, o);
+        var hi = Avx.UnpackHigh(e, o);
+        Avx.Permute2x128(lo, hi, 0x20).StoreUnsafe(ref x, (nuint)b);
+        Avx.Permute2x128(lo, hi, 0x31).StoreUnsafe(ref x, (nuint)(b + 8));
+    }
+
+    /// <summary>Stores <c>e0 o0 … e3 o3</c> at <c>x[b .. b+7]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(Vector128<float> e, Vector128<float> o, ref float x, int b)
+    {
+        Sse.UnpackLow(e, o).StoreUnsafe(ref x, (nuint)b);
+        Sse.UnpackHigh(e, o).StoreUnsafe(ref x, (nuint)(b + 4));
+    }
+
+    /// <summary>Even and odd lanes of <c>x[b .. b+15]</c>: (x[b+2t], x[b+2t+1]), t = 0..7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Even, Vector256<float> Odd) Split256(ref float x, int b)
+    {
+        var a = Vector256.LoadUnsafe(ref x, (nuint)b);
+        var c = Vector256.LoadUnsafe(ref x, (nuint)(b + 8));
+        var e = Avx.Shuffle(a, c, 0b10_00_10_00);
+        var o = Avx.Shuffle(a, c, 0b11_01_11_01);
+        return (Avx2.Permute4x64(e.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(o.AsDouble(), 0b11_01_10_00).AsSingle());
+    }
+
+    /// <summary>Even and odd lanes of <c>x[b .. b+7]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float> Even, Vector128<float> Odd) Split128(ref float x, int b)
+    {
+        var a = Vector128.LoadUnsafe(ref x, (nuint)b);
+        var c = Vector128.LoadUnsafe(ref x, (nuint)(b + 4));
+        return (Sse.Shuffle(a, c, 0b10_00_10_00), Sse.Shuffle(a, c, 0b11_01_11_01));
+    }
+
+    /// <summary>The scalar rule per lane: take v when v &gt; best or v is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(Vector256<float> v, Vector256<int> pos, ref Vector256<float> best, ref Vector256<int> arg)
+    {
+        var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+        best = Vector256.ConditionalSelect(take, v, best);
+        arg = Vector256.ConditionalSelect(take.AsInt32(), pos, arg);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(Vector128<float> v, Vector128<int> pos, ref Vector128<float> best, ref Vector128<int> arg)
+    {
+        var take = Vector128.GreaterThan(v, best) | ~Vector128.Equals(v, v);
+        best = Vector128.ConditionalSelect(take, v, best);
+        arg = Vector128.ConditionalSelect(take.AsInt32(), pos, arg);
+    }
+
+    /// <summary>
     /// Average pooling of outputs <c>[lo, hi)</c> of one row whose windows lie entirely inside the input
     /// (rows <c>[h0, h0 + KernelH)</c>), all with divisor <paramref name="divisor"/>: <c>y[ow] = Σ window / divisor</c>.
     /// </summary>

@@ -13,7 +13,7 @@ namespace FlexNet.Kernels;
 /// <c>0 &lt; |v| &lt; </c><see cref="MinNormal{T}"/> (float: 1.17549435e-38); it becomes a zero of the same sign, as FTZ hardware
 /// does. Zeros, normal numbers, infinities and NaNs are left bit for bit as they are.
 /// </summary>
-internal static class Subnormals
+internal static partial class Subnormals
 {
     /// <summary>Replaces every subnormal of <paramref name="x"/> by a zero of the same sign.</summary>
     /// <returns>How many values were flushed.</returns>

@@ -43,6 +43,9 @@ internal static class WorkerPool
     private static int _pending;
     private static Exception? _error;
 
+    /// <summary>True on a thread that is running an item of a region (a kernel called from there runs serially).</summary>
+    internal static bool InsideRegion => t_inside;
+
     /// <summary>Threads the regions use (caller included).</summary>
     internal static int Threads => Environment.ProcessorCount;
 

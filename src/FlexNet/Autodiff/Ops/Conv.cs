@@ -35,11 +35,12 @@ internal static class Conv
         var xc = x.Contiguous();
         var wc = w.Contiguous();
         var y = Tensor.Empty([n, o, oh, ow], x.DType);
-        var cols = Tensor.Empty([n, g.K, g.P], x.DType);
-        if (x.DType == DType.Float32) Forward<float>(xc.F, wc.F, (b is null ? default : b.Contiguous().F), cols.F, y.F, n, g);
-        else Forward<double>(xc.D, wc.D, (b is null ? default : b.Contiguous().D), cols.D, y.D, n, g);
+        // the column matrix of each image lives only in a per-thread scratch (L2-sized), never for the whole batch:
+        // backward rebuilds it from the saved input, which costs less than writing and re-reading [N, K, P]
+        if (x.DType == DType.Float32) Forward<float>(xc.F, wc.F, (b is null ? default : b.Contiguous().F), y.F, n, g);
+        else Forward<double>(xc.D, wc.D, (b is null ? default : b.Contiguous().D), y.D, n, g);
         if (Autograd.ShouldRecord([x, w, b ?? x]))
-            y.MarkRecorded(new Conv2dBackward(x, w, b, wc, cols, g));
+            y.MarkRecorded(new Conv2dBackward(x, w, b, xc, wc, g));
         return y;
     }
 
@@ -55,28 +56,31 @@ internal static class Conv
             throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride {stride} and dilation {dil} must be >= 1.");
     }
 
-    private static unsafe void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> cols, Span<T> y, int n, ConvGeom g)
+    private static unsafe void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y, int n, ConvGeom g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // images are independent: run them in parallel (fixed chunks, so results never depend on the core count)
-        fixed (T* px = x, pw = w, pc = cols, py = y)
-            RowParallel.For(new ForwardJob<T>(px, pw, pc, py, g), n, (long)g.K * g.P * (g.O + 1));
-        if (!b.IsEmpty) ConvKernels.AddChannelBias(y, b, n, g.O, g.P);
+        // the bias is added per image while its output is still in cache (not in a pass over the whole batch)
+        fixed (T* px = x, pw = w, py = y, pb = b)
+            RowParallel.For(new ForwardJob<T>(px, pw, py, b.IsEmpty ? null : pb, g), n, (long)g.K * g.P * (g.O + 1));
     }
 
-    /// <summary>Forward of images [start, end): cols[i] = im2col(x[i]); y[i] [O, P] = W [O, K] · cols[i] [K, P].</summary>
-    private readonly unsafe struct ForwardJob<T>(T* x, T* w, T* cols, T* y, ConvGeom g) : IRowJob
+    /// <summary>Forward of images [start, end): cols = im2col(x[i]) (pooled scratch); y[i] [O, P] = W [O, K] · cols [K, P]
+    /// (+ b[o] on each output plane).</summary>
+    private readonly unsafe struct ForwardJob<T>(T* x, T* w, T* y, T* bias, ConvGeom g) : IRowJob
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
             int imgIn = g.C * g.H * g.W, colsLen = g.K * g.P, imgOut = g.O * g.P;
             var wSpan = new ReadOnlySpan<T>(w, g.O * g.K);
+            var col = ColumnScratch<T>.Get(colsLen);
             for (int i = start; i < end; i++)
             {
-                var col = new Span<T>(cols + (long)i * colsLen, colsLen);
                 ConvKernels.Im2Col(new ReadOnlySpan<T>(x + (long)i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
-                GemmT.Run(false, false, g.O, g.P, g.K, wSpan, g.K, col, g.P, false, new Span<T>(y + (long)i * imgOut, imgOut), g.P);
+                var yi = new Span<T>(y + (long)i * imgOut, imgOut);
+                GemmT.Run(false, false, g.O, g.P, g.K, wSpan, g.K, col, g.P, false, yi, g.P);
+                if (bias != null) ConvKernels.AddChannelBias<T>(yi, new ReadOnlySpan<T>(bias, g.O), 1, g.O, g.P);
             }
         }
     }
@@ -106,9 +110,9 @@ internal static class Conv
         }
     }
 
-    private sealed class Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor wc, Tensor cols, ConvGeom g) : Node(x, w, b)
+    private sealed class Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, ConvGeom g) : Node(x, w, b)
     {
-        private Tensor? _w = wc, _cols = cols;
+        private Tensor? _x = xc, _w = wc;
         private readonly int _n = x.Shape[0];
         private readonly int[] _xShape = x.ShapeArray, _wShape = w.ShapeArray;
 
@@ -119,9 +123,9 @@ internal static class Conv
             Tensor? gw = NeedsGrad(1) ? Tensor.Zeros(_wShape, gy.DType) : null;
             Tensor? gb = NeedsGrad(2) ? Tensor.Zeros([g.O], gy.DType) : null;
             if (gy.DType == DType.Float32)
-                Grads<float>(g2.F, _w!.F, _cols!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
+                Grads<float>(g2.F, _w!.F, _x!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
             else
-                Grads<double>(g2.D, _w!.D, _cols!.D, gx is null ? default : gx.D, gw is null ? default : gw.D, gb is null ? default : gb.D, _n, g);
+                Grads<double>(g2.D, _w!.D, _x!.D, gx is null ? default : gx.D, gw is null ? default : gw.D, gb is null ? default : gb.D, _n, g);
             if (gx is not null) Accumulate(0, gx);
             if (gw is not null) Accumulate(1, gw);
             if (gb is not null) Accumulate(2, gb);
@@ -130,23 +134,184 @@ internal static class Conv
         protected override void ReleaseSaved()
         {
             _w = null;
-            _cols = null;
+            _x = null;
         }
     }
 
-    private static unsafe void Grads<T>(ReadOnlySpan<T> gy, ReadOnlySpan<T> w, ReadOnlySpan<T> cols, Span<T> gx, Span<T> gw, Span<T> gb, int n, ConvGeom g)
+    /// <summary>Most image chunks of a backward pass (each keeps a partial dW of its own, summed in chunk order).</summary>
+    internal const int MaxGradChunks = 16;
+
+    /// <summary>Most elements of all partial dW buffers together (beyond it dW runs image by image).</summary>
+    internal const long PartialBudget = 1L << 21;
+
+    /// <summary>Images per chunk of the batch-parallel backward (0 when it does not apply): depends on the shapes
+    /// only, never on the core count, so the summation order of dW is fixed.</summary>
+    internal static int GradChunkImages(int n, ConvGeom g)
+    {
+        long perPartial = (long)g.O * g.K;
+        int chunks = (int)Math.Min(Math.Min(n, MaxGradChunks), PartialBudget / Math.Max(1, perPartial));
+        if (chunks < 2) return 0;
+        int per = (n + chunks - 1) / chunks;
+        return per;
+    }
+
+    /// <summary>Whether the chunked backward computes dWᵀ [K, O] = cols · gyᵀ rather than dW [O, K] = gy · colsᵀ: when
+    /// K &lt; O (a first layer, e.g. 1 channel x 3x3 = 9 against 32 filters) the product's narrow side is then its rows
+    /// (micro-kernel tiles of MR rows) instead of its columns (tiles NR wide, mostly padding).</summary>
+    internal static bool TransposedWeightGrad(ConvGeom g) => g.K < g.O;
+
+    private static unsafe void Grads<T>(ReadOnlySpan<T> gy, ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> gx, Span<T> gw, Span<T> gb, int n, ConvGeom g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int colsLen = g.K * g.P, imgOut = g.O * g.P;
+        int colsLen = g.K * g.P, imgOut = g.O * g.P, imgIn = g.C * g.H * g.W;
+        int per = GradChunkImages(n, g);
+        if (per > 0)
+        {
+            // Coarse pieces: chunks of images claimed one at a time by whichever thread is free; each chunk computes
+            // its images' dW and db into partials of its own (dW_c = Σ_{i in c} gy[i] · cols[i]ᵀ) and their dx;
+            // the partials are then added in chunk order.
+            int chunks = (n + per - 1) / per;
+            int wLen = g.O * g.K;
+            T[]? partial = gw.IsEmpty ? null : System.Buffers.ArrayPool<T>.Shared.Rent(chunks * wLen);
+            T[]? partialB = gb.IsEmpty ? null : System.Buffers.ArrayPool<T>.Shared.Rent(chunks * g.O);
+            var body = GradBody<T>.Rent();
+            try
+            {
+                fixed (T* pgy = gy, pw = w, px = x, pgx = gx, ppart = partial, ppb = partialB)
+                {
+                    body.Set(pgy, pw, px, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
+                    WorkerPool.For(chunks, body);
+                }
+                if (partial is not null && TransposedWeightGrad(g))
+                {
+                    // the partials hold dWᵀ [K, O]
+                    for (int c = 0; c < chunks; c++)
+                    {
+                        var pc = partial.AsSpan(c * wLen, wLen);
+                        for (int k = 0; k < g.K; k++)
+                            for (int o = 0; o < g.O; o++)
+                                gw[o * g.K + k] += pc[k * g.O + o];
+                    }
+                }
+                else if (partial is not null)
+                    for (int c = 0; c < chunks; c++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(gw, partial.AsSpan(c * wLen, wLen), gw);
+                if (partialB is not null)
+                    for (int c = 0; c < chunks; c++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(gb, partialB.AsSpan(c * g.O, g.O), gb);
+            }
+            finally
+            {
+                GradBody<T>.Return(body);
+                if (partial is not null) System.Buffers.ArrayPool<T>.Shared.Return(partial);
+                if (partialB is not null) System.Buffers.ArrayPool<T>.Shared.Return(partialB);
+            }
+            return;
+        }
         // dW [O, K] += Σ_i gy[i] [O, P] · cols[i]ᵀ [P, K], images in order (the GEMM parallelises large products)
         if (!gw.IsEmpty)
-            for (int i = 0; i < n; i++)
-                GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, cols.Slice(i * colsLen, colsLen), g.P, true, gw, g.K);
+        {
+            T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(colsLen);
+            try
+            {
+                var col = scratch.AsSpan(0, colsLen);
+                for (int i = 0; i < n; i++)
+                {
+                    ConvKernels.Im2Col(x.Slice(i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
+                    GemmT.Run(false, true, g.O, g.K, g.P, gy.Slice(i * imgOut, imgOut), g.P, col, g.P, true, gw, g.K);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            }
+        }
         // dx: images are independent, so they run in parallel in fixed chunks
         if (!gx.IsEmpty)
             fixed (T* pgy = gy, pw = w, pgx = gx)
                 RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.O, g.P, gb);
+    }
+
+    /// <summary>One chunk of images of the batch-parallel backward: for each image i of the chunk, the chunk's
+    /// partial db (+)= Σ_p gy[i, ·, p] and partial dW (+)= gy[i] · im2col(x[i])ᵀ, then dx[i] += col2im(Wᵀ · gy[i]). Reused per thread and element type.</summary>
+    private sealed unsafe class GradBody<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static GradBody<T>? t_spare;
+        private T* _gy, _w, _x, _gx, _partial, _partialB;
+        private ConvGeom _g;
+        private int _n, _per;
+
+        public static GradBody<T> Rent()
+        {
+            var b = t_spare ?? new GradBody<T>();
+            t_spare = null;
+            return b;
+        }
+
+        public static void Return(GradBody<T> b)
+        {
+            b.Set(null, null, null, null, null, null, default, 0, 0);
+            t_spare = b;
+        }
+
+        public void Set(T* gy, T* w, T* x, T* gx, T* partial, T* partialB, ConvGeom g, int n, int per)
+        {
+            _gy = gy; _w = w; _x = x; _gx = gx; _partial = partial; _partialB = partialB;
+            _g = g; _n = n; _per = per;
+        }
+
+        public void Run(int c)
+        {
+            var g = _g;
+            int start = c * _per, end = Math.Min(_n, start + _per);
+            int imgIn = g.C * g.H * g.W, colsLen = g.K * g.P, imgOut = g.O * g.P, wLen = g.O * g.K;
+            var wSpan = new ReadOnlySpan<T>(_w, wLen);
+            // one column-sized scratch serves both the rebuilt im2col of x[i] (dW) and dcols (dx), in turn
+            var scratch = ColumnScratch<T>.Get(colsLen);
+            for (int i = start; i < end; i++)
+            {
+                var gyi = new ReadOnlySpan<T>(_gy + (long)i * imgOut, imgOut);
+                if (_partialB is not null)
+                {
+                    var pb = new Span<T>(_partialB + (long)c * g.O, g.O);
+                    if (i == start) pb.Clear();
+                    ConvKernels.AddChannelBiasBackward<T>(gyi, 1, g.O, g.P, pb);
+                }
+                if (_partial is not null)
+                {
+                    var col = scratch;
+                    ConvKernels.Im2Col(new ReadOnlySpan<T>(_x + (long)i * imgIn, imgIn), g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw, col);
+                    var pw = new Span<T>(_partial + (long)c * wLen, wLen);
+                    if (TransposedWeightGrad(g)) GemmT.Run(false, true, g.K, g.O, g.P, col, g.P, gyi, g.P, i > start, pw, g.O);
+                    else GemmT.Run(false, true, g.O, g.K, g.P, gyi, g.P, col, g.P, i > start, pw, g.K);
+                }
+                if (_gx is not null)
+                {
+                    var dcols = scratch;
+                    GemmT.Run(true, false, g.K, g.P, g.O, wSpan, g.K, gyi, g.P, false, dcols, g.P);
+                    ConvKernels.Col2ImScratch<T>(dcols, g.C, g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Pt, g.Pl, g.Pb, g.Pr, g.Dh, g.Dw,
+                                                 new Span<T>(_gx + (long)i * imgIn, imgIn));
+                }
+            }
+        }
+    }
+
+    /// <summary>A per-thread, grow-only column scratch (one image's [K, P]); a thread uses one at a time (a conv never
+    /// runs inside another), and it stays in that core's cache from one image to the next. Columns larger than
+    /// <see cref="MaxKept"/> elements get a buffer of their own that is not kept (no thread holds a huge one forever).</summary>
+    private static class ColumnScratch<T> where T : unmanaged
+    {
+        private const int MaxKept = 1 << 22;
+        [ThreadStatic] private static T[]? t_buffer;
+
+        public static Span<T> Get(int length)
+        {
+            if (length > MaxKept) return new T[length];
+            var b = t_buffer;
+            if (b is null || b.Length < length) t_buffer = b = new T[length];
+            return b.AsSpan(0, length);
+        }
     }
 
     /// <summary>Transposed conv2d: x [N, Cin, H, W], w [Cin, Cout, kh, kw] → [N, Cout, Hout, Wout],

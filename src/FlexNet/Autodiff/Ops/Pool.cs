@@ -13,9 +13,10 @@ internal static class Pool
         var (n, c, g) = Geometry("MaxPool2d", x, k, s, p, d, ceil);
         var xc = x.Contiguous();
         var y = Tensor.Empty([n, c, g.OutH, g.OutW], x.DType);
-        var idx = new int[n * c * g.OutPlane];
-        if (x.DType == DType.Float32) PoolKernels.MaxPool2dForward<float>(xc.F, n * c, g, y.F, idx);
-        else PoolKernels.MaxPool2dForward<double>(xc.D, n * c, g, y.D, idx);
+        // the argmax indices live as long as the step (pooled inside a scope, like the activations)
+        var idx = Tensor.Empty([n * c * g.OutPlane], DType.Int32);
+        if (x.DType == DType.Float32) PoolKernels.MaxPool2dForward<float>(xc.F, n * c, g, y.F, idx.Data<int>());
+        else PoolKernels.MaxPool2dForward<double>(xc.D, n * c, g, y.D, idx.Data<int>());
         if (Autograd.ShouldRecord(x)) y.MarkRecorded(new MaxBackward(x, idx, g));
         return y;
     }
@@ -47,17 +48,18 @@ internal static class Pool
         }
     }
 
-    private sealed class MaxBackward(Tensor x, int[] idx, PoolGeometry g) : Node(x)
+    private sealed class MaxBackward(Tensor x, Tensor idx, PoolGeometry g) : Node(x)
     {
         private readonly int[] _shape = x.ShapeArray;
 
         protected internal override void Backward(Tensor gy)
         {
-            var gx = Tensor.Zeros(_shape, gy.DType);
+            // gx is cleared plane by plane inside the (parallel) scatter rather than in a serial pass first
+            var gx = Tensor.Empty(_shape, gy.DType);
             var g2 = gy.Contiguous();
             int planes = _shape[0] * _shape[1];
-            if (gy.DType == DType.Float32) PoolKernels.MaxPool2dBackward<float>(g2.F, idx, planes, g, gx.F);
-            else PoolKernels.MaxPool2dBackward<double>(g2.D, idx, planes, g, gx.D);
+            if (gy.DType == DType.Float32) PoolKernels.MaxPool2dBackward<float>(g2.F, idx.Data<int>(), planes, g, gx.F, overwrite: true);
+            else PoolKernels.MaxPool2dBackward<double>(g2.D, idx.Data<int>(), planes, g, gx.D, overwrite: true);
             Accumulate(0, gx);
         }
     }

@@ -22,13 +22,49 @@ internal static class Unary
         if (!x.DType.IsFloatingPoint()) x.RequireFloat(kind.ToString()); // the name is formatted only for the error
         var xc = x.Contiguous();
         var y = Tensor.Empty(x.ShapeArray, x.DType);
-        if (y.Length > 0)
+        if (y.Length >= ParallelLength && kind == Kind.Relu)
+        {
+            if (x.DType == DType.Float32) ReluParallel<float>(xc.F, y.F, default, default, backward: false);
+            else ReluParallel<double>(xc.D, y.D, default, default, backward: false);
+        }
+        else if (y.Length > 0)
         {
             if (x.DType == DType.Float32) Forward<float>(xc.F, y.F, kind, (float)p1, (float)p2);
             else Forward<double>(xc.D, y.D, kind, p1, p2);
         }
         if (Autograd.ShouldRecord(x)) y.MarkRecorded(new UnaryBackward(x, xc, y, kind, p1, p2));
         return y;
+    }
+
+    /// <summary>Relu of at least this many elements runs in element ranges on the workers (forward, and backward with
+    /// each range of the gradient cleared where it is computed instead of in a serial pass first).</summary>
+    internal const int ParallelLength = 1 << 17;
+
+    /// <summary>Forward: y = relu(x); backward: gx = 0, then gx += relu'(x)·gy (the same bits as
+    /// <see cref="Activations.ReluBackward{T}"/> into zeros), over fixed element ranges (any core count, same result).</summary>
+    private static unsafe void ReluParallel<T>(ReadOnlySpan<T> x, Span<T> y, ReadOnlySpan<T> gy, Span<T> gx, bool backward)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* px = x, py = y, pgy = gy, pgx = gx)
+            RowParallel.For(new ReluJob<T>(px, py, pgy, pgx, backward), x.Length, 1);
+    }
+
+    private readonly unsafe struct ReluJob<T>(T* x, T* y, T* gy, T* gx, bool backward) : IRowJob
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int start, int end)
+        {
+            int n = end - start;
+            var xs = new ReadOnlySpan<T>(x + start, n);
+            if (!backward)
+            {
+                Activations.Relu(xs, new Span<T>(y + start, n));
+                return;
+            }
+            var d = new Span<T>(gx + start, n);
+            d.Clear();
+            Activations.ReluBackward(xs, new ReadOnlySpan<T>(gy + start, n), d);
+        }
     }
 
     private static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, Kind kind, T p1, T p2)
@@ -93,8 +129,16 @@ internal static class Unary
 
         protected internal override void Backward(Tensor gy)
         {
-            var gx = Tensor.Zeros(gy.ShapeArray, gy.DType);
             var g = gy.Contiguous();
+            if (kind == Kind.Relu && g.Length >= ParallelLength)
+            {
+                var gxe = Tensor.Empty(gy.ShapeArray, gy.DType);
+                if (gy.DType == DType.Float32) ReluParallel<float>(_x!.F, default, g.F, gxe.F, backward: true);
+                else ReluParallel<double>(_x!.D, default, g.D, gxe.D, backward: true);
+                Accumulate(0, gxe);
+                return;
+            }
+            var gx = Tensor.Zeros(gy.ShapeArray, gy.DType);
             if (gx.Length > 0)
             {
                 if (gy.DType == DType.Float32) Derivative<float>(_x!.F, _y!.F, g.F, gx.F, kind, (float)p1, (float)p2);
