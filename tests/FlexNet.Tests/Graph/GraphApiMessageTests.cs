@@ -146,6 +146,13 @@ public sealed class GraphApiMessageTests
         cat2.ConnectDense(c2, later2);
         Assert.Equal("Network 'k2': concat layer 'cat' is declared [4] but its inputs concatenate to [5].",
             Fail<ShapeMismatchException>(() => cat2.Compile()));
+        // declared wrong with every input feed-forward: the inferred shape is right, the declaration is not
+        var cat4 = new Network("k4");
+        var c4 = new Layer(4, combine: CombineRule.Concat, name: "cat");
+        cat4.ConnectIdentity(new InputLayer(2, name: "x"), c4);
+        cat4.ConnectIdentity(new InputLayer(3, name: "z"), c4);
+        Assert.Equal("Network 'k4': concat layer 'cat' is declared [4] but its inputs concatenate to [5].",
+            Fail<ShapeMismatchException>(() => cat4.Compile()));
         // declared right: builds, and the recurrent part comes second
         var cat3 = new Network("k3", DType.Float64);
         var x4 = new InputLayer(2, name: "x");
@@ -335,6 +342,11 @@ public sealed class GraphApiMessageTests
             "}", "");
         Assert.Equal(dot, net.ToDot());
         Assert.Equal("Network 'S \"q\"': 3 layers, 3 connections", net.ToString());
+
+        var quoted = new Network("qq");
+        quoted.ConnectIdentity(new InputLayer(1, name: "a\\b"), new Layer(1, name: "c\"d"));
+        Assert.Contains("  \"c\\\"d\" [label=\"c\\\"d\\nLayer [1]\"];", quoted.ToDot());
+        Assert.Contains("  \"a\\\\b\" -> \"c\\\"d\" [label=\"identity\"];", quoted.ToDot());
 
         var one = new Network("one");
         one.ConnectDense(new InputLayer(1, name: "i"), new Layer(1, name: "l"));

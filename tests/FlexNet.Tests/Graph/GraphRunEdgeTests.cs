@@ -230,6 +230,12 @@ public sealed class GraphRunEdgeTests
         var y = mixed.Forward(Tensor.FromArray([10.0], 1, 1), Tensor.FromArray([1.0, 2, 3], 3, 1, 1))[0];
         Assert.Equal([11.0, 23, 36], y.ToDoubleArray()); // g(t) = s + q(t) + g(t−1)
 
+        // no input at all: a layer fed only by itself has nothing to set the batch size
+        var none = new Network("none", DType.Float64) { Steps = 2 };
+        var self = new Layer(2, name: "self");
+        none.ConnectDense(self, self, delay: 1);
+        Assert.Equal("Network 'none' has no inputs; nothing sets the batch size.", Fail<ArgumentException>(() => none.Forward()));
+
         // no recurrence: one step is right
         var ff = new Network("ff", DType.Float64);
         ff.ConnectIdentity(new InputLayer(1, name: "x"), new Layer(1, name: "h"));
