@@ -122,9 +122,17 @@ public sealed class CombineAndMaskOracleTests
         var U = net.ConnectDense(u, h);
         var H = net.ConnectDense(h, h, delay: 1, bias: false);
         var V = net.ConnectDense(v, h, bias: false);
+        var D = net.ConnectDense(u, h, delay: 1, name: "Ud"); // static, but read one step late: zeros at step 0, not invariant
         net.AddOutput(h);
         net.Compile();
-        Assert.Equal(fuse && hoist, net.DescribePlan().Contains("[once per run: u + v]"));
+        Assert.Equal(fuse && hoist, net.DescribePlan().Contains("[once per run: u + v]\n".ReplaceLineEndings()));
+        // the switches take effect on a compiled network: the plan is made again
+        net.HoistInvariants = !hoist;
+        Assert.Equal(fuse && !hoist, net.DescribePlan().Contains("[once per run: u + v]"));
+        net.HoistInvariants = hoist;
+        net.FuseDenseLayers = !fuse;
+        Assert.Equal(!fuse && hoist, net.DescribePlan().Contains("[once per run: u + v]"));
+        net.FuseDenseLayers = fuse;
         Randomise(net, 9);
         var xs = Tensor.Normal([steps, N, 2], 0, 1, new RandomGenerator(10), DType.Float64);
         var us = Tensor.Normal([N, 3], 0, 1, new RandomGenerator(11), DType.Float64);
@@ -140,8 +148,9 @@ public sealed class CombineAndMaskOracleTests
                 var zu = Dense(U, Row(us, n));
                 var zh = Dense(H, prev);
                 var zv = Dense(V, Row(vs, n));
+                var zd = Dense(D, t == 0 ? new double[3] : Row(us, n));
                 var hv = new double[3];
-                for (int k = 0; k < 3; k++) hv[k] = Math.Tanh(zx[k] + zu[k] + zh[k] + zv[k] + bias[k]);
+                for (int k = 0; k < 3; k++) hv[k] = Math.Tanh(zx[k] + zu[k] + zh[k] + zv[k] + zd[k] + bias[k]);
                 Near(hv, Row(y, t, n), $"h at step {t}, sample {n}");
                 prev = hv;
             }

@@ -273,6 +273,10 @@ public sealed class GraphApiMessageTests
         Assert.Equal(["x->h.weight", "x->h.bias", "h->h.weight", "h.bias", "h.initial_state"], net.NamedParameters.Select(p => p.Name));
         Assert.Equal(6 + 2 + 4 + 2 + 2, net.ParameterCount);
         Assert.Equal(net.NamedParameters.Select(p => p.Value), net.Parameters);
+        // a parameter without a name is listed under its owner's
+        enc.Weight.Name = null;
+        h.Bias!.Name = null;
+        Assert.Equal(["x->h", "x->h.bias", "h->h.weight", "h", "h.initial_state"], net.NamedParameters.Select(p => p.Name));
 
         var weight = enc.Weight;
         var bias = h.Bias!;

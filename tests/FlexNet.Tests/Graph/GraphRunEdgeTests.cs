@@ -143,6 +143,14 @@ public sealed class GraphRunEdgeTests
         protected internal override Tensor Transform(Tensor combined, bool training) => combined.Slice(1, 0, 1);
     }
 
+    /// <summary>A user layer that drops all but the first sample.</summary>
+    private sealed class FirstSample(int units, string name) : Layer(units, name: name)
+    {
+        public override string Kind => "FirstSample";
+
+        protected internal override Tensor Transform(Tensor combined, bool training) => combined.Slice(0, 0, 1);
+    }
+
     /// <summary>A user connection whose Contribute returns the wrong shape.</summary>
     private sealed class Halving(Layer from, Layer to) : Connection(from, to)
     {
@@ -169,6 +177,11 @@ public sealed class GraphRunEdgeTests
         net.ConnectIdentity(x, new Narrowing(4, "narrow"));
         Assert.Equal("Network 'user': layer 'narrow' (Narrowing) produced [2, 1], expected [2, 4].",
             Fail<ShapeMismatchException>(() => net.Forward(Tensor.Ones([2, 4], DType.Float64))));
+
+        var nb = new Network("user1", DType.Float64);
+        nb.ConnectIdentity(new InputLayer(4, name: "in"), new FirstSample(4, "first"));
+        Assert.Equal("Network 'user1': layer 'first' (FirstSample) produced [1, 4], expected [3, 4].",
+            Fail<ShapeMismatchException>(() => nb.Forward(Tensor.Ones([3, 4], DType.Float64))));
 
         var c = new Network("user2", DType.Float64);
         var x2 = new InputLayer(4, name: "in");
@@ -229,6 +242,10 @@ public sealed class GraphRunEdgeTests
         mixed.ConnectIdentity(g, g, delay: 1);
         var y = mixed.Forward(Tensor.FromArray([10.0], 1, 1), Tensor.FromArray([1.0, 2, 3], 3, 1, 1))[0];
         Assert.Equal([11.0, 23, 36], y.ToDoubleArray()); // g(t) = s + q(t) + g(t−1)
+        Assert.DoesNotContain("once per run", mixed.DescribePlan()); // an identity edge has no product to hoist
+        var plan = mixed.Plan;
+        mixed.Forward(Tensor.FromArray([10.0], 1, 1), Tensor.FromArray([1.0, 2, 3], 3, 1, 1));
+        Assert.Same(plan, mixed.Plan); // compiled once, reused by every call
 
         // no input at all: a layer fed only by itself has nothing to set the batch size
         var none = new Network("none", DType.Float64) { Steps = 2 };
@@ -257,6 +274,8 @@ public sealed class GraphRunEdgeTests
         Assert.Equal("Network 'st' is stateful with a carried state for batch size 2, but this call has batch size 3; call ResetState() first.",
             Fail<ShapeMismatchException>(() => net.Forward(Tensor.Ones([2, 3, 1], DType.Float64))));
         net.ResetState();
+        Assert.Equal([1.0, 1, 1, 2, 2, 2], net.Forward(Tensor.Ones([2, 3, 1], DType.Float64))[0].ToDoubleArray());
+        h.Activation = "linear"; // changing the graph drops the carried state too
         Assert.Equal([1.0, 1, 1, 2, 2, 2], net.Forward(Tensor.Ones([2, 3, 1], DType.Float64))[0].ToDoubleArray());
         // the carried state holds no graph: a backward pass of the next call ends at this call's inputs
         var xs = Tensor.Ones([2, 3, 1], DType.Float64).RequireGrad();
