@@ -280,7 +280,9 @@ public sealed class GraphApiMessageTests
 
         var weight = enc.Weight;
         var bias = h.Bias!;
+        var init = h.InitialState!;
         h.Bias!.Fill(0.25);
+        init.Fill(-0.5);
         h.Activation = "relu"; // invalidates the plan, not the parameters
         Assert.Null(net.Plan);
         Assert.Equal("relu", h.Activation);
@@ -288,6 +290,8 @@ public sealed class GraphApiMessageTests
         Assert.Same(weight, enc.Weight);
         Assert.Same(bias, h.Bias);
         Assert.Equal([0.25, 0.25], h.Bias!.ToDoubleArray());
+        Assert.Same(init, h.InitialState);
+        Assert.Equal([-0.5, -0.5], h.InitialState!.ToDoubleArray());
 
         h.LearnInitialState = false;
         Assert.Null(net.Plan);
@@ -316,6 +320,13 @@ public sealed class GraphApiMessageTests
         Assert.Equal("x: Input(T=3)([3])", x.ToString());
         Assert.Equal("h: Layer([3], tanh, Product, bias)", h.ToString());
         Assert.Equal("o: Layer([1])", o.ToString());
+        var inferred = new Layer((int[]?)null, combine: CombineRule.Concat, name: "cat");
+        Assert.Equal("cat: Layer(?, Concat)", inferred.ToString());
+        var shapes = new Network("shapes");
+        shapes.ConnectIdentity(new InputLayer(2, name: "a"), inferred);
+        shapes.ConnectIdentity(new InputLayer(3, name: "b"), inferred);
+        shapes.Compile();
+        Assert.Equal("cat: Layer([5], Concat)", inferred.ToString());
         Assert.Equal("in: identity [?] -> [?], delay 0", net.Connections[0].ToString());
         net.Compile();
         Assert.Equal("in: identity [3] -> [3], delay 0", net.Connections[0].ToString());

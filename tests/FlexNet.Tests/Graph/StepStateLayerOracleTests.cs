@@ -27,6 +27,46 @@ public sealed class StepStateLayerOracleTests
         }
     }
 
+    /// <summary>The same accumulator on a [2, 3] map: its state has rank 3 with the batch axis.</summary>
+    private sealed class LeakyMap(string name) : Layer([2, 3], name: name)
+    {
+        protected internal override bool HasStepState => true;
+
+        protected internal override Tensor TransformStep(Tensor combined, bool training, int time, ref Tensor[]? state)
+        {
+            var s = state is null ? combined : state[0] * 0.5 + combined;
+            state = [s];
+            return s + (double)time;
+        }
+    }
+
+    [Fact]
+    public void MasksBroadcastOverTheStateOfAMapLayer()
+    {
+        // per element the map is the scalar accumulator: each of its 6 elements follows the oracle of its own x
+        var net = new Network("map", DType.Float64, 1);
+        var x = new InputLayer([2, 3], sequenceLength: 5, name: "x");
+        var acc = new LeakyMap("acc");
+        net.ConnectIdentity(x, acc);
+        net.AddOutput(acc);
+        net.Compile();
+        var mask = new double[,] { { 0, 1 }, { 1, 1 }, { 1, 0 }, { 0, 0 }, { 1, 0 } };
+        var m = Tensor.Zeros([5, 2], DType.Float64);
+        for (int t = 0; t < 5; t++) for (int b = 0; b < 2; b++) m[t, b] = mask[t, b];
+        var xs = Tensor.Zeros([5, 2, 2, 3], DType.Float64);
+        for (int t = 0; t < 5; t++) for (int b = 0; b < 2; b++) for (int k = 0; k < 6; k++) xs[t, b, k / 3, k % 3] = X[t, b] * (k + 1);
+        var y = net.Forward([xs], training: false, mask: m)[0];
+        for (int k = 0; k < 6; k++)
+        {
+            var xk = new double[5, 2];
+            for (int t = 0; t < 5; t++) for (int b = 0; b < 2; b++) xk[t, b] = X[t, b] * (k + 1);
+            var e = Oracle(xk, mask);
+            for (int t = 0; t < 5; t++)
+                for (int b = 0; b < 2; b++)
+                    Assert.Equal(e[t, b] * mask[t, b], y[t, b, k / 3, k % 3], 12);
+        }
+    }
+
     /// <summary>x [1] temporal (T steps) → (identity) acc [1]; output acc.</summary>
     private static (Network Net, Layer Acc) Build(int steps, OutputMode mode)
     {
