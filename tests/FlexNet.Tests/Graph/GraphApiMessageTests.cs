@@ -39,12 +39,16 @@ public sealed class GraphApiMessageTests
             Fail<ArgumentException>(() => _ = new InputLayer(2, sequenceLength: 0)));
         Assert.Equal(1, new InputLayer(2, sequenceLength: 1).SequenceLength);
         Assert.Equal("shape", Assert.Throws<ArgumentNullException>(() => _ = new InputLayer((int[])null!)).ParamName);
+        Assert.Equal("Input", new InputLayer(2).Kind);
+        Assert.Equal("Input(T=3)", new InputLayer(2, sequenceLength: 3).Kind);
 
         var a = new Layer(2, name: "a");
         var x = new InputLayer(2, name: "x");
         Assert.Equal("Connection delay must be >= 0. Received: -1 (Parameter 'delay')",
             Fail<ArgumentException>(() => _ = new DenseConnection(x, a, -1)));
         Assert.Equal(0, new DenseConnection(x, a, 0).Delay);
+        Assert.Equal("from", Assert.Throws<ArgumentNullException>(() => _ = new IdentityConnection(null!, a)).ParamName);
+        Assert.Equal("to", Assert.Throws<ArgumentNullException>(() => _ = new IdentityConnection(a, null!)).ParamName);
         Assert.Equal("Connection into input layer 'x' from 'a': input layers take no connections.",
             Fail<GraphException>(() => _ = new IdentityConnection(a, x)));
     }
