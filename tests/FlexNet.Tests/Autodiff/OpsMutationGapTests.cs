@@ -1,0 +1,91 @@
+using FlexNet.Autodiff;
+using FlexNet.Autodiff.Ops;
+using FlexNet.Tensors;
+using FlexNet.Tests.Testing;
+
+namespace FlexNet.Tests.Autodiff;
+
+/// <summary>Rules of the autodiff ops that the other Autodiff tests left open (issue 15, mutation testing of
+/// src/FlexNet/Autodiff/Ops): integer inputs named in the error of each op, summing a gradient back to a shape,
+/// in-place accumulation on its slow paths. Expected values come from loops written here.</summary>
+public class OpsMutationGapTests
+{
+    [Fact]
+    public void EveryFloatingPointOpNamesItselfForAnIntegerInput()
+    {
+        var i2 = Tensor.FromArray(new[] { 1, 2 }, 2);
+        var i22 = Tensor.FromArray(new[] { 1, 2, 3, 4 }, 2, 2);
+        var i4 = Tensor.FromArray(new[] { 1, 2, 3, 4 }, 1, 1, 2, 2);
+        void Rejects(string op, string shape, Func<Tensor> f) =>
+            Assert.Equal($"{op} needs a floating-point tensor; got Int32 of shape {shape}.", Assert.Throws<ArgumentException>(f).Message);
+        Rejects("Exp", "[2]", () => i2.Exp());
+        Rejects("Neg", "[2]", () => -i2);
+        Rejects("MulScalar", "[2]", () => i2 * 2.0);
+        Rejects("Add", "[2]", () => i2 + i2);
+        Rejects("Max", "[2]", () => i2.Maximum(i2));
+        Rejects("Sum", "[2]", () => i2.Sum());
+        Rejects("Mean", "[2]", () => i2.Mean());
+        Rejects("Max", "[2]", () => i2.Max(0));
+        Rejects("Softmax", "[2, 2]", () => NN.Softmax(i22));
+        Rejects("LogSoftmax", "[2, 2]", () => NN.LogSoftmax(i22));
+        Rejects("CrossEntropy", "[2, 2]", () => NN.CrossEntropy(i22, i2));
+        Rejects("Gather", "[2, 2]", () => NN.Embedding(i22, i2));
+        Rejects("Conv2d", "[1, 1, 2, 2]", () => NN.Conv2d(i4, i4));
+        Rejects("ConvTranspose2d", "[1, 1, 2, 2]", () => NN.ConvTranspose2d(i4, i4));
+        Rejects("MaxPool2d", "[1, 1, 2, 2]", () => NN.MaxPool2d(i4, 2));
+        Rejects("AvgPool2d", "[1, 1, 2, 2]", () => NN.AvgPool2d(i4, 2));
+    }
+
+    [Fact]
+    public void SumToShapeSumsBroadcastDimensionsAndRejectsWhatIsNoBroadcast()
+    {
+        var g = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => (double)i).ToArray(), 2, 3, 4);
+        // to [3, 1]: sum over the leading axis and the last
+        var s = Reduce.SumToShape(g, [3, 1]);
+        Assert.Equal([3, 1], s.Shape.ToArray());
+        var expected = new double[3];
+        for (int a = 0; a < 2; a++) for (int b = 0; b < 3; b++) for (int c = 0; c < 4; c++) expected[b] += (a * 3 + b) * 4 + c;
+        Assert.Equal(expected, s.ToDoubleArray());
+        // to [2, 1, 4]: the middle axis only
+        var m = Reduce.SumToShape(g, [2, 1, 4]);
+        var em = new double[8];
+        for (int a = 0; a < 2; a++) for (int b = 0; b < 3; b++) for (int c = 0; c < 4; c++) em[a * 4 + c] += (a * 3 + b) * 4 + c;
+        Assert.Equal(em, m.ToDoubleArray());
+        // a dimension of size 1 in both stays
+        var one = Tensor.FromArray(new double[] { 1, 2, 3 }, 1, 3);
+        Assert.Equal(new double[] { 1, 2, 3 }, Reduce.SumToShape(one, [1, 3]).ToDoubleArray());
+        Assert.Equal(new double[] { 6 }, Reduce.SumToShape(one, [1]).ToDoubleArray());
+
+        var low = Assert.Throws<ShapeMismatchException>(() => Reduce.SumToShape(Tensor.Zeros([3]), [2, 3]));
+        Assert.Equal("SumToShape: gradient shape [3] has lower rank than [2, 3].", low.Message);
+        var nb = Assert.Throws<ShapeMismatchException>(() => Reduce.SumToShape(Tensor.Zeros([2, 3]), [2, 4]));
+        Assert.Equal("SumToShape: gradient shape [2, 3] is not a broadcast of [2, 4].", nb.Message);
+        var nb2 = Assert.Throws<ShapeMismatchException>(() => Reduce.SumToShape(Tensor.Zeros([2, 1]), [2, 3]));
+        Assert.Equal("SumToShape: gradient shape [2, 1] is not a broadcast of [2, 3].", nb2.Message);
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void AddInPlaceOnViewsAndBroadcasts(DType dtype)
+    {
+        // contiguous, same length
+        var d = Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, 2, 3).To(dtype);
+        Binary.AddInPlace(d, Tensor.FromArray(new double[] { 10, 20, 30, 40, 50, 60 }, 2, 3).To(dtype));
+        Assert.Equal(new double[] { 11, 22, 33, 44, 55, 66 }, d.ToDoubleArray());
+        // a broadcast row
+        Binary.AddInPlace(d, Tensor.FromArray(new double[] { 1, 2, 3 }, 3).To(dtype));
+        Assert.Equal(new double[] { 12, 24, 36, 45, 57, 69 }, d.ToDoubleArray());
+        // a transposed destination: added in logical order
+        var store = Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, 3, 2).To(dtype);
+        var view = store.T; // [2, 3], view[i, j] = store[j, i]
+        Binary.AddInPlace(view, Tensor.FromArray(new double[] { 100, 200, 300, 400, 500, 600 }, 2, 3).To(dtype));
+        // store[j, i] = old + 100·(3i + j + 1)
+        Assert.Equal(new double[] { 101, 402, 203, 504, 305, 606 }, store.ToDoubleArray());
+        // a transposed source of the same length
+        var dst = Tensor.Zeros([2, 3], dtype);
+        Binary.AddInPlace(dst, Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, 3, 2).To(dtype).T);
+        Assert.Equal(new double[] { 1, 3, 5, 2, 4, 6 }, dst.ToDoubleArray());
+        Assert.Null(dst.GradFn);
+    }
+}
