@@ -1,5 +1,6 @@
 using FlexNet.Autodiff;
 using FlexNet.Autodiff.Ops;
+using FlexNet.Kernels;
 using FlexNet.Tensors;
 using FlexNet.Tests.Testing;
 
@@ -87,5 +88,58 @@ public class OpsMutationGapTests
         Binary.AddInPlace(dst, Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, 3, 2).To(dtype).T);
         Assert.Equal(new double[] { 1, 3, 5, 2, 4, 6 }, dst.ToDoubleArray());
         Assert.Null(dst.GradFn);
+    }
+
+    [Fact]
+    public void DenseSumFillsARecycledWeightGradientAndAddsIntoAStridedOne()
+    {
+        const int n = 2, inF = 3, outF = 4;
+        double[] xv = { 1, -2, 0.5, 3, 1, -1 }, wv = Enumerable.Range(0, outF * inF).Select(i => 0.1 * i - 0.5).ToArray();
+        double[] r1 = Enumerable.Range(0, n * outF).Select(i => 1.0 + i).ToArray(), r2 = Enumerable.Range(0, n * outF).Select(i => 2.0 - i).ToArray();
+        double[] DW(double[] r)
+        {
+            var dw = new double[outF * inF];
+            for (int s = 0; s < n; s++) for (int o = 0; o < outF; o++) for (int q = 0; q < inF; q++) dw[o * inF + q] += r[s * outF + o] * xv[s * inF + q];
+            return dw;
+        }
+        var x = Tensor.FromArray(xv, n, inF);
+        var w = Tensor.FromArray(wv, outF, inF).RequireGrad();
+        void Pass(double[] r) => (DenseSum.Apply([x], [w], [], FusedActivation.Linear) * Tensor.FromArray(r, n, outF)).Sum().Backward();
+
+        Pass(r1);
+        var first = w.Grad!;
+        Assert.Equal(DW(r1), first.ToDoubleArray());
+        w.RecycleGrad(); // the buffer (holding DW(r1)) is overwritten by the next backward, not added to
+        Pass(r2);
+        Assert.Same(first, w.Grad);
+        Assert.Equal(DW(r2), w.Grad!.ToDoubleArray());
+
+        // a strided gradient already there: the new one is added into it in logical order
+        var store = Tensor.FromArray(Enumerable.Range(0, outF * inF).Select(i => (double)i).ToArray(), inF, outF);
+        w.Grad = store.T;
+        Pass(r1);
+        Assert.Same(store.Storage, w.Grad!.Storage);
+        var expected = DW(r1);
+        for (int o = 0; o < outF; o++) for (int q = 0; q < inF; q++) expected[o * inF + q] += q * outF + o;
+        Assert.Equal(expected, w.Grad.Contiguous().ToDoubleArray());
+    }
+
+    [Fact]
+    public void DenseSumRecordsWhenAnyInputWeightOrBiasNeedsGradients()
+    {
+        var x = Tensor.FromArray(new double[] { 1, 2, 3, 4 }, 2, 2);
+        var w = Tensor.FromArray(new double[] { 1, 0, 0, 1 }, 2, 2);
+        var b = Tensor.FromArray(new double[] { 0.5, -0.5 }, 2);
+        Assert.Null(DenseSum.Apply([x], [w], [b], FusedActivation.Linear).GradFn);
+        Assert.Null(DenseSum.Apply([x], [null], [null], FusedActivation.Linear).GradFn);
+        var tb = b.Detach().RequireGrad();
+        var y = DenseSum.Apply([x], [w], [null, tb], FusedActivation.Linear);
+        Assert.NotNull(y.GradFn);
+        Assert.Equal(new double[] { 1.5, 1.5, 3.5, 3.5 }, y.ToDoubleArray());
+        (y * Tensor.FromArray(new double[] { 1, 2, 3, 4 }, 2, 2)).Sum().Backward();
+        Assert.Equal(new double[] { 4, 6 }, tb.Grad!.ToDoubleArray());
+        Assert.NotNull(DenseSum.Apply([x], [w.Detach().RequireGrad()], [], FusedActivation.Linear).GradFn);
+        Assert.NotNull(DenseSum.Apply([x, x.Detach().RequireGrad()], [w, null], [], FusedActivation.Linear).GradFn);
+        using (Autograd.NoGrad()) Assert.Null(DenseSum.Apply([x], [w], [tb], FusedActivation.Linear).GradFn);
     }
 }
