@@ -142,4 +142,115 @@ public class OpsMutationGapTests
         Assert.NotNull(DenseSum.Apply([x, x.Detach().RequireGrad()], [w, null], [], FusedActivation.Linear).GradFn);
         using (Autograd.NoGrad()) Assert.Null(DenseSum.Apply([x], [w], [tb], FusedActivation.Linear).GradFn);
     }
+
+    [Fact]
+    public void NodesAreNamedAfterTheirOp()
+    {
+        var a = T.Rand(31, 2);
+        Assert.Equal("MulBackward", (a * a).GradFn!.Name);
+        Assert.Equal("SubBackward", (a - a).GradFn!.Name);
+        Assert.Equal("MaxBackward", a.Maximum(a).GradFn!.Name);
+        Assert.Equal("TanhBackward", a.Tanh().GradFn!.Name);
+        Assert.Equal("SumBackward", a.Sum().GradFn!.Name);
+    }
+
+    [Fact]
+    public void ACastToIntegersIsNotRecordedAndACastToFloatIs()
+    {
+        var x = Tensor.FromArray(new[] { 1.5, -2.5 }, 2).RequireGrad();
+        var i = x.To(DType.Int32);
+        Assert.False(i.RequiresGrad);
+        Assert.Null(i.GradFn);
+        Assert.Equal(new[] { 1, -2 }, i.ToInt32Array());
+        Assert.NotNull(x.To(DType.Float32).GradFn);
+        using (Autograd.NoGrad()) Assert.Null(x.To(DType.Float32).GradFn);
+    }
+
+    [Fact]
+    public void SumOverNullAxesIsOverAllAxes()
+    {
+        var x = Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
+        var s = x.Sum(null, keepDims: true);
+        Assert.Equal([1, 1], s.Shape.ToArray());
+        Assert.Equal(21, s.Item());
+        var m = x.Mean(null, keepDims: false);
+        Assert.Empty(m.Shape.ToArray());
+        Assert.Equal(3.5, m.Item());
+    }
+
+    [Fact]
+    public void SoftmaxOfAnEmptyLastAxisAndCrossEntropyOfAnEmptyBatch()
+    {
+        foreach (bool log in new[] { false, true })
+        {
+            var x = Tensor.Zeros([2, 0], DType.Float64).RequireGrad();
+            var y = log ? NN.LogSoftmax(x) : NN.Softmax(x);
+            Assert.Equal([2, 0], y.Shape.ToArray());
+            y.Sum().Backward();
+            Assert.Equal([2, 0], x.Grad!.Shape.ToArray());
+        }
+        foreach (bool mean in new[] { true, false })
+        {
+            var logits = Tensor.Zeros([0, 3], DType.Float64).RequireGrad();
+            var loss = NN.CrossEntropy(logits, Tensor.FromArray(Array.Empty<int>(), 0), mean);
+            Assert.Equal(0.0, loss.Item());
+        }
+    }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Int32)]
+    public void PadOfFloat32AndIntegerTensors(DType dtype)
+    {
+        var x = Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, 2, 3).To(dtype);
+        var y = x.Pad([1, 0, 0, 2], 7);
+        Assert.Equal(dtype, y.DType);
+        Assert.Equal([3, 5], y.Shape.ToArray());
+        Assert.Equal(new double[] { 7, 7, 7, 7, 7, 1, 2, 3, 7, 7, 4, 5, 6, 7, 7 }, y.ToDoubleArray());
+    }
+
+    [Fact]
+    public void Float32SliceAndPadRouteTheGradientBack()
+    {
+        var x = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3).RequireGrad();
+        var w = Tensor.FromArray(new float[] { 10, 20, 30, 40 }, 2, 2);
+        (x.Slice(1, 0, 2, step: 2) * w).Sum().Backward(); // columns 0 and 2
+        Assert.Equal(new float[] { 10, 0, 20, 30, 0, 40 }, x.Grad!.ToFloatArray());
+        x.ZeroGrad();
+        (x.Pad([0, 1, 1, 0], 0) * Tensor.FromArray(Enumerable.Range(1, 12).Select(v => (float)v).ToArray(), 3, 4)).Sum().Backward();
+        Assert.Equal(new float[] { 2, 3, 4, 6, 7, 8 }, x.Grad!.ToFloatArray());
+    }
+
+    [Fact]
+    public void ConvTransposeChecksEachSideOfItsPaddingsAndTheEmptyOutput()
+    {
+        var x = Tensor.Zeros([1, 2, 3, 3]);
+        var w = Tensor.Zeros([2, 1, 2, 2]);
+        void OutPad((int, int) outPad, (int, int) stride, (int, int) dil, string text) =>
+            Assert.Equal($"ConvTranspose2d: output padding {text} (Parameter 'outPad')",
+                Assert.Throws<ArgumentOutOfRangeException>(() => Conv.ConvTranspose2d(x, w, null, stride, (0, 0), outPad, dil)).Message);
+        OutPad((0, 2), (1, 2), (1, 1), "(0, 2) must be smaller than stride (1, 2) or dilation (1, 1).");
+        OutPad((0, 1), (1, 1), (1, 1), "(0, 1) must be smaller than stride (1, 1) or dilation (1, 1).");
+        OutPad((1, 0), (1, 1), (1, 1), "(1, 0) must be smaller than stride (1, 1) or dilation (1, 1).");
+        OutPad((0, -1), (1, 1), (1, 1), "(0, -1) must be smaller than stride (1, 1) or dilation (1, 1).");
+        OutPad((-1, 0), (1, 1), (1, 1), "(-1, 0) must be smaller than stride (1, 1) or dilation (1, 1).");
+        // below the dilation on one axis and the stride on the other is fine: (3 − 1)·s + d·(2 − 1) + op + 1,
+        // rows 2 + 2 + 1 + 1, columns 4 + 1 + 1 + 1
+        Assert.Equal([1, 1, 6, 7], Conv.ConvTranspose2d(x, w, null, (1, 2), (0, 0), (1, 1), (2, 1)).Shape.ToArray());
+        foreach (var pad in new[] { (0, -1), (-1, 0) })
+            Assert.Equal($"ConvTranspose2d: padding {pad} must be non-negative. (Parameter 'pad')",
+                Assert.Throws<ArgumentOutOfRangeException>(() => Conv.ConvTranspose2d(x, w, null, (1, 1), pad, (0, 0), (1, 1))).Message);
+        foreach (var (stride, dil) in new[] { ((1, 0), (1, 1)), ((0, 1), (1, 1)), ((1, 1), (0, 1)), ((1, 1), (1, 0)) })
+            Assert.Equal($"ConvTranspose2d: stride {stride} and dilation {dil} must be >= 1. (Parameter 'stride')",
+                Assert.Throws<ArgumentOutOfRangeException>(() => Conv.ConvTranspose2d(x, w, null, stride, (0, 0), (0, 0), dil)).Message);
+        // (3 − 1)·1 − 2·2 + 1 + 1 = 0 rows; columns (3 − 1) − 0 + 2 = 4
+        Assert.Equal("ConvTranspose2d: input [1, 2, 3, 3] with kernel 2x2, stride (1, 1), padding (2, 0) gives an empty output (0x4).",
+            Assert.Throws<ShapeMismatchException>(() => Conv.ConvTranspose2d(x, w, null, (1, 1), (2, 0), (0, 0), (1, 1))).Message);
+        Assert.Equal("ConvTranspose2d: input [1, 2, 3, 3] with kernel 2x2, stride (1, 1), padding (0, 2) gives an empty output (4x0).",
+            Assert.Throws<ShapeMismatchException>(() => Conv.ConvTranspose2d(x, w, null, (1, 1), (0, 2), (0, 0), (1, 1))).Message);
+        Assert.Equal("ConvTranspose2d: input [1, 2, 3, 3] ([N, Cin, H, W]) does not fit weight [2, 1, 2, 2] ([Cin, Cout, kh, kw]) (same dtype and Cin).",
+            Assert.Throws<ShapeMismatchException>(() => Conv.ConvTranspose2d(x, w.To(DType.Float64), null, (1, 1), (0, 0), (0, 0), (1, 1))).Message);
+        Assert.Throws<ShapeMismatchException>(() => Conv.ConvTranspose2d(Tensor.Zeros([2, 3, 3]), w, null, (1, 1), (0, 0), (0, 0), (1, 1)));
+        Assert.Throws<ShapeMismatchException>(() => Conv.ConvTranspose2d(x, Tensor.Zeros([2, 1, 2]), null, (1, 1), (0, 0), (0, 0), (1, 1)));
+    }
 }
