@@ -53,9 +53,19 @@ internal static class WorkerPool
     public static void For(int count, IParallelBody body)
     {
         if (count <= 0) return;
-        if (count == 1 || Environment.ProcessorCount < 2 || t_inside || !Monitor.TryEnter(Gate))
+        if (count == 1 || Environment.ProcessorCount < 2)
         {
             for (int i = 0; i < count; i++) body.Run(i);
+            return;
+        }
+        if (t_inside || !Monitor.TryEnter(Gate))
+        {
+            // nested, or another thread's region is live: the items run here, in order, and count as inside a region
+            // (a kernel they call runs serially, as it would on a worker)
+            bool was = t_inside;
+            t_inside = true;
+            try { for (int i = 0; i < count; i++) body.Run(i); }
+            finally { t_inside = was; }
             return;
         }
         try

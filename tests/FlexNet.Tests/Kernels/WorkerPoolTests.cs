@@ -62,6 +62,46 @@ public sealed class WorkerPoolTests
         }
     }
 
+    private sealed class Holds(ManualResetEventSlim started, ManualResetEventSlim release) : IParallelBody
+    {
+        public void Run(int i)
+        {
+            if (i != 0) return;
+            started.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private sealed class Records : IParallelBody
+    {
+        public readonly bool[] Inside = new bool[3];
+
+        public void Run(int i) => Inside[i] = WorkerPool.InsideRegion;
+    }
+
+    [Fact]
+    public void ItemsRunInlineBecauseAnotherRegionIsLive_CountAsInsideARegion()
+    {
+        if (Environment.ProcessorCount < 2) Assert.Skip("one core: every region runs inline");
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() => WorkerPool.For(2, new Holds(started, release)));
+        holder.Start();
+        try
+        {
+            Assert.True(started.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), "the holding region did not start");
+            var rec = new Records();
+            WorkerPool.For(3, rec); // the gate is taken: the items run here
+            Assert.Equal([true, true, true], rec.Inside);
+            Assert.False(WorkerPool.InsideRegion); // and the flag is put back afterwards
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+    }
+
     private sealed class Throws : IParallelBody
     {
         public void Run(int i)
