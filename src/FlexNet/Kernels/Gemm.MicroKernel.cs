@@ -1,10 +1,6 @@
-// Over 400 lines on purpose: the register-blocked micro-kernel, specialised at JIT time on row count and layout
-// through the type-level constants declared here; splitting it would separate the kernel from its specialisations.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 
 namespace FlexNet.Kernels;
 
@@ -101,16 +97,50 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int MC => 96;
     public static int NC => 1024;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
-    {
-        if (typeof(T) == typeof(float))
-            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double))
-            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-        return x * y + acc;
-    }
+    public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta)
+        => GemmRegisterTile<T, Vector512<T>, GemmV512<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta);
+}
 
+/// <summary>6 x 16 (float) / 6 x 8 (double) micro-kernel on <see cref="Vector256{T}"/>: 12 accumulators.</summary>
+internal unsafe struct Kernel256<T> : IGemmKernel<T> where T : unmanaged, INumber<T>
+{
+    public static int MR => 6;
+    public static int NR => 2 * Vector256<T>.Count;
+    public static int KC => 384 * 4 / sizeof(T);
+    public static int MC => 96;
+    public static int NC => 1024;
+
+    public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta)
+        => GemmRegisterTile<T, Vector256<T>, GemmV256<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta);
+}
+
+/// <summary>6 x 8 (float) / 6 x 4 (double) micro-kernel on <see cref="Vector128{T}"/>: 12 accumulators.</summary>
+internal unsafe struct Kernel128<T> : IGemmKernel<T> where T : unmanaged, INumber<T>
+{
+    public static int MR => 6;
+    public static int NR => 2 * Vector128<T>.Count;
+    public static int KC => 256 * 4 / sizeof(T);
+    public static int MC => 96;
+    public static int NC => 1024;
+
+    public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta)
+        => GemmRegisterTile<T, Vector128<T>, GemmV128<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta);
+}
+
+/// <summary>
+/// The register tile behind the vector micro-kernels, written once for every width <typeparamref name="TV"/>
+/// (operations from <typeparamref name="TO"/>): up to 8 rows × 2 vectors of accumulators. The row count and the
+/// layout of A are type-level constants, so each (rows, layout) pair compiles to a loop with exactly its FMAs; a
+/// kernel passes at most its <c>MR</c> rows (8 for <see cref="Kernel512{T}"/>, 6 for the narrower ones, whose
+/// 12 accumulators plus the B vectors fit the 16 registers of AVX2).
+/// </summary>
+internal static unsafe class GemmRegisterTile<T, TV, TO>
+    where T : unmanaged, INumber<T> where TV : struct where TO : struct, IGemmVecOps<TV, T>
+{
+    /// <summary>Runs the tile for <paramref name="rows"/> ≤ 8 rows (see <see cref="IGemmKernel{T}"/>).</summary>
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta)
     {
@@ -149,23 +179,23 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
     private static void Body<TR, TA>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta) where TR : struct, IGemmConst where TA : struct, IGemmFlag
     {
-        int w = Vector512<T>.Count;
-        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        int w = TO.Count;
+        TV c00 = TO.Zero, c01 = TO.Zero, c10 = TO.Zero, c11 = TO.Zero;
+        TV c20 = TO.Zero, c21 = TO.Zero, c30 = TO.Zero, c31 = TO.Zero;
+        TV c40 = TO.Zero, c41 = TO.Zero, c50 = TO.Zero, c51 = TO.Zero;
+        TV c60 = TO.Zero, c61 = TO.Zero, c70 = TO.Zero, c71 = TO.Zero;
         T* a1 = a + rsA, a2 = a1 + rsA, a3 = a2 + rsA, a4 = a3 + rsA, a5 = a4 + rsA, a6 = a5 + rsA, a7 = a6 + rsA;
         for (nint p = 0; p < kc; p++)
         {
-            Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + w), x;
-            x = Vector512.Create(TA.Value ? a[p] : a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            if (TR.Value > 1) { x = Vector512.Create(TA.Value ? a1[p] : a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); }
-            if (TR.Value > 2) { x = Vector512.Create(TA.Value ? a2[p] : a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); }
-            if (TR.Value > 3) { x = Vector512.Create(TA.Value ? a3[p] : a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); }
-            if (TR.Value > 4) { x = Vector512.Create(TA.Value ? a4[p] : a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41); }
-            if (TR.Value > 5) { x = Vector512.Create(TA.Value ? a5[p] : a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51); }
-            if (TR.Value > 6) { x = Vector512.Create(TA.Value ? a6[p] : a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61); }
-            if (TR.Value > 7) { x = Vector512.Create(TA.Value ? a7[p] : a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71); }
+            TV b0 = TO.Load(b), b1 = TO.Load(b + w), x;
+            x = TO.Broadcast(TA.Value ? a[p] : a[0]); c00 = TO.Fma(x, b0, c00); c01 = TO.Fma(x, b1, c01);
+            if (TR.Value > 1) { x = TO.Broadcast(TA.Value ? a1[p] : a[1]); c10 = TO.Fma(x, b0, c10); c11 = TO.Fma(x, b1, c11); }
+            if (TR.Value > 2) { x = TO.Broadcast(TA.Value ? a2[p] : a[2]); c20 = TO.Fma(x, b0, c20); c21 = TO.Fma(x, b1, c21); }
+            if (TR.Value > 3) { x = TO.Broadcast(TA.Value ? a3[p] : a[3]); c30 = TO.Fma(x, b0, c30); c31 = TO.Fma(x, b1, c31); }
+            if (TR.Value > 4) { x = TO.Broadcast(TA.Value ? a4[p] : a[4]); c40 = TO.Fma(x, b0, c40); c41 = TO.Fma(x, b1, c41); }
+            if (TR.Value > 5) { x = TO.Broadcast(TA.Value ? a5[p] : a[5]); c50 = TO.Fma(x, b0, c50); c51 = TO.Fma(x, b1, c51); }
+            if (TR.Value > 6) { x = TO.Broadcast(TA.Value ? a6[p] : a[6]); c60 = TO.Fma(x, b0, c60); c61 = TO.Fma(x, b1, c61); }
+            if (TR.Value > 7) { x = TO.Broadcast(TA.Value ? a7[p] : a[7]); c70 = TO.Fma(x, b0, c70); c71 = TO.Fma(x, b1, c71); }
             if (!TA.Value) a += csA;
             b += rsB;
         }
@@ -173,7 +203,7 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
         if (cols == 2 * w)
         {
             int mode = GemmTile<T>.Mode(beta);
-            Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+            TV va = TO.Broadcast(alpha), vb = TO.Broadcast(beta);
             Update(c, c00, c01, va, vb, mode);
             if (TR.Value > 1) Update(c + ldc, c10, c11, va, vb, mode);
             if (TR.Value > 2) Update(c + 2 * ldc, c20, c21, va, vb, mode);
@@ -186,277 +216,39 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
         else
         {
             int ts = 2 * w;
-            T* tile = stackalloc T[8 * ts];
-            c00.Store(tile); c01.Store(tile + w);
-            if (TR.Value > 1) { c10.Store(tile + ts); c11.Store(tile + ts + w); }
-            if (TR.Value > 2) { c20.Store(tile + 2 * ts); c21.Store(tile + 2 * ts + w); }
-            if (TR.Value > 3) { c30.Store(tile + 3 * ts); c31.Store(tile + 3 * ts + w); }
-            if (TR.Value > 4) { c40.Store(tile + 4 * ts); c41.Store(tile + 4 * ts + w); }
-            if (TR.Value > 5) { c50.Store(tile + 5 * ts); c51.Store(tile + 5 * ts + w); }
-            if (TR.Value > 6) { c60.Store(tile + 6 * ts); c61.Store(tile + 6 * ts + w); }
-            if (TR.Value > 7) { c70.Store(tile + 7 * ts); c71.Store(tile + 7 * ts + w); }
+            T* tile = stackalloc T[TR.Value * ts];
+            TO.Store(c00, tile); TO.Store(c01, tile + w);
+            if (TR.Value > 1) { TO.Store(c10, tile + ts); TO.Store(c11, tile + ts + w); }
+            if (TR.Value > 2) { TO.Store(c20, tile + 2 * ts); TO.Store(c21, tile + 2 * ts + w); }
+            if (TR.Value > 3) { TO.Store(c30, tile + 3 * ts); TO.Store(c31, tile + 3 * ts + w); }
+            if (TR.Value > 4) { TO.Store(c40, tile + 4 * ts); TO.Store(c41, tile + 4 * ts + w); }
+            if (TR.Value > 5) { TO.Store(c50, tile + 5 * ts); TO.Store(c51, tile + 5 * ts + w); }
+            if (TR.Value > 6) { TO.Store(c60, tile + 6 * ts); TO.Store(c61, tile + 6 * ts + w); }
+            if (TR.Value > 7) { TO.Store(c70, tile + 7 * ts); TO.Store(c71, tile + 7 * ts + w); }
             GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta);
         }
     }
 
+    /// <summary><c>c = alpha*x</c>, <c>alpha*x + c</c> or <c>alpha*x + beta*c</c> (mode 0, 1, 2) for two vectors,
+    /// each product and sum rounded separately.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update(T* c, Vector512<T> x0, Vector512<T> x1, Vector512<T> va, Vector512<T> vb, int mode)
+    private static void Update(T* c, TV x0, TV x1, TV va, TV vb, int mode)
     {
-        int w = Vector512<T>.Count;
-        x0 *= va;
-        x1 *= va;
+        int w = TO.Count;
+        x0 = TO.Mul(x0, va);
+        x1 = TO.Mul(x1, va);
         if (mode == 1)
         {
-            x0 += Vector512.Load(c);
-            x1 += Vector512.Load(c + w);
+            x0 = TO.Add(x0, TO.Load(c));
+            x1 = TO.Add(x1, TO.Load(c + w));
         }
         else if (mode == 2)
         {
-            x0 += Vector512.Load(c) * vb;
-            x1 += Vector512.Load(c + w) * vb;
+            x0 = TO.Add(x0, TO.Mul(TO.Load(c), vb));
+            x1 = TO.Add(x1, TO.Mul(TO.Load(c + w), vb));
         }
-        x0.Store(c);
-        x1.Store(c + w);
-    }
-}
-
-/// <summary>6 x 16 (float) / 6 x 8 (double) micro-kernel on <see cref="Vector256{T}"/>: 12 accumulators.</summary>
-internal unsafe struct Kernel256<T> : IGemmKernel<T> where T : unmanaged, INumber<T>
-{
-    public static int MR => 6;
-    public static int NR => 2 * Vector256<T>.Count;
-    public static int KC => 384 * 4 / sizeof(T);
-    public static int MC => 96;
-    public static int NC => 1024;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
-    {
-        if (System.Runtime.Intrinsics.X86.Fma.IsSupported)
-        {
-            if (typeof(T) == typeof(float))
-                return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-            if (typeof(T) == typeof(double))
-                return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-        }
-        return x * y + acc;
-    }
-
-    public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
-    {
-        if (rsA == 1)
-        {
-            switch (rows)
-            {
-                case 6: Body<GemmR6, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 5: Body<GemmR5, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 4: Body<GemmR4, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 3: Body<GemmR3, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 2: Body<GemmR2, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                default: Body<GemmR1, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-            }
-        }
-        else
-        {
-            switch (rows)
-            {
-                case 6: Body<GemmR6, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 5: Body<GemmR5, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 4: Body<GemmR4, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 3: Body<GemmR3, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 2: Body<GemmR2, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                default: Body<GemmR1, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    [SkipLocalsInit]
-    private static void Body<TR, TA>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta) where TR : struct, IGemmConst where TA : struct, IGemmFlag
-    {
-        int w = Vector256<T>.Count;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<T> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector256<T> c40 = default, c41 = default, c50 = default, c51 = default;
-        T* a1 = a + rsA, a2 = a1 + rsA, a3 = a2 + rsA, a4 = a3 + rsA, a5 = a4 + rsA;
-        for (nint p = 0; p < kc; p++)
-        {
-            Vector256<T> b0 = Vector256.Load(b), b1 = Vector256.Load(b + w), x;
-            x = Vector256.Create(TA.Value ? a[p] : a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            if (TR.Value > 1) { x = Vector256.Create(TA.Value ? a1[p] : a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); }
-            if (TR.Value > 2) { x = Vector256.Create(TA.Value ? a2[p] : a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); }
-            if (TR.Value > 3) { x = Vector256.Create(TA.Value ? a3[p] : a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); }
-            if (TR.Value > 4) { x = Vector256.Create(TA.Value ? a4[p] : a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41); }
-            if (TR.Value > 5) { x = Vector256.Create(TA.Value ? a5[p] : a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51); }
-            if (!TA.Value) a += csA;
-            b += rsB;
-        }
-
-        if (cols == 2 * w)
-        {
-            int mode = GemmTile<T>.Mode(beta);
-            Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
-            Update(c, c00, c01, va, vb, mode);
-            if (TR.Value > 1) Update(c + ldc, c10, c11, va, vb, mode);
-            if (TR.Value > 2) Update(c + 2 * ldc, c20, c21, va, vb, mode);
-            if (TR.Value > 3) Update(c + 3 * ldc, c30, c31, va, vb, mode);
-            if (TR.Value > 4) Update(c + 4 * ldc, c40, c41, va, vb, mode);
-            if (TR.Value > 5) Update(c + 5 * ldc, c50, c51, va, vb, mode);
-        }
-        else
-        {
-            int ts = 2 * w;
-            T* tile = stackalloc T[6 * ts];
-            c00.Store(tile); c01.Store(tile + w);
-            if (TR.Value > 1) { c10.Store(tile + ts); c11.Store(tile + ts + w); }
-            if (TR.Value > 2) { c20.Store(tile + 2 * ts); c21.Store(tile + 2 * ts + w); }
-            if (TR.Value > 3) { c30.Store(tile + 3 * ts); c31.Store(tile + 3 * ts + w); }
-            if (TR.Value > 4) { c40.Store(tile + 4 * ts); c41.Store(tile + 4 * ts + w); }
-            if (TR.Value > 5) { c50.Store(tile + 5 * ts); c51.Store(tile + 5 * ts + w); }
-            GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update(T* c, Vector256<T> x0, Vector256<T> x1, Vector256<T> va, Vector256<T> vb, int mode)
-    {
-        int w = Vector256<T>.Count;
-        x0 *= va;
-        x1 *= va;
-        if (mode == 1)
-        {
-            x0 += Vector256.Load(c);
-            x1 += Vector256.Load(c + w);
-        }
-        else if (mode == 2)
-        {
-            x0 += Vector256.Load(c) * vb;
-            x1 += Vector256.Load(c + w) * vb;
-        }
-        x0.Store(c);
-        x1.Store(c + w);
-    }
-}
-
-/// <summary>6 x 8 (float) / 6 x 4 (double) micro-kernel on <see cref="Vector128{T}"/>: 12 accumulators.</summary>
-internal unsafe struct Kernel128<T> : IGemmKernel<T> where T : unmanaged, INumber<T>
-{
-    public static int MR => 6;
-    public static int NR => 2 * Vector128<T>.Count;
-    public static int KC => 256 * 4 / sizeof(T);
-    public static int MC => 96;
-    public static int NC => 1024;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<T> Fma(Vector128<T> x, Vector128<T> y, Vector128<T> acc)
-    {
-        if (System.Runtime.Intrinsics.X86.Fma.IsSupported || AdvSimd.IsSupported)
-        {
-            if (typeof(T) == typeof(float))
-                return Vector128.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-            if (typeof(T) == typeof(double))
-                return Vector128.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-        }
-        return x * y + acc;
-    }
-
-    public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
-    {
-        if (rsA == 1)
-        {
-            switch (rows)
-            {
-                case 6: Body<GemmR6, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 5: Body<GemmR5, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 4: Body<GemmR4, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 3: Body<GemmR3, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 2: Body<GemmR2, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                default: Body<GemmR1, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-            }
-        }
-        else
-        {
-            switch (rows)
-            {
-                case 6: Body<GemmR6, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 5: Body<GemmR5, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 4: Body<GemmR4, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 3: Body<GemmR3, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 2: Body<GemmR2, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                default: Body<GemmR1, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    [SkipLocalsInit]
-    private static void Body<TR, TA>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta) where TR : struct, IGemmConst where TA : struct, IGemmFlag
-    {
-        int w = Vector128<T>.Count;
-        Vector128<T> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector128<T> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector128<T> c40 = default, c41 = default, c50 = default, c51 = default;
-        T* a1 = a + rsA, a2 = a1 + rsA, a3 = a2 + rsA, a4 = a3 + rsA, a5 = a4 + rsA;
-        for (nint p = 0; p < kc; p++)
-        {
-            Vector128<T> b0 = Vector128.Load(b), b1 = Vector128.Load(b + w), x;
-            x = Vector128.Create(TA.Value ? a[p] : a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            if (TR.Value > 1) { x = Vector128.Create(TA.Value ? a1[p] : a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); }
-            if (TR.Value > 2) { x = Vector128.Create(TA.Value ? a2[p] : a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); }
-            if (TR.Value > 3) { x = Vector128.Create(TA.Value ? a3[p] : a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); }
-            if (TR.Value > 4) { x = Vector128.Create(TA.Value ? a4[p] : a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41); }
-            if (TR.Value > 5) { x = Vector128.Create(TA.Value ? a5[p] : a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51); }
-            if (!TA.Value) a += csA;
-            b += rsB;
-        }
-
-        if (cols == 2 * w)
-        {
-            int mode = GemmTile<T>.Mode(beta);
-            Vector128<T> va = Vector128.Create(alpha), vb = Vector128.Create(beta);
-            Update(c, c00, c01, va, vb, mode);
-            if (TR.Value > 1) Update(c + ldc, c10, c11, va, vb, mode);
-            if (TR.Value > 2) Update(c + 2 * ldc, c20, c21, va, vb, mode);
-            if (TR.Value > 3) Update(c + 3 * ldc, c30, c31, va, vb, mode);
-            if (TR.Value > 4) Update(c + 4 * ldc, c40, c41, va, vb, mode);
-            if (TR.Value > 5) Update(c + 5 * ldc, c50, c51, va, vb, mode);
-        }
-        else
-        {
-            int ts = 2 * w;
-            T* tile = stackalloc T[6 * ts];
-            c00.Store(tile); c01.Store(tile + w);
-            if (TR.Value > 1) { c10.Store(tile + ts); c11.Store(tile + ts + w); }
-            if (TR.Value > 2) { c20.Store(tile + 2 * ts); c21.Store(tile + 2 * ts + w); }
-            if (TR.Value > 3) { c30.Store(tile + 3 * ts); c31.Store(tile + 3 * ts + w); }
-            if (TR.Value > 4) { c40.Store(tile + 4 * ts); c41.Store(tile + 4 * ts + w); }
-            if (TR.Value > 5) { c50.Store(tile + 5 * ts); c51.Store(tile + 5 * ts + w); }
-            GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update(T* c, Vector128<T> x0, Vector128<T> x1, Vector128<T> va, Vector128<T> vb, int mode)
-    {
-        int w = Vector128<T>.Count;
-        x0 *= va;
-        x1 *= va;
-        if (mode == 1)
-        {
-            x0 += Vector128.Load(c);
-            x1 += Vector128.Load(c + w);
-        }
-        else if (mode == 2)
-        {
-            x0 += Vector128.Load(c) * vb;
-            x1 += Vector128.Load(c + w) * vb;
-        }
-        x0.Store(c);
-        x1.Store(c + w);
+        TO.Store(x0, c);
+        TO.Store(x1, c + w);
     }
 }
 

@@ -341,6 +341,9 @@ internal unsafe interface IGemmVecOps<TV, T> where TV : struct where T : unmanag
     /// <summary>Lane-wise sum.</summary>
     static abstract TV Add(TV x, TV y);
 
+    /// <summary>Lane-wise product.</summary>
+    static abstract TV Mul(TV x, TV y);
+
     /// <summary>Sum of the lanes.</summary>
     static abstract T Sum(TV v);
 }
@@ -353,6 +356,7 @@ internal unsafe struct GemmV512<T> : IGemmVecOps<Vector512<T>, T> where T : unma
     public static void Store(Vector512<T> v, T* p) => v.Store(p);
     public static Vector512<T> Broadcast(T x) => Vector512.Create(x);
     public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
+    public static Vector512<T> Mul(Vector512<T> x, Vector512<T> y) => x * y;
     public static T Sum(Vector512<T> v) => Vector512.Sum(v);
 
     public static Vector512<T> Mask(int count)
@@ -390,6 +394,7 @@ internal unsafe struct GemmV256<T> : IGemmVecOps<Vector256<T>, T> where T : unma
     public static void Store(Vector256<T> v, T* p) => v.Store(p);
     public static Vector256<T> Broadcast(T x) => Vector256.Create(x);
     public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
+    public static Vector256<T> Mul(Vector256<T> x, Vector256<T> y) => x * y;
     public static T Sum(Vector256<T> v) => Vector256.Sum(v);
 
     public static Vector256<T> Mask(int count)
@@ -428,6 +433,7 @@ internal unsafe struct GemmV128<T> : IGemmVecOps<Vector128<T>, T> where T : unma
     public static void Store(Vector128<T> v, T* p) => v.Store(p);
     public static Vector128<T> Broadcast(T x) => Vector128.Create(x);
     public static Vector128<T> Add(Vector128<T> x, Vector128<T> y) => x + y;
+    public static Vector128<T> Mul(Vector128<T> x, Vector128<T> y) => x * y;
     public static T Sum(Vector128<T> v) => Vector128.Sum(v);
 
     public static Vector128<T> Mask(int count)
