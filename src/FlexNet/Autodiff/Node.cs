@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FlexNet.Tensors;
 
 namespace FlexNet.Autodiff;
@@ -9,22 +10,34 @@ namespace FlexNet.Autodiff;
 /// </summary>
 public abstract class Node
 {
-    private Tensor?[] _inputs;
+    // up to four inputs live in the node itself (no array per recorded op); more go to an array
+    private FourInputs _few;
+    private Tensor?[]? _many;
+    private int _count;
+
+    [InlineArray(4)]
+    private struct FourInputs
+    {
+        private Tensor? _first;
+    }
 
     /// <summary>Records the op's differentiable inputs; entries that do not require gradients are dropped.</summary>
     /// <param name="inputs">The op's tensor inputs, in order.</param>
-    protected Node(params Tensor?[] inputs)
+    protected Node(params ReadOnlySpan<Tensor?> inputs)
     {
-        _inputs = inputs;
-        for (int i = 0; i < _inputs.Length; i++)
-            if (_inputs[i] is { RequiresGrad: false }) _inputs[i] = null;
+        _count = inputs.Length;
+        Span<Tensor?> dst = inputs.Length <= 4 ? _few[..inputs.Length] : (_many = new Tensor?[inputs.Length]);
+        for (int i = 0; i < inputs.Length; i++)
+            dst[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
     }
+
+    private Span<Tensor?> InputSpan => _many ?? ((Span<Tensor?>)_few)[.._count];
 
     /// <summary>The op's name as shown in errors and <see cref="Tensor.ToString"/>, e.g. <c>MatMulBackward</c>.</summary>
     public virtual string Name => GetType().Name;
 
     /// <summary>The differentiable inputs (null where an input needs no gradient).</summary>
-    internal ReadOnlySpan<Tensor?> Inputs => _inputs;
+    internal ReadOnlySpan<Tensor?> Inputs => InputSpan;
 
     /// <summary>Gradient of the loss w.r.t. this node's output, summed over its consumers during backward.</summary>
     internal Tensor? PendingGrad { get; set; }
@@ -38,7 +51,7 @@ public abstract class Node
     /// <summary>Whether input <paramref name="i"/> needs a gradient.</summary>
     /// <param name="i">Input index.</param>
     /// <returns>True when a gradient must be accumulated for that input.</returns>
-    protected bool NeedsGrad(int i) => _inputs[i] is not null;
+    protected bool NeedsGrad(int i) => InputSpan[i] is not null;
 
     /// <summary>Computes dL/d(inputs) from <paramref name="gradOutput"/> = dL/d(output) and passes each to
     /// <see cref="Accumulate"/>. Runs with recording disabled.</summary>
@@ -52,7 +65,7 @@ public abstract class Node
     /// <param name="owned">True when <paramref name="grad"/> is a fresh tensor nobody else references (it may be adopted without a copy).</param>
     protected void Accumulate(int i, Tensor grad, bool owned = true)
     {
-        var input = _inputs[i];
+        var input = InputSpan[i];
         if (input is null) return;
         Autograd.AccumulateInto(input, grad, owned);
     }
@@ -64,7 +77,9 @@ public abstract class Node
     {
         Released = true;
         PendingGrad = null;
-        _inputs = [];
+        InputSpan.Clear();
+        _many = null;
+        _count = 0;
         ReleaseSaved();
     }
 }

@@ -22,13 +22,19 @@ internal static class ShapeUtil
     internal static int[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var s = new int[shape.Length];
+        ContiguousStrides(shape, s);
+        return s;
+    }
+
+    /// <summary>Writes the row-major strides of <paramref name="shape"/> into <paramref name="s"/> (same length).</summary>
+    internal static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> s)
+    {
         int acc = 1;
         for (int d = shape.Length - 1; d >= 0; d--)
         {
             s[d] = acc;
             acc *= Math.Max(shape[d], 1);
         }
-        return s;
     }
 
     internal static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)

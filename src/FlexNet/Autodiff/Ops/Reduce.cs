@@ -139,7 +139,7 @@ internal static class Reduce
                 throw new ShapeMismatchException($"SumToShape: gradient shape {ShapeUtil.Format(g.Shape)} is not a broadcast of {ShapeUtil.Format(shape)}.");
         }
         var s = SumRaw(g, mask, keepDims: false);
-        return new Tensor(s.Storage, (int[])shape.Clone(), ShapeUtil.ContiguousStrides(shape), s.Offset);
+        return Tensor.CreateContiguous(s.Storage, shape, s.Offset);
     }
 
     /// <summary>Maximum along one axis (values), with the argmax (first on ties) kept for the backward pass.</summary>
