@@ -10,13 +10,13 @@ namespace FlexNet.Autodiff;
 /// </summary>
 public abstract class Node
 {
-    // up to four inputs live in the node itself (no array per recorded op); more go to an array
-    private FourInputs _few;
+    // one or two inputs (most ops) live in the node itself, no array per recorded op; more go to an array
+    private TwoInputs _few;
     private Tensor?[]? _many;
     private int _count;
 
-    [InlineArray(4)]
-    private struct FourInputs
+    [InlineArray(2)]
+    private struct TwoInputs
     {
         private Tensor? _first;
     }
@@ -26,9 +26,24 @@ public abstract class Node
     protected Node(params ReadOnlySpan<Tensor?> inputs)
     {
         _count = inputs.Length;
-        Span<Tensor?> dst = inputs.Length <= 4 ? _few[..inputs.Length] : (_many = new Tensor?[inputs.Length]);
+        Span<Tensor?> dst = inputs.Length <= 2 ? _few[..inputs.Length] : (_many = new Tensor?[inputs.Length]);
         for (int i = 0; i < inputs.Length; i++)
             dst[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
+    }
+
+    /// <summary>Adopts <paramref name="inputs"/> (entries that need no gradient are set to null in it), for the
+    /// library's ops that build their input array anyway.</summary>
+    private protected Node(Tensor?[] inputs)
+    {
+        _count = inputs.Length;
+        if (inputs.Length <= 2)
+        {
+            for (int i = 0; i < inputs.Length; i++) _few[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
+            return;
+        }
+        _many = inputs;
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i] is { RequiresGrad: false }) inputs[i] = null;
     }
 
     private Span<Tensor?> InputSpan => _many ?? ((Span<Tensor?>)_few)[.._count];

@@ -24,7 +24,7 @@ public sealed class CrossEntropy : Loss
     {
         if (output.Rank < 1) throw new ShapeMismatchException($"xe loss: logits must be [..., classes]; got a scalar.");
         int c = output.ShapeArray[^1];
-        var sampleShape = output.ShapeArray[..^1];
+        var sampleShape = output.Shape[..^1];
         if (target.DType == DType.Int32)
         {
             if (!ShapeUtil.SameShape(target.Shape, sampleShape))
@@ -35,8 +35,9 @@ public sealed class CrossEntropy : Loss
                 using (Autograd.NoGrad()) oh = OneHot(target, c, output.DType) * (1 - LabelSmoothing) + LabelSmoothing / c;
                 return -(oh * NN.LogSoftmax(output, -1)).Sum(-1);
             }
-            var rows = LabelRows(output.Reshape(-1, c), target.Reshape(-1));
-            return rows.Reshape(sampleShape);
+            // shapes on the stack: no array per training step
+            var rows = LabelRows(Autodiff.Ops.Movement.Reshape(output, [-1, c]), Autodiff.Ops.Movement.Reshape(target, [-1]));
+            return Autodiff.Ops.Movement.Reshape(rows, sampleShape);
         }
         if (ShapeUtil.SameShape(target.Shape, sampleShape) && !ShapeUtil.SameShape(target.Shape, output.Shape))
             throw new ShapeMismatchException($"xe loss: the labels {ShapeUtil.Format(target.Shape)} are {target.DType} numbers, one per sample; a class loss takes " +
