@@ -309,7 +309,7 @@ public sealed partial class Trainer
         long step = Optimizer.StepCount + 1;
         if (o.ReuseGradientBuffers) Optimizer.ZeroGrad(setToNone: false);
         else Optimizer.RecycleGrads(); // set-to-none semantics, buffers kept for the next backward
-        using var scope = TensorScope.BeginRecycling();
+        using var scope = o.RecycleStepTensors ? TensorScope.BeginRecycling() : TensorScope.Begin();
         var bt = data.GetBatch(idx);
         var xb = bt.Inputs;
         var yb = bt.Targets;
