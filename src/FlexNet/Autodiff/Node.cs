@@ -46,6 +46,37 @@ public abstract class Node
             if (inputs[i] is { RequiresGrad: false }) inputs[i] = null;
     }
 
+    /// <summary>Re-arms a node taken from <see cref="NodePool{T}"/> for a new op with <paramref name="inputs"/>, as the
+    /// constructor would (an input array of the last use is reused when the count matches).</summary>
+    private protected void Rearm(ReadOnlySpan<Tensor?> inputs)
+    {
+        Released = false;
+        PendingGrad = null;
+        RetainTarget = null;
+        _count = inputs.Length;
+        Span<Tensor?> dst;
+        if (inputs.Length <= 2) dst = _few[..inputs.Length];
+        else
+        {
+            _many = _spareMany is { } a && a.Length == inputs.Length ? a : new Tensor?[inputs.Length];
+            _spareMany = null;
+            dst = _many;
+        }
+        for (int i = 0; i < inputs.Length; i++)
+            dst[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
+    }
+
+    private Tensor?[]? _spareMany;
+
+    /// <summary>True while the node waits in a <see cref="NodePool{T}"/>.</summary>
+    internal bool InPool;
+
+    /// <summary>Set on the nodes of live tensors while a recycling scope sorts out what died (never pooled then).</summary>
+    internal bool Pinned;
+
+    /// <summary>Puts this dead node (released) into its kind's pool, for the kinds that have one; false for the others.</summary>
+    internal virtual bool Recycle() => false;
+
     private Span<Tensor?> InputSpan => _many ?? ((Span<Tensor?>)_few)[.._count];
 
     /// <summary>The op's name as shown in errors and <see cref="Tensor.ToString"/>, e.g. <c>MatMulBackward</c>.</summary>
@@ -93,8 +124,32 @@ public abstract class Node
         Released = true;
         PendingGrad = null;
         InputSpan.Clear();
+        if (_many is not null) _spareMany = _many;
         _many = null;
         _count = 0;
         ReleaseSaved();
+    }
+}
+
+/// <summary>Dead nodes of one kind waiting for reuse on this thread (filled when a recycling
+/// <see cref="TensorScope"/> ends; see <see cref="Node.Recycle"/>).</summary>
+/// <typeparam name="T">The node kind.</typeparam>
+internal static class NodePool<T> where T : Node
+{
+    [ThreadStatic] private static Stack<T>? t_free;
+
+    /// <summary>A dead node of this kind to re-arm, or null.</summary>
+    internal static T? Take()
+    {
+        if (t_free is not { } s || !s.TryPop(out var n)) return null;
+        n.InPool = false;
+        return n;
+    }
+
+    internal static bool Return(T node)
+    {
+        node.InPool = true;
+        (t_free ??= new Stack<T>()).Push(node);
+        return true;
     }
 }

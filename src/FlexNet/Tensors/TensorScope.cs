@@ -122,17 +122,29 @@ public sealed class TensorScope : IDisposable
         // a live tensor whose graph was not released may still reach the dead ones through its nodes: reuse nothing
         bool safe = true;
         foreach (var t in made)
-            if (!t.Storage.IsReleased && t.GradFn is { Released: false })
+        {
+            if (t.Storage.IsReleased) continue;
+            if (t.GradFn is { } live)
             {
-                safe = false;
-                break;
+                if (!live.Released)
+                {
+                    safe = false;
+                    break;
+                }
+                live.Pinned = true; // a node shared with a dead tensor stays with the live one
             }
+        }
         if (safe)
         {
             var pool = Shells;
             foreach (var t in made)
             {
                 if (!t.Storage.IsReleased) continue;
+                if (t.GradFn is { InPool: false, Pinned: false } node)
+                {
+                    if (!node.Released) node.Release(); // dead, and no live graph reaches it
+                    node.Recycle();
+                }
                 t.ResetShell();
                 pool.Return(t);
             }
@@ -143,6 +155,8 @@ public sealed class TensorScope : IDisposable
                 pool.ReturnStorage(st);
             }
         }
+        foreach (var t in made)
+            if (t.GradFn is { Pinned: true } n) n.Pinned = false;
         made.Clear();
     }
 
