@@ -62,7 +62,7 @@ internal static class Movement
         ResolveShape(x, shape, s);
         var src = x.IsContiguous ? x : Clone(x);
         var y = Tensor.CreateContiguous(src.Storage, s, src.Offset);
-        if (Autograd.ShouldRecord(src)) y.MarkRecorded(new ReshapeBackward(src));
+        if (Autograd.ShouldRecord(src)) y.MarkRecorded(ReshapeBackward.Make(src));
         return y;
     }
 
@@ -93,9 +93,22 @@ internal static class Movement
         }
     }
 
-    private sealed class ReshapeBackward(Tensor x) : Node(x)
+    private sealed class ReshapeBackward : Node
     {
-        private readonly int[] _shape = x.ShapeArray;
+        private int[] _shape = [];
+
+        /// <summary>A node for a reshape of x (a dead one of an earlier training step when there is one).</summary>
+        internal static ReshapeBackward Make(Tensor x)
+        {
+            var n = NodePool<ReshapeBackward>.Take() ?? new ReshapeBackward();
+            n.Rearm([x]);
+            n._shape = x.ShapeArray;
+            return n;
+        }
+
+        protected override void ReleaseSaved() => _shape = [];
+
+        internal override bool Recycle() => NodePool<ReshapeBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy) => Accumulate(0, Reshape(gy, _shape), owned: false);
     }
@@ -159,13 +172,27 @@ internal static class Movement
         shape[axis] = length;
         strides[axis] *= step;
         var y = Tensor.Create(x.Storage, shape, strides, x.Offset + start * x.StridesArray[axis]);
-        if (Autograd.ShouldRecord(x)) y.MarkRecorded(new SliceBackward(x, axis, start, length, step));
+        if (Autograd.ShouldRecord(x)) y.MarkRecorded(SliceBackward.Make(x, axis, start, length, step));
         return y;
     }
 
-    private sealed class SliceBackward(Tensor x, int axis, int start, int length, int step) : Node(x)
+    private sealed class SliceBackward : Node
     {
-        private readonly int[] _shape = x.ShapeArray;
+        private int[] _shape = [];
+        private int axis, start, length, step;
+
+        /// <summary>A node for a slice of x (a dead one of an earlier training step when there is one).</summary>
+        internal static SliceBackward Make(Tensor x, int axis, int start, int length, int step)
+        {
+            var n = NodePool<SliceBackward>.Take() ?? new SliceBackward();
+            n.Rearm([x]);
+            (n._shape, n.axis, n.start, n.length, n.step) = (x.ShapeArray, axis, start, length, step);
+            return n;
+        }
+
+        protected override void ReleaseSaved() => _shape = [];
+
+        internal override bool Recycle() => NodePool<SliceBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy)
         {
@@ -187,10 +214,14 @@ internal static class Movement
     /// <summary>A read-only broadcast view of x with the given (larger) shape: stride 0 on expanded dims.</summary>
     internal static Tensor Expand(Tensor x, int[] shape)
     {
-        var target = ShapeUtil.Broadcast(x.Shape, shape, "Expand");
-        if (!ShapeUtil.SameShape(target, shape))
+        if (!ShapeUtil.BroadcastsTo(x.Shape, shape))
+        {
+            _ = ShapeUtil.Broadcast(x.Shape, shape, "Expand"); // incompatible shapes: its message
             throw new ShapeMismatchException($"Expand: cannot expand {ShapeUtil.Format(x.Shape)} to {ShapeUtil.Format(shape)}.");
-        var y = Tensor.Create(x.Storage, shape, ShapeUtil.BroadcastStrides(x.Shape, x.Strides, shape), x.Offset);
+        }
+        Span<int> strides = shape.Length <= 16 ? stackalloc int[shape.Length] : new int[shape.Length];
+        ShapeUtil.BroadcastStrides(x.Shape, x.Strides, shape, strides);
+        var y = Tensor.Create(x.Storage, shape, strides, x.Offset);
         if (Autograd.ShouldRecord(x)) y.MarkRecorded(new IdentityBackward(x)); // AccumulateInto sums to x's shape
         return y;
     }
