@@ -58,15 +58,12 @@ public abstract class Node
         if (inputs.Length <= 2) dst = _few[..inputs.Length];
         else
         {
-            _many = _spareMany is { } a && a.Length == inputs.Length ? a : new Tensor?[inputs.Length];
-            _spareMany = null;
+            _many = NodeArrays.Rent(inputs.Length);
             dst = _many;
         }
         for (int i = 0; i < inputs.Length; i++)
             dst[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
     }
-
-    private Tensor?[]? _spareMany;
 
     /// <summary>True while the node waits in a <see cref="NodePool{T}"/>.</summary>
     internal bool InPool;
@@ -124,7 +121,7 @@ public abstract class Node
         Released = true;
         PendingGrad = null;
         InputSpan.Clear();
-        if (_many is not null) _spareMany = _many;
+        if (_many is not null) NodeArrays.Return(_many); // a node recycled later takes one of its count from there
         _many = null;
         _count = 0;
         ReleaseSaved();
@@ -151,5 +148,28 @@ internal static class NodePool<T> where T : Node
         node.InPool = true;
         (t_free ??= new Stack<T>()).Push(node);
         return true;
+    }
+}
+
+/// <summary>Cleared tensor arrays of 3 to 16 elements (nodes' input lists and saved inputs) kept on this thread for
+/// reuse, so recycled nodes of different arities find an array of their size.</summary>
+internal static class NodeArrays
+{
+    private const int Max = 16;
+    [ThreadStatic] private static Stack<Tensor?[]>[]? t_free;
+
+    internal static Tensor?[] Rent(int length)
+    {
+        if (length <= Max && t_free?[length] is { } s && s.TryPop(out var a)) return a;
+        return new Tensor?[length];
+    }
+
+    /// <summary>Takes <paramref name="a"/> back (cleared here); the caller must not use it any more.</summary>
+    internal static void Return(Tensor?[] a)
+    {
+        if (a.Length > Max) return;
+        Array.Clear(a);
+        var free = t_free ??= new Stack<Tensor?[]>[Max + 1];
+        (free[a.Length] ??= new Stack<Tensor?[]>()).Push(a);
     }
 }

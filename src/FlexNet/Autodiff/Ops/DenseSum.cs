@@ -102,14 +102,13 @@ internal static class DenseSum
         private Tensor? _y;
         private int _k;
         private FusedActivation _act;
-        // the arrays of the last use, kept when the node is recycled (a training step reuses them)
-        private Tensor[]? _xsSpare;
-        private Tensor?[]? _wsSpare;
+        // released with its arrays handed back to NodeArrays (a training step's next DenseSum rents them again)
+        private bool _parked;
 
         [ThreadStatic] private static Tensor?[]? t_inputs;
 
         /// <summary>The array the forward fills with the saved (contiguous) inputs.</summary>
-        internal Tensor[] SavedInputs(int k) => _xs = _xsSpare is { } a && a.Length == k ? a : new Tensor[k];
+        internal Tensor[] SavedInputs(int k) => _xs = NodeArrays.Rent(k)!;
 
         /// <summary>Records the op: inputs xs, then ws, then biases (as the constructor of a node would).</summary>
         internal void Arm(ReadOnlySpan<Tensor> xs, ReadOnlySpan<Tensor?> ws, ReadOnlySpan<Tensor?> biases, Tensor y, FusedActivation act)
@@ -120,10 +119,9 @@ internal static class DenseSum
             for (int j = 0; j < biases.Length; j++) inputs[2 * k + j] = biases[j];
             Rearm(inputs.AsSpan(0, count));
             Array.Clear(inputs, 0, count);
-            _ws = _wsSpare is { } a && a.Length == k ? a : new Tensor?[k];
+            _ws = NodeArrays.Rent(k);
             ws.CopyTo(_ws);
-            _xsSpare = null;
-            _wsSpare = null;
+            _parked = false;
             _y = y.Detach();
             _k = k;
             _act = act;
@@ -131,7 +129,7 @@ internal static class DenseSum
 
         internal override bool Recycle()
         {
-            if (_xsSpare is null) return false; // released with its arrays parked: see ReleaseSaved
+            if (!_parked) return false; // released: see ReleaseSaved
             return NodePool<DenseSumBackward>.Return(this);
         }
 
@@ -219,10 +217,9 @@ internal static class DenseSum
 
         protected override void ReleaseSaved()
         {
-            if (_xs is not null) Array.Clear(_xs);
-            if (_ws is not null) Array.Clear(_ws);
-            _xsSpare = _xs;
-            _wsSpare = _ws;
+            if (_xs is not null) NodeArrays.Return(_xs);
+            if (_ws is not null) NodeArrays.Return(_ws);
+            _parked = true;
             _xs = null;
             _ws = null;
             _y = null;
