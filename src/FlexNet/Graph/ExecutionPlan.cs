@@ -95,14 +95,14 @@ internal sealed class ExecutionPlan
 
     /// <summary>z₀ = Σ Wⱼ xⱼ + bⱼ over layer <paramref name="i"/>'s hoisted inputs (non-temporal, so the same at every
     /// step): one linear fused GEMM per run; every step then adds z₀ as an identity term.</summary>
-    private Tensor Invariant(int i, Tensor[] cur)
+    private Tensor Invariant(int i, Tensor[] cur, RunScratch scratch)
     {
         var hoist = _invariant[i]!;
         int count = 0;
         foreach (bool h in hoist) if (h) count++;
-        var xs = new Tensor[count];
-        var ws = new Tensor?[count];
-        var bs = new Tensor?[count];
+        var xs = scratch.InvXs[i];
+        var ws = scratch.InvWs[i];
+        var bs = scratch.InvBs[i];
         for (int j = 0, k = 0; j < hoist.Length; j++)
         {
             if (!hoist[j]) continue;
@@ -111,7 +111,11 @@ internal sealed class ExecutionPlan
             ws[k] = w;
             bs[k++] = b;
         }
-        return Autodiff.Ops.DenseSum.Apply(xs, ws, bs, FusedActivation.Linear);
+        var z = Autodiff.Ops.DenseSum.Apply(xs.AsSpan(0, count), ws.AsSpan(0, count), bs.AsSpan(0, count), FusedActivation.Linear);
+        Array.Clear(xs);
+        Array.Clear(ws);
+        Array.Clear(bs);
+        return z;
     }
 
     /// <summary>Drops the hoisted inputs folded into z₀ (null entries) from a fused step's argument lists, in place:
@@ -144,6 +148,8 @@ internal sealed class ExecutionPlan
         internal readonly Tensor[][] DenseXs;
         internal readonly Tensor?[][] DenseWs, DenseBs;
         internal readonly Autodiff.Ops.PackedWeight?[][] DensePacked;
+        internal readonly Tensor[][] InvXs;
+        internal readonly Tensor?[][] InvWs, InvBs;
         internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
         private readonly ExecutionPlan _plan;
         private RunState? _state;
@@ -160,6 +166,9 @@ internal sealed class ExecutionPlan
             DenseWs = new Tensor?[L][];
             DenseBs = new Tensor?[L][];
             DensePacked = new Autodiff.Ops.PackedWeight?[L][];
+            InvXs = new Tensor[L][];
+            InvWs = new Tensor?[L][];
+            InvBs = new Tensor?[L][];
             for (int i = 0; i < L; i++)
             {
                 int c = plan._in[i].Length;
@@ -167,6 +176,9 @@ internal sealed class ExecutionPlan
                 DenseWs[i] = new Tensor?[c];
                 DenseBs[i] = new Tensor?[c + 1];
                 DensePacked[i] = new Autodiff.Ops.PackedWeight?[c];
+                InvXs[i] = new Tensor[c];
+                InvWs[i] = new Tensor?[c];
+                InvBs[i] = new Tensor?[c];
             }
         }
 
@@ -326,10 +338,17 @@ internal sealed class ExecutionPlan
         {
             if (init[i] is { } z) return z;
             var layer = _order[i];
+            if (layer.InitialState is null)
+            {
+                Span<int> zs = stackalloc int[layer.OutputShape!.Length + 1]; // no shape array per run
+                zs[0] = n;
+                layer.OutputShape.CopyTo(zs[1..]);
+                return init[i] = Tensor.Empty(zs, dtype).Fill(0);
+            }
             var shape = new int[layer.OutputShape!.Length + 1];
             shape[0] = n;
             layer.OutputShape.CopyTo(shape, 1);
-            return init[i] = layer.InitialState is { } p ? p.Unsqueeze(0).Expand(shape) : Tensor.Zeros(shape, dtype);
+            return init[i] = layer.InitialState.Unsqueeze(0).Expand(shape);
         }
 
         Dictionary<Tensor, Autodiff.Ops.PackedWeight>? packed = null; // Wᵀ packed for the fused forward GEMMs, once per run
@@ -373,7 +392,7 @@ internal sealed class ExecutionPlan
                         var conns = _in[i];
                         var srcs = _inSrc[i];
                         var hoist = invariant is not null ? _invariant[i] : null;
-                        if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur);
+                        if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur, scratch);
                         int carrier = hoist is null ? -1 : Array.IndexOf(hoist, true); // the hoisted input that carries z₀
                         var xsIn = scratch.DenseXs[i];
                         var ws = scratch.DenseWs[i];
