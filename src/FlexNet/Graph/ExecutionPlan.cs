@@ -95,14 +95,14 @@ internal sealed class ExecutionPlan
 
     /// <summary>z₀ = Σ Wⱼ xⱼ + bⱼ over layer <paramref name="i"/>'s hoisted inputs (non-temporal, so the same at every
     /// step): one linear fused GEMM per run; every step then adds z₀ as an identity term.</summary>
-    private Tensor Invariant(int i, Tensor[] cur)
+    private Tensor Invariant(int i, Tensor[] cur, RunScratch scratch)
     {
         var hoist = _invariant[i]!;
         int count = 0;
         foreach (bool h in hoist) if (h) count++;
-        var xs = new Tensor[count];
-        var ws = new Tensor?[count];
-        var bs = new Tensor?[count];
+        var xs = scratch.InvXs[i];
+        var ws = scratch.InvWs[i];
+        var bs = scratch.InvBs[i];
         for (int j = 0, k = 0; j < hoist.Length; j++)
         {
             if (!hoist[j]) continue;
@@ -111,29 +111,105 @@ internal sealed class ExecutionPlan
             ws[k] = w;
             bs[k++] = b;
         }
-        return Autodiff.Ops.DenseSum.Apply(xs, ws, bs, FusedActivation.Linear);
+        var z = Autodiff.Ops.DenseSum.Apply(xs.AsSpan(0, count), ws.AsSpan(0, count), bs.AsSpan(0, count), FusedActivation.Linear);
+        Array.Clear(xs);
+        Array.Clear(ws);
+        Array.Clear(bs);
+        return z;
     }
 
-    /// <summary>Drops the hoisted inputs folded into z₀ (null entries) from a fused step's argument lists.</summary>
-    private static void Compact(ref Tensor[] xs, ref Tensor?[] ws, ref Tensor?[] bs, ref Autodiff.Ops.PackedWeight?[]? wts)
+    /// <summary>Drops the hoisted inputs folded into z₀ (null entries) from a fused step's argument lists, in place:
+    /// the first <c>kept</c> entries (and the layer's bias at <c>bs[kept]</c>) are the step's; returns <c>kept</c>.</summary>
+    private static int Compact(Tensor[] xs, Tensor?[] ws, Tensor?[] bs, Autodiff.Ops.PackedWeight?[]? wts)
     {
-        int kept = 0;
-        foreach (var x in xs) if (x is not null) kept++;
-        var nx = new Tensor[kept];
-        var nw = new Tensor?[kept];
-        var nb = new Tensor?[kept + 1];
-        var nt = wts is null ? null : new Autodiff.Ops.PackedWeight?[kept];
-        for (int j = 0, k = 0; j < xs.Length; j++)
+        var layerBias = bs[xs.Length];
+        int k = 0;
+        for (int j = 0; j < xs.Length; j++)
         {
             if (xs[j] is null) continue;
-            nx[k] = xs[j];
-            nw[k] = ws[j];
-            nb[k] = bs[j];
-            if (nt is not null) nt[k] = wts![j];
+            xs[k] = xs[j];
+            ws[k] = ws[j];
+            bs[k] = bs[j];
+            if (wts is not null) wts[k] = wts[j];
             k++;
         }
-        nb[kept] = bs[^1];
-        (xs, ws, bs, wts) = (nx, nw, nb, nt);
+        bs[k] = layerBias;
+        return k;
+    }
+
+    private RunScratch? _scratch;
+
+    /// <summary>The arrays one run of the plan works in, kept by the plan between runs (cleared after each).</summary>
+    private sealed class RunScratch
+    {
+        internal readonly Tensor[] Cur, Xs;
+        internal readonly Tensor?[] Init;
+        internal readonly List<Tensor>?[] PerStep;
+        internal readonly Tensor[][] DenseXs;
+        internal readonly Tensor?[][] DenseWs, DenseBs;
+        internal readonly Autodiff.Ops.PackedWeight?[][] DensePacked;
+        internal readonly Tensor[][] InvXs;
+        internal readonly Tensor?[][] InvWs, InvBs;
+        internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
+        private readonly ExecutionPlan _plan;
+        private RunState? _state;
+
+        internal RunScratch(ExecutionPlan plan)
+        {
+            _plan = plan;
+            int L = plan._order.Length;
+            Cur = new Tensor[L];
+            Xs = new Tensor[L];
+            Init = new Tensor?[L];
+            PerStep = new List<Tensor>?[plan._outs.Length];
+            DenseXs = new Tensor[L][];
+            DenseWs = new Tensor?[L][];
+            DenseBs = new Tensor?[L][];
+            DensePacked = new Autodiff.Ops.PackedWeight?[L][];
+            InvXs = new Tensor[L][];
+            InvWs = new Tensor?[L][];
+            InvBs = new Tensor?[L][];
+            for (int i = 0; i < L; i++)
+            {
+                int c = plan._in[i].Length;
+                DenseXs[i] = new Tensor[c];
+                DenseWs[i] = new Tensor?[c];
+                DenseBs[i] = new Tensor?[c + 1];
+                DensePacked[i] = new Autodiff.Ops.PackedWeight?[c];
+                InvXs[i] = new Tensor[c];
+                InvWs[i] = new Tensor?[c];
+                InvBs[i] = new Tensor?[c];
+            }
+        }
+
+        /// <summary>A fresh state for a run that does not keep it (the same object every time: reset here).</summary>
+        internal RunState State(int batch)
+        {
+            if (_state is null || _state.Batch != batch) _state = _plan.NewState(batch);
+            else _state.Reset();
+            return _state;
+        }
+
+        internal void Clear()
+        {
+            Array.Clear(Cur);
+            Array.Clear(Xs);
+            Array.Clear(Init);
+            for (int o = 0; o < PerStep.Length; o++)
+            {
+                PerStep[o]?.Clear();
+                if (_plan._outs[o].Mode != OutputMode.AllSteps) PerStep[o] = null;
+            }
+            for (int i = 0; i < DenseXs.Length; i++)
+            {
+                Array.Clear(DenseXs[i]);
+                Array.Clear(DenseWs[i]);
+                Array.Clear(DenseBs[i]);
+                Array.Clear(DensePacked[i]);
+            }
+            Packed.Clear();
+            _state?.Reset();
+        }
     }
 
     /// <summary>The fused kernel's activation when <paramref name="layer"/> computes y = act(Σ cᵢ + b) on vectors (its step
@@ -248,21 +324,31 @@ internal sealed class ExecutionPlan
         }
 
         int L = _order.Length;
-        var state = carried is not null ? carried.Resume(n, _net.Name) : NewState(n);
-        var cur = new Tensor[L];
-        var init = new Tensor?[L];
-        var perStep = new List<Tensor>?[_outs.Length];
-        for (int o = 0; o < _outs.Length; o++) if (_outs[o].Mode == OutputMode.AllSteps) perStep[o] = new List<Tensor>(T);
-        var xs = new Tensor[L];
+        // the per-run arrays come from the plan's scratch (rented: a concurrent run gets its own), so a training step
+        // allocates none; DenseSum copies what its node keeps
+        var scratch = Interlocked.Exchange(ref _scratch, null) ?? new RunScratch(this);
+        var state = carried is not null ? carried.Resume(n, _net.Name) : keepState ? NewState(n) : scratch.State(n);
+        var cur = scratch.Cur;
+        var init = scratch.Init;
+        var perStep = scratch.PerStep;
+        for (int o = 0; o < _outs.Length; o++) if (_outs[o].Mode == OutputMode.AllSteps) perStep[o] ??= new List<Tensor>(T);
+        var xs = scratch.Xs;
         for (int k = 0; k < inputs.Length; k++) xs[_inputPos[k]] = inputs[k];
         Tensor? Initial(int i)
         {
             if (init[i] is { } z) return z;
             var layer = _order[i];
+            if (layer.InitialState is null)
+            {
+                Span<int> zs = stackalloc int[layer.OutputShape!.Length + 1]; // no shape array per run
+                zs[0] = n;
+                layer.OutputShape.CopyTo(zs[1..]);
+                return init[i] = Tensor.Empty(zs, dtype).Fill(0);
+            }
             var shape = new int[layer.OutputShape!.Length + 1];
             shape[0] = n;
             layer.OutputShape.CopyTo(shape, 1);
-            return init[i] = layer.InitialState is { } p ? p.Unsqueeze(0).Expand(shape) : Tensor.Zeros(shape, dtype);
+            return init[i] = layer.InitialState.Unsqueeze(0).Expand(shape);
         }
 
         Dictionary<Tensor, Autodiff.Ops.PackedWeight>? packed = null; // Wᵀ packed for the fused forward GEMMs, once per run
@@ -306,12 +392,13 @@ internal sealed class ExecutionPlan
                         var conns = _in[i];
                         var srcs = _inSrc[i];
                         var hoist = invariant is not null ? _invariant[i] : null;
-                        if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur);
+                        if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur, scratch);
                         int carrier = hoist is null ? -1 : Array.IndexOf(hoist, true); // the hoisted input that carries z₀
-                        var xsIn = new Tensor[conns.Length];
-                        var ws = new Tensor?[conns.Length];
-                        var bs = new Tensor?[conns.Length + 1];
-                        var wts = T > 1 && _everyStep[i] ? new Autodiff.Ops.PackedWeight?[conns.Length] : null;
+                        var xsIn = scratch.DenseXs[i];
+                        var ws = scratch.DenseWs[i];
+                        var bs = scratch.DenseBs[i];
+                        var wts = T > 1 && _everyStep[i] ? scratch.DensePacked[i] : null;
+                        int kept = conns.Length;
                         for (int j = 0; j < conns.Length; j++)
                         {
                             var c = conns[j];
@@ -327,15 +414,16 @@ internal sealed class ExecutionPlan
                             bs[j] = b;
                             if (wts is not null && w is { IsContiguous: true })
                             {
-                                packed ??= new Dictionary<Tensor, Autodiff.Ops.PackedWeight>(ReferenceEqualityComparer.Instance);
+                                packed ??= scratch.Packed;
                                 if (!packed.TryGetValue(w, out var pw))
                                     packed[w] = pw = new Autodiff.Ops.PackedWeight(w);
                                 wts[j] = pw;
                             }
                         }
                         bs[conns.Length] = layer.Bias;
-                        if (hoist is not null) Compact(ref xsIn, ref ws, ref bs, ref wts);
-                        y = Autodiff.Ops.DenseSum.Apply(xsIn, ws, bs, act, wts);
+                        if (hoist is not null) kept = Compact(xsIn, ws, bs, wts);
+                        y = Autodiff.Ops.DenseSum.Apply(xsIn.AsSpan(0, kept), ws.AsSpan(0, kept), bs.AsSpan(0, kept + 1), act,
+                                                        wts is null ? default : wts.AsSpan(0, kept));
                         if (mask is not null)
                         {
                             m ??= StepMask(mask, t, n);
@@ -427,6 +515,8 @@ internal sealed class ExecutionPlan
             next = persist ? state.Persist() : state;
         }
         else next = null;
+        scratch.Clear(); // (a run that threw leaves its scratch to the garbage collector)
+        _scratch = scratch;
         return result;
     }
 

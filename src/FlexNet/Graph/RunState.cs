@@ -23,6 +23,17 @@ internal sealed class RunState
         StepTime = new int[depth.Length];
     }
 
+    /// <summary>Back to the state of a new run (empty rings, nothing stored), keeping the arrays.</summary>
+    internal void Reset()
+    {
+        foreach (var ring in _rings) Array.Clear(ring);
+        Array.Clear(_count);
+        Array.Clear(_head);
+        Array.Clear(Last);
+        Array.Clear(Steps);
+        Array.Clear(StepTime);
+    }
+
     private RunState(RunState other)
     {
         Batch = other.Batch;

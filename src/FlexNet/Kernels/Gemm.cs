@@ -267,15 +267,17 @@ internal static partial class Gemm
         CheckOperand("C", m, n, false, cLength, ldc, m, n, k);
     }
 
+    private static string TransNote(string name, bool trans) => trans ? $" (trans{name}=true)" : "";
+
     private static void CheckOperand(string name, int rows, int cols, bool trans, int length, int ld,
         int m, int n, int k)
     {
-        string t = trans ? $" (trans{name}=true)" : "";
+        // (the note is formatted on the error paths only: a string per transposed operand per call was garbage)
         // A single stored row never uses its leading dimension (tensor views may report any stride there).
         if (ld < 0 || (rows > 1 && ld < cols))
         {
             throw new ShapeMismatchException(
-                $"Gemm (m={m}, n={n}, k={k}): {name} is stored as [{rows}, {cols}]{t} but its leading dimension " +
+                $"Gemm (m={m}, n={n}, k={k}): {name} is stored as [{rows}, {cols}]{TransNote(name, trans)} but its leading dimension " +
                 $"ld{name.ToLowerInvariant()}={ld} is smaller than its row length {cols}.");
         }
         if (rows == 0 || cols == 0) return;
@@ -283,7 +285,7 @@ internal static partial class Gemm
         if (length < need)
         {
             throw new ShapeMismatchException(
-                $"Gemm (m={m}, n={n}, k={k}): {name} is stored as [{rows}, {cols}]{t} with " +
+                $"Gemm (m={m}, n={n}, k={k}): {name} is stored as [{rows}, {cols}]{TransNote(name, trans)} with " +
                 $"ld{name.ToLowerInvariant()}={ld}, which needs {need} elements, but the span has {length}.");
         }
     }

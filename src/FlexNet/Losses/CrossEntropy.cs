@@ -24,7 +24,7 @@ public sealed class CrossEntropy : Loss
     {
         if (output.Rank < 1) throw new ShapeMismatchException($"xe loss: logits must be [..., classes]; got a scalar.");
         int c = output.ShapeArray[^1];
-        var sampleShape = output.ShapeArray[..^1];
+        var sampleShape = output.Shape[..^1];
         if (target.DType == DType.Int32)
         {
             if (!ShapeUtil.SameShape(target.Shape, sampleShape))
@@ -35,8 +35,9 @@ public sealed class CrossEntropy : Loss
                 using (Autograd.NoGrad()) oh = OneHot(target, c, output.DType) * (1 - LabelSmoothing) + LabelSmoothing / c;
                 return -(oh * NN.LogSoftmax(output, -1)).Sum(-1);
             }
-            var rows = LabelRows(output.Reshape(-1, c), target.Reshape(-1));
-            return rows.Reshape(sampleShape);
+            // shapes on the stack: no array per training step
+            var rows = LabelRows(Autodiff.Ops.Movement.Reshape(output, [-1, c]), Autodiff.Ops.Movement.Reshape(target, [-1]));
+            return Autodiff.Ops.Movement.Reshape(rows, sampleShape);
         }
         if (ShapeUtil.SameShape(target.Shape, sampleShape) && !ShapeUtil.SameShape(target.Shape, output.Shape))
             throw new ShapeMismatchException($"xe loss: the labels {ShapeUtil.Format(target.Shape)} are {target.DType} numbers, one per sample; a class loss takes " +
@@ -72,7 +73,9 @@ public sealed class CrossEntropy : Loss
     internal static Tensor LabelRows(Tensor logits, Tensor labels)
     {
         int m = logits.ShapeArray[0], c = logits.ShapeArray[1];
-        var lab = labels.ToInt32Array();
+        // the labels as a contiguous Int32 tensor of this step (no int[] copy per step); the node reads them in backward
+        var labT = labels.DType == DType.Int32 ? labels.Contiguous() : Tensor.FromArray(labels.ToInt32Array(), labels.Length);
+        var lab = labT.Data<int>();
         for (int i = 0; i < m; i++)
             if ((uint)lab[i] >= (uint)c)
                 throw new ArgumentOutOfRangeException(nameof(labels), $"xe loss: label {lab[i]} at sample {i} is outside [0, {c}) for logits {ShapeUtil.Format(logits.Shape)}.");
@@ -91,13 +94,26 @@ public sealed class CrossEntropy : Loss
             var lp = logp.D; var yy = y.D;
             for (int i = 0; i < m; i++) yy[i] = -lp[i * c + lab[i]];
         }
-        if (Autograd.ShouldRecord(logits)) y.MarkRecorded(new LabelRowsBackward(logits, logp, lab));
+        if (Autograd.ShouldRecord(logits)) y.MarkRecorded(LabelRowsBackward.Make(logits, logp, labT));
         return y;
     }
 
-    private sealed class LabelRowsBackward(Tensor logits, Tensor logp, int[] labels) : Node(logits)
+    private sealed class LabelRowsBackward : Node
     {
-        private Tensor? _logp = logp;
+        private Tensor? _logp;
+        private Tensor? _labels;
+
+        /// <summary>A node for the rows' losses (a dead one of an earlier training step when there is one).</summary>
+        internal static LabelRowsBackward Make(Tensor logits, Tensor logp, Tensor labels)
+        {
+            var n = NodePool<LabelRowsBackward>.Take() ?? new LabelRowsBackward();
+            n.Rearm([logits]);
+            n._logp = logp;
+            n._labels = labels;
+            return n;
+        }
+
+        internal override bool Recycle() => NodePool<LabelRowsBackward>.Return(this);
 
         public override string Name => "CrossEntropyBackward";
 
@@ -106,6 +122,7 @@ public sealed class CrossEntropy : Loss
             // dl_i/dx_ij = (softmax_ij − [j = y_i]) · gy_i
             var g = gy.Contiguous();
             var lp = _logp!;
+            var labels = _labels!.Data<int>();
             int c = lp.ShapeArray[1];
             var gx = Tensor.Empty(lp.ShapeArray, lp.DType);
             if (gx.DType == DType.Float32)
@@ -131,6 +148,10 @@ public sealed class CrossEntropy : Loss
             Accumulate(0, gx);
         }
 
-        protected override void ReleaseSaved() => _logp = null;
+        protected override void ReleaseSaved()
+        {
+            _logp = null;
+            _labels = null;
+        }
     }
 }

@@ -22,13 +22,19 @@ internal static class ShapeUtil
     internal static int[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var s = new int[shape.Length];
+        ContiguousStrides(shape, s);
+        return s;
+    }
+
+    /// <summary>Writes the row-major strides of <paramref name="shape"/> into <paramref name="s"/> (same length).</summary>
+    internal static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> s)
+    {
         int acc = 1;
         for (int d = shape.Length - 1; d >= 0; d--)
         {
             s[d] = acc;
             acc *= Math.Max(shape[d], 1);
         }
-        return s;
     }
 
     internal static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
@@ -77,13 +83,29 @@ internal static class ShapeUtil
     internal static int[] BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, ReadOnlySpan<int> target)
     {
         var s = new int[target.Length];
+        BroadcastStrides(shape, strides, target, s);
+        return s;
+    }
+
+    /// <summary><see cref="BroadcastStrides(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> into <paramref name="s"/>.</summary>
+    internal static void BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, ReadOnlySpan<int> target, Span<int> s)
+    {
         int off = target.Length - shape.Length;
         for (int i = 0; i < target.Length; i++)
         {
             int j = i - off;
             s[i] = j < 0 || shape[j] == 1 ? 0 : strides[j];
         }
-        return s;
+    }
+
+    /// <summary>True when <paramref name="shape"/> broadcasts to exactly <paramref name="target"/> (NumPy rules).</summary>
+    internal static bool BroadcastsTo(ReadOnlySpan<int> shape, ReadOnlySpan<int> target)
+    {
+        if (shape.Length > target.Length) return false;
+        int off = target.Length - shape.Length;
+        for (int j = 0; j < shape.Length; j++)
+            if (shape[j] != target[j + off] && shape[j] != 1) return false;
+        return true;
     }
 
     internal static string Format(ReadOnlySpan<int> shape)

@@ -11,19 +11,39 @@ internal sealed class Storage
 {
     private Array? _buffer;
 
-    internal Storage(DType dtype, int length, bool pooled)
+    internal Storage(DType dtype, int length, bool pooled) => Init(dtype, length, pooled);
+
+    private void Init(DType dtype, int length, bool pooled)
     {
         AllocationBudget.Charge(dtype, length);
         DType = dtype;
         Length = length;
         Pooled = pooled;
+        HandOffs = 0;
+        Owner = null;
         _buffer = pooled ? BufferPool.Rent(dtype, length) : Allocate(dtype, length);
         BornInBackward = pooled && Autodiff.Autograd.InBackward;
     }
 
+    /// <summary>A buffer of <paramref name="length"/> elements for a tensor made while <paramref name="scope"/> is the
+    /// innermost scope (null: a garbage-collected array). A recycling scope hands out the storage object of a buffer
+    /// the last step released (<see cref="TensorScope.Shells"/>) instead of a new one.</summary>
+    internal static Storage Create(DType dtype, int length, TensorScope? scope)
+    {
+        Storage s;
+        if (scope is { Recycles: true } && TensorScope.Shells.TryTakeStorage(out var spare))
+        {
+            spare.Init(dtype, length, pooled: true);
+            s = spare;
+        }
+        else s = new Storage(dtype, length, pooled: scope is not null);
+        scope?.Register(s);
+        return s;
+    }
+
     /// <summary>A pooled buffer made while <see cref="Autodiff.Autograd.Backward"/> ran on this thread: a gradient
     /// temporary, which backward may hand back to the pool as soon as the node that consumed it is done.</summary>
-    internal bool BornInBackward { get; }
+    internal bool BornInBackward { get; private set; }
 
     /// <summary>How many times a tensor on this buffer became a node's pending gradient without a copy.</summary>
     internal int HandOffs;
@@ -35,9 +55,9 @@ internal sealed class Storage
         Length = length;
     }
 
-    internal DType DType { get; }
+    internal DType DType { get; private set; }
 
-    internal int Length { get; }
+    internal int Length { get; private set; }
 
     internal bool Pooled { get; private set; }
 

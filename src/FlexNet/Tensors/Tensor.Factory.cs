@@ -5,12 +5,9 @@ public sealed partial class Tensor
     /// <summary>Allocates an uninitialised contiguous tensor (pooled inside a <see cref="TensorScope"/>).</summary>
     internal static Tensor Empty(ReadOnlySpan<int> shape, DType dtype)
     {
-        var shp = shape.ToArray();
-        int n = ShapeUtil.Product(shp);
-        var scope = TensorScope.Current;
-        var storage = new Storage(dtype, n, pooled: scope is not null);
-        scope?.Register(storage);
-        return new Tensor(storage, shp, ShapeUtil.ContiguousStrides(shp), 0);
+        int n = ShapeUtil.Product(shape);
+        var storage = Storage.Create(dtype, n, TensorScope.Current);
+        return CreateContiguous(storage, shape, 0);
     }
 
     /// <summary>Allocates an uninitialised contiguous tensor like <paramref name="t"/> (same shape and dtype).</summary>

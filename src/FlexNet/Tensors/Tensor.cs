@@ -14,8 +14,10 @@ namespace FlexNet.Tensors;
 /// </summary>
 public sealed partial class Tensor
 {
-    private readonly int[] _shape;
-    private readonly int[] _strides;
+    // Not readonly: a recycling TensorScope (Tensor.Recycling.cs) re-fills the shells of a finished step's dead
+    // tensors for the next step; nothing else writes these after construction.
+    private int[] _shape;
+    private int[] _strides;
 
     internal Tensor(Storage storage, int[] shape, int[] strides, int offset)
     {
@@ -27,9 +29,9 @@ public sealed partial class Tensor
         IsContiguous = ShapeUtil.IsContiguous(shape, strides);
     }
 
-    internal Storage Storage { get; }
+    internal Storage Storage { get; private set; }
 
-    internal int Offset { get; }
+    internal int Offset { get; private set; }
 
     internal int[] ShapeArray => _shape;
 
@@ -48,10 +50,10 @@ public sealed partial class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>Total number of elements (product of <see cref="Shape"/>; 1 for a scalar of rank 0).</summary>
-    public int Length { get; }
+    public int Length { get; private set; }
 
     /// <summary>True when the elements lie densely in row-major order in the buffer.</summary>
-    public bool IsContiguous { get; }
+    public bool IsContiguous { get; private set; }
 
     /// <summary>Size of dimension <paramref name="dim"/>; negative values count from the end.</summary>
     /// <param name="dim">Dimension index in [-Rank, Rank).</param>
@@ -177,7 +179,7 @@ public sealed partial class Tensor
 
     /// <summary>Returns a tensor sharing this one's data but cut from the autodiff graph (no gradient flows back).</summary>
     /// <returns>A leaf view of the same buffer.</returns>
-    public Tensor Detach() => new(Storage, _shape, _strides, Offset);
+    public Tensor Detach() => Create(Storage, _shape, _strides, Offset);
 
     /// <summary>Copies the elements, in row-major order, into a new float array.</summary>
     /// <returns>The values converted to float.</returns>

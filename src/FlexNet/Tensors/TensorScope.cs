@@ -19,13 +19,17 @@ public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] private static TensorScope? _current;
     [ThreadStatic] private static List<Storage>? t_spareList;
+    [ThreadStatic] private static TensorScope? t_spareRecycling;
     private readonly List<Storage> _owned;
-    private readonly TensorScope? _outer;
+    private readonly List<Tensor>? _made;
+    private TensorScope? _outer;
     private bool _disposed;
 
-    private TensorScope(TensorScope? outer)
+    private TensorScope(TensorScope? outer, bool recycles = false)
     {
         _outer = outer;
+        Recycles = recycles;
+        if (recycles) _made = new List<Tensor>();
         // the list of the last scope that ended on this thread, already grown to a step's size (a scope per
         // training step would otherwise regrow a fresh list every step)
         _owned = t_spareList ?? new List<Storage>();
@@ -35,7 +39,125 @@ public sealed class TensorScope : IDisposable
     private void RecycleList()
     {
         _owned.Clear();
-        t_spareList ??= _owned;
+        if (!Recycles) t_spareList ??= _owned; // a recycling scope object is itself reused, with its list
+    }
+
+    /// <summary>True for a scope opened by <see cref="BeginRecycling"/>.</summary>
+    internal bool Recycles { get; }
+
+    /// <summary>
+    /// Opens a recycling scope (a trainer's step): as <see cref="Begin"/>, and when it ends the objects of the tensors
+    /// made in it that are dead (their buffer went back to the pool) — the tensor objects with their shape and stride
+    /// arrays, and the storage objects — wait on this thread for the next recycling scope, whose tensors reuse them.
+    /// A warmed-up step then allocates no tensor objects. The price: a tensor of an ended step read later, which
+    /// throws <see cref="ObjectDisposedException"/> after a plain scope, may instead show another step's values, so
+    /// only code that never reads a step's tensors after the step opens one (the trainer; TrainerOptions.RecycleStepTensors).
+    /// Tensors made in it that stay alive (kept, or views of buffers from outside the scope) are never reused, and
+    /// nothing is reused when a live tensor's graph may still reach a dead one.
+    /// </summary>
+    internal static TensorScope BeginRecycling()
+    {
+        var s = t_spareRecycling;
+        if (s is not null)
+        {
+            t_spareRecycling = null;
+            s._outer = _current;
+            s._disposed = false;
+        }
+        else s = new TensorScope(_current, recycles: true);
+        _current = s;
+        return s;
+    }
+
+    internal void Made(Tensor t) => _made!.Add(t);
+
+    /// <summary>The current thread's dead tensor and storage objects from the last recycling scope that ended on it.</summary>
+    internal static ShellPool Shells => t_shells ??= new ShellPool();
+
+    [ThreadStatic] private static ShellPool? t_shells;
+
+    internal sealed class ShellPool
+    {
+        private const int MaxRank = 8;
+        private readonly Stack<Tensor>[] _tensors = new Stack<Tensor>[MaxRank + 1];
+        private readonly Stack<Storage> _storages = new();
+
+        internal ShellPool()
+        {
+            for (int r = 0; r <= MaxRank; r++) _tensors[r] = new Stack<Tensor>();
+        }
+
+        internal bool TryTake(int rank, out Tensor t)
+        {
+            if (rank <= MaxRank && _tensors[rank].TryPop(out t!)) return true;
+            t = null!;
+            return false;
+        }
+
+        internal void Return(Tensor t)
+        {
+            if (t.Rank <= MaxRank) _tensors[t.Rank].Push(t);
+        }
+
+        internal bool TryTakeStorage(out Storage s) => _storages.TryPop(out s!);
+
+        internal void ReturnStorage(Storage s) => _storages.Push(s);
+
+        /// <summary>Tensor objects waiting (diagnostics and tests).</summary>
+        internal int TensorCount
+        {
+            get
+            {
+                int n = 0;
+                foreach (var st in _tensors) n += st.Count;
+                return n;
+            }
+        }
+    }
+
+    /// <summary>Hands the dead tensors and storages of this ended recycling scope to <see cref="Shells"/>.</summary>
+    private void Recycle()
+    {
+        var made = _made!;
+        // a live tensor whose graph was not released may still reach the dead ones through its nodes: reuse nothing
+        bool safe = true;
+        foreach (var t in made)
+        {
+            if (t.Storage.IsReleased) continue;
+            if (t.GradFn is { } live)
+            {
+                if (!live.Released)
+                {
+                    safe = false;
+                    break;
+                }
+                live.Pinned = true; // a node shared with a dead tensor stays with the live one
+            }
+        }
+        if (safe)
+        {
+            var pool = Shells;
+            foreach (var t in made)
+            {
+                if (!t.Storage.IsReleased) continue;
+                if (t.GradFn is { InPool: false, Pinned: false } node)
+                {
+                    if (!node.Released) node.Release(); // dead, and no live graph reaches it
+                    node.Recycle();
+                }
+                t.ResetShell();
+                pool.Return(t);
+            }
+            foreach (var st in _owned)
+            {
+                if (!ReferenceEquals(st.Owner, this) || !st.IsReleased) continue;
+                st.Owner = null; // listed twice (moved out and back): returned once
+                pool.ReturnStorage(st);
+            }
+        }
+        foreach (var t in made)
+            if (t.GradFn is { Pinned: true } n) n.Pinned = false;
+        made.Clear();
     }
 
     /// <summary>The innermost scope on this thread, or null.</summary>
@@ -128,7 +250,13 @@ public sealed class TensorScope : IDisposable
         {
             if (ReferenceEquals(s.Owner, this)) s.Release();
         }
+        if (Recycles) Recycle();
         RecycleList();
         if (ReferenceEquals(_current, this)) _current = _outer;
+        if (Recycles)
+        {
+            _outer = null;
+            t_spareRecycling ??= this;
+        }
     }
 }

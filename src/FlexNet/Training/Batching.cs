@@ -10,7 +10,8 @@ internal static class Batching
     internal static Tensor Take(Tensor x, int axis, ReadOnlySpan<int> indices)
     {
         var src = x.Contiguous();
-        var shape = (int[])src.ShapeArray.Clone();
+        Span<int> shape = src.Rank <= 16 ? stackalloc int[src.Rank] : new int[src.Rank];
+        src.Shape.CopyTo(shape);
         int n = shape[axis];
         shape[axis] = indices.Length;
         var y = Tensor.Empty(shape, src.DType);

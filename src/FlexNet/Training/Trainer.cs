@@ -309,7 +309,7 @@ public sealed partial class Trainer
         long step = Optimizer.StepCount + 1;
         if (o.ReuseGradientBuffers) Optimizer.ZeroGrad(setToNone: false);
         else Optimizer.RecycleGrads(); // set-to-none semantics, buffers kept for the next backward
-        using var scope = TensorScope.Begin();
+        using var scope = o.RecycleStepTensors ? TensorScope.BeginRecycling() : TensorScope.Begin();
         var bt = data.GetBatch(idx);
         var xb = bt.Inputs;
         var yb = bt.Targets;
@@ -319,10 +319,8 @@ public sealed partial class Trainer
         if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, yb, step, epoch, batch);
         total.Backward();
         if (o.CheckFinite) CheckParams(grads: true, step, epoch, batch);
-        Func<Tensor>? closure = null;
-        if (Optimizer.Rule.NeedsHessianVectorProduct)
-            closure = () => TotalLoss(Run(bt, training: true), yb, bt.Weights, bt.Mask, xb, training: true);
-        Optimizer.Step(closure);
+        // made in a method of its own: a lambda here would allocate its captured locals at every step
+        Optimizer.Step(Optimizer.Rule.NeedsHessianVectorProduct ? LossClosure(bt) : null);
         if (o.CheckFinite) CheckParams(grads: false, step, epoch, batch);
         if (o.Metrics.Count > 0)
         {
@@ -330,6 +328,8 @@ public sealed partial class Trainer
         }
         return loss;
     }
+
+    private Func<Tensor> LossClosure(Batch bt) => () => TotalLoss(Run(bt, training: true), bt.Targets, bt.Weights, bt.Mask, bt.Inputs, training: true);
 
     private int? _outputCount;
 

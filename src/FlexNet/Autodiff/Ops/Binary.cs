@@ -22,7 +22,7 @@ internal static class Binary
         var y = Tensor.Empty(shape, a.DType);
         if (a.DType == DType.Float32) Compute<float>(a, b, y, kind);
         else Compute<double>(a, b, y, kind);
-        if (Autograd.ShouldRecord(a, b)) y.MarkRecorded(new BinaryBackward(a, b, kind));
+        if (Autograd.ShouldRecord(a, b)) y.MarkRecorded(BinaryBackward.Make(a, b, kind));
         return y;
     }
 
@@ -142,12 +142,26 @@ internal static class Binary
         }
     }
 
-    private sealed class BinaryBackward(Tensor a, Tensor b, Kind kind) : Node(a, b)
+    private sealed class BinaryBackward : Node
     {
-        private Tensor? _a = kind is Kind.Add or Kind.Sub ? null : a;
-        private Tensor? _b = kind is Kind.Add or Kind.Sub ? null : b;
+        private Tensor? _a;
+        private Tensor? _b;
+        private Kind kind;
+
+        /// <summary>A node for a ⊙ b (a dead one of an earlier training step when there is one).</summary>
+        internal static BinaryBackward Make(Tensor a, Tensor b, Kind kind)
+        {
+            var n = NodePool<BinaryBackward>.Take() ?? new BinaryBackward();
+            n.Rearm([a, b]);
+            n.kind = kind;
+            n._a = kind is Kind.Add or Kind.Sub ? null : a;
+            n._b = kind is Kind.Add or Kind.Sub ? null : b;
+            return n;
+        }
 
         public override string Name => kind + "Backward";
+
+        internal override bool Recycle() => NodePool<BinaryBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy)
         {

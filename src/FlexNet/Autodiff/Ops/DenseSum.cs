@@ -15,14 +15,23 @@ namespace FlexNet.Autodiff.Ops;
 /// </summary>
 internal static class DenseSum
 {
-    internal static Tensor Apply(Tensor[] xs, Tensor?[] ws, Tensor?[] biases, FusedActivation act, PackedWeight?[]? packed = null)
+    internal static Tensor Apply(ReadOnlySpan<Tensor> xs, ReadOnlySpan<Tensor?> ws, ReadOnlySpan<Tensor?> biases, FusedActivation act,
+                                 ReadOnlySpan<PackedWeight?> packed = default)
     {
         int k = xs.Length;
         var x0 = xs[0];
         var dtype = x0.DType;
         int n = x0.ShapeArray[0];
         int outF = ws[0] is { } w0 ? w0.ShapeArray[0] : x0.ShapeArray[1];
-        var saved = new Tensor[k];
+        bool record = false;
+        if (Autograd.IsEnabled)
+        {
+            for (int i = 0; i < k; i++) record |= xs[i].RequiresGrad || ws[i] is { RequiresGrad: true };
+            foreach (var b in biases) record |= b is { RequiresGrad: true };
+        }
+        // recorded: the node (a dead one of an earlier training step when there is one) owns the saved inputs
+        var node = record ? NodePool<DenseSumBackward>.Take() ?? new DenseSumBackward() : null;
+        var saved = node is not null ? node.SavedInputs(k) : new Tensor[k];
         for (int i = 0; i < k; i++)
         {
             var x = xs[i];
@@ -55,23 +64,15 @@ internal static class DenseSum
         if (dtype == DType.Float32) Forward<float>(saved, ws, packed, bias, y, n, outF, act);
         else Forward<double>(saved, ws, packed, bias, y, n, outF, act);
 
-        bool record = false;
-        if (Autograd.IsEnabled)
+        if (node is not null)
         {
-            for (int i = 0; i < k; i++) record |= xs[i].RequiresGrad || ws[i] is { RequiresGrad: true };
-            foreach (var b in biases) record |= b is { RequiresGrad: true };
-        }
-        if (record)
-        {
-            var inputs = new Tensor?[2 * k + biases.Length];
-            for (int i = 0; i < k; i++) { inputs[i] = xs[i]; inputs[k + i] = ws[i]; }
-            for (int j = 0; j < biases.Length; j++) inputs[2 * k + j] = biases[j];
-            y.MarkRecorded(new DenseSumBackward(inputs, saved, ws, y, k, act));
+            node.Arm(xs, ws, biases, y, act);
+            y.MarkRecorded(node);
         }
         return y;
     }
 
-    private static void Forward<T>(Tensor[] xs, Tensor?[] ws, PackedWeight?[]? packed, Tensor? bias, Tensor y, int n, int outF, FusedActivation act)
+    private static void Forward<T>(Tensor[] xs, ReadOnlySpan<Tensor?> ws, ReadOnlySpan<PackedWeight?> packed, Tensor? bias, Tensor y, int n, int outF, FusedActivation act)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var ys = y.Data<T>();
@@ -82,7 +83,7 @@ internal static class DenseSum
             if (ws[i] is { } w)
             {
                 int inF = xs[i].ShapeArray[1];
-                if (packed?[i] is { } pw && ReferenceEquals(pw.Source, w))
+                if (i < packed.Length && packed[i] is { } pw && ReferenceEquals(pw.Source, w))
                     pw.MultiplyInto<T>(n, x, first ? T.Zero : T.One, ys); // Wᵀ packed once per run by the plan
                 else
                     Gemm.Run(false, true, n, outF, inF, T.One, x, inF, w.Data<T>(), inF, first ? T.Zero : T.One, ys, outF);
@@ -99,16 +100,37 @@ internal static class DenseSum
         private Tensor[]? _xs;
         private Tensor?[]? _ws;
         private Tensor? _y;
-        private readonly int _k;
-        private readonly FusedActivation _act;
+        private int _k;
+        private FusedActivation _act;
+        // released with its arrays handed back to NodeArrays (a training step's next DenseSum rents them again)
+        private bool _parked;
 
-        internal DenseSumBackward(Tensor?[] inputs, Tensor[] xs, Tensor?[] ws, Tensor y, int k, FusedActivation act) : base(inputs)
+        [ThreadStatic] private static Tensor?[]? t_inputs;
+
+        /// <summary>The array the forward fills with the saved (contiguous) inputs.</summary>
+        internal Tensor[] SavedInputs(int k) => _xs = NodeArrays.Rent(k)!;
+
+        /// <summary>Records the op: inputs xs, then ws, then biases (as the constructor of a node would).</summary>
+        internal void Arm(ReadOnlySpan<Tensor> xs, ReadOnlySpan<Tensor?> ws, ReadOnlySpan<Tensor?> biases, Tensor y, FusedActivation act)
         {
-            _xs = xs;
-            _ws = ws;
+            int k = xs.Length, count = 2 * k + biases.Length;
+            var inputs = t_inputs is { } t && t.Length >= count ? t : t_inputs = new Tensor?[Math.Max(count, 8)];
+            for (int i = 0; i < k; i++) { inputs[i] = xs[i]; inputs[k + i] = ws[i]; }
+            for (int j = 0; j < biases.Length; j++) inputs[2 * k + j] = biases[j];
+            Rearm(inputs.AsSpan(0, count));
+            Array.Clear(inputs, 0, count);
+            _ws = NodeArrays.Rent(k);
+            ws.CopyTo(_ws);
+            _parked = false;
             _y = y.Detach();
             _k = k;
             _act = act;
+        }
+
+        internal override bool Recycle()
+        {
+            if (!_parked) return false; // released: see ReleaseSaved
+            return NodePool<DenseSumBackward>.Return(this);
         }
 
         protected internal override void Backward(Tensor gy)
@@ -195,6 +217,9 @@ internal static class DenseSum
 
         protected override void ReleaseSaved()
         {
+            if (_xs is not null) NodeArrays.Return(_xs);
+            if (_ws is not null) NodeArrays.Return(_ws);
+            _parked = true;
             _xs = null;
             _ws = null;
             _y = null;

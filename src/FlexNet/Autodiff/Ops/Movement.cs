@@ -56,18 +56,19 @@ internal static class Movement
         protected internal override void Backward(Tensor gy) => Accumulate(0, Cast(gy, _dtype));
     }
 
-    internal static Tensor Reshape(Tensor x, int[] shape)
+    internal static Tensor Reshape(Tensor x, ReadOnlySpan<int> shape)
     {
-        shape = ResolveShape(x, shape);
+        Span<int> s = shape.Length <= 16 ? stackalloc int[shape.Length] : new int[shape.Length];
+        ResolveShape(x, shape, s);
         var src = x.IsContiguous ? x : Clone(x);
-        var y = new Tensor(src.Storage, shape, ShapeUtil.ContiguousStrides(shape), src.Offset);
-        if (Autograd.ShouldRecord(src)) y.MarkRecorded(new ReshapeBackward(src));
+        var y = Tensor.CreateContiguous(src.Storage, s, src.Offset);
+        if (Autograd.ShouldRecord(src)) y.MarkRecorded(ReshapeBackward.Make(src));
         return y;
     }
 
-    private static int[] ResolveShape(Tensor x, int[] shape)
+    private static void ResolveShape(Tensor x, ReadOnlySpan<int> shape, Span<int> s)
     {
-        var s = (int[])shape.Clone();
+        shape.CopyTo(s);
         int infer = -1;
         long known = 1;
         for (int i = 0; i < s.Length; i++)
@@ -90,12 +91,24 @@ internal static class Movement
         {
             throw new ShapeMismatchException($"Reshape: cannot reshape {ShapeUtil.Format(x.Shape)} ({x.Length} elements) to {ShapeUtil.Format(shape)} ({known} elements).");
         }
-        return s;
     }
 
-    private sealed class ReshapeBackward(Tensor x) : Node(x)
+    private sealed class ReshapeBackward : Node
     {
-        private readonly int[] _shape = x.ShapeArray;
+        private int[] _shape = [];
+
+        /// <summary>A node for a reshape of x (a dead one of an earlier training step when there is one).</summary>
+        internal static ReshapeBackward Make(Tensor x)
+        {
+            var n = NodePool<ReshapeBackward>.Take() ?? new ReshapeBackward();
+            n.Rearm([x]);
+            n._shape = x.ShapeArray;
+            return n;
+        }
+
+        protected override void ReleaseSaved() => _shape = [];
+
+        internal override bool Recycle() => NodePool<ReshapeBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy) => Accumulate(0, Reshape(gy, _shape), owned: false);
     }
@@ -105,9 +118,9 @@ internal static class Movement
         int r = x.Rank;
         if (dims.Length != r)
             throw new ShapeMismatchException($"Permute: {dims.Length} axes given for a tensor of rank {r} (shape {ShapeUtil.Format(x.Shape)}).");
-        var seen = new bool[r];
-        var shape = new int[r];
-        var strides = new int[r];
+        Span<bool> seen = r <= 16 ? stackalloc bool[r] : new bool[r];
+        Span<int> shape = r <= 16 ? stackalloc int[r] : new int[r];
+        Span<int> strides = r <= 16 ? stackalloc int[r] : new int[r];
         for (int i = 0; i < r; i++)
         {
             int d = ShapeUtil.NormalizeAxis(dims[i], r, "Permute");
@@ -116,7 +129,7 @@ internal static class Movement
             shape[i] = x.ShapeArray[d];
             strides[i] = x.StridesArray[d];
         }
-        var y = new Tensor(x.Storage, shape, strides, x.Offset);
+        var y = Tensor.Create(x.Storage, shape, strides, x.Offset);
         if (Autograd.ShouldRecord(x))
         {
             var inv = new int[r];
@@ -151,18 +164,35 @@ internal static class Movement
         if (step <= 0) throw new ArgumentException($"Slice: step must be positive. Received: {step}");
         if (start < 0 || length < 0 || (length > 0 && start + (long)(length - 1) * step >= size))
             throw new ShapeMismatchException($"Slice: [{start}, +{length} step {step}) is out of range for axis {axis} of size {size} (shape {ShapeUtil.Format(x.Shape)}).");
-        var shape = (int[])x.ShapeArray.Clone();
-        var strides = (int[])x.StridesArray.Clone();
+        int r = x.Rank;
+        Span<int> shape = r <= 16 ? stackalloc int[r] : new int[r];
+        Span<int> strides = r <= 16 ? stackalloc int[r] : new int[r];
+        x.Shape.CopyTo(shape);
+        x.Strides.CopyTo(strides);
         shape[axis] = length;
         strides[axis] *= step;
-        var y = new Tensor(x.Storage, shape, strides, x.Offset + start * x.StridesArray[axis]);
-        if (Autograd.ShouldRecord(x)) y.MarkRecorded(new SliceBackward(x, axis, start, length, step));
+        var y = Tensor.Create(x.Storage, shape, strides, x.Offset + start * x.StridesArray[axis]);
+        if (Autograd.ShouldRecord(x)) y.MarkRecorded(SliceBackward.Make(x, axis, start, length, step));
         return y;
     }
 
-    private sealed class SliceBackward(Tensor x, int axis, int start, int length, int step) : Node(x)
+    private sealed class SliceBackward : Node
     {
-        private readonly int[] _shape = x.ShapeArray;
+        private int[] _shape = [];
+        private int axis, start, length, step;
+
+        /// <summary>A node for a slice of x (a dead one of an earlier training step when there is one).</summary>
+        internal static SliceBackward Make(Tensor x, int axis, int start, int length, int step)
+        {
+            var n = NodePool<SliceBackward>.Take() ?? new SliceBackward();
+            n.Rearm([x]);
+            (n._shape, n.axis, n.start, n.length, n.step) = (x.ShapeArray, axis, start, length, step);
+            return n;
+        }
+
+        protected override void ReleaseSaved() => _shape = [];
+
+        internal override bool Recycle() => NodePool<SliceBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy)
         {
@@ -184,10 +214,14 @@ internal static class Movement
     /// <summary>A read-only broadcast view of x with the given (larger) shape: stride 0 on expanded dims.</summary>
     internal static Tensor Expand(Tensor x, int[] shape)
     {
-        var target = ShapeUtil.Broadcast(x.Shape, shape, "Expand");
-        if (!ShapeUtil.SameShape(target, shape))
+        if (!ShapeUtil.BroadcastsTo(x.Shape, shape))
+        {
+            _ = ShapeUtil.Broadcast(x.Shape, shape, "Expand"); // incompatible shapes: its message
             throw new ShapeMismatchException($"Expand: cannot expand {ShapeUtil.Format(x.Shape)} to {ShapeUtil.Format(shape)}.");
-        var y = new Tensor(x.Storage, (int[])shape.Clone(), ShapeUtil.BroadcastStrides(x.Shape, x.Strides, shape), x.Offset);
+        }
+        Span<int> strides = shape.Length <= 16 ? stackalloc int[shape.Length] : new int[shape.Length];
+        ShapeUtil.BroadcastStrides(x.Shape, x.Strides, shape, strides);
+        var y = Tensor.Create(x.Storage, shape, strides, x.Offset);
         if (Autograd.ShouldRecord(x)) y.MarkRecorded(new IdentityBackward(x)); // AccumulateInto sums to x's shape
         return y;
     }
@@ -277,9 +311,10 @@ internal static class Movement
     internal static Tensor Unsqueeze(Tensor x, int axis)
     {
         axis = ShapeUtil.NormalizeAxis(axis, x.Rank + 1, "Unsqueeze");
-        var shape = new List<int>(x.ShapeArray);
-        shape.Insert(axis, 1);
-        return Reshape(x, shape.ToArray());
+        int r = x.Rank + 1;
+        Span<int> shape = r <= 16 ? stackalloc int[r] : new int[r];
+        for (int d = 0, j = 0; d < r; d++) shape[d] = d == axis ? 1 : x.ShapeArray[j++];
+        return Reshape(x, shape);
     }
 
     internal static Tensor Squeeze(Tensor x, int axis)
@@ -287,9 +322,10 @@ internal static class Movement
         axis = ShapeUtil.NormalizeAxis(axis, x.Rank, "Squeeze");
         if (x.ShapeArray[axis] != 1)
             throw new ShapeMismatchException($"Squeeze: axis {axis} of {ShapeUtil.Format(x.Shape)} has size {x.ShapeArray[axis]}, not 1.");
-        var shape = new List<int>(x.ShapeArray);
-        shape.RemoveAt(axis);
-        return Reshape(x, shape.ToArray());
+        int r = x.Rank - 1;
+        Span<int> shape = r <= 16 ? stackalloc int[r] : new int[r];
+        for (int d = 0, j = 0; d < x.Rank; d++) if (d != axis) shape[j++] = x.ShapeArray[d];
+        return Reshape(x, shape);
     }
 
     /// <summary>Constant padding: <paramref name="pads"/> holds (before, after) per dimension, outermost first.</summary>

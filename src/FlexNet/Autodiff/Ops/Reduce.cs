@@ -8,13 +8,13 @@ namespace FlexNet.Autodiff.Ops;
 /// <summary>Reductions: sum, mean, max and argmax over axes, and summing a broadcast gradient back to a shape.</summary>
 internal static class Reduce
 {
-    private static bool[] AxesMask(Tensor x, int[]? axes, string op)
+    private static void AxesMask(Tensor x, int[]? axes, string op, Span<bool> mask)
     {
-        var mask = new bool[x.Rank];
+        mask.Clear();
         if (axes is null || axes.Length == 0)
         {
-            Array.Fill(mask, true);
-            return mask;
+            mask.Fill(true);
+            return;
         }
         foreach (var a in axes)
         {
@@ -22,46 +22,72 @@ internal static class Reduce
             if (mask[d]) throw new ArgumentException($"{op}: axis {a} repeated in {ShapeUtil.Format(axes)}.");
             mask[d] = true;
         }
-        return mask;
     }
 
-    private static int[] ReducedShape(Tensor x, bool[] mask, bool keepDims)
+    private static int[] ReducedShape(Tensor x, ReadOnlySpan<bool> mask, bool keepDims)
     {
-        var s = new List<int>();
+        Span<int> s = stackalloc int[x.Rank];
+        return s[..ReducedShape(x, mask, keepDims, s)].ToArray();
+    }
+
+    /// <summary>Writes the reduced shape into <paramref name="s"/> (at least rank long); returns its rank.</summary>
+    private static int ReducedShape(Tensor x, ReadOnlySpan<bool> mask, bool keepDims, Span<int> s)
+    {
+        int r = 0;
         for (int d = 0; d < x.Rank; d++)
         {
-            if (!mask[d]) s.Add(x.ShapeArray[d]);
-            else if (keepDims) s.Add(1);
+            if (!mask[d]) s[r++] = x.ShapeArray[d];
+            else if (keepDims) s[r++] = 1;
         }
-        return s.ToArray();
+        return r;
     }
 
     internal static Tensor Sum(Tensor x, int[]? axes, bool keepDims)
     {
         x.RequireFloat("Sum");
-        var mask = AxesMask(x, axes, "Sum");
+        Span<bool> mask = x.Rank <= 16 ? stackalloc bool[x.Rank] : new bool[x.Rank];
+        AxesMask(x, axes, "Sum", mask);
         var y = SumRaw(x, mask, keepDims);
-        if (Autograd.ShouldRecord(x)) y.MarkRecorded(new SumBackward(x, ReducedShape(x, mask, true), 1.0));
+        if (Autograd.ShouldRecord(x)) y.MarkRecorded(SumBackward.Make(x, mask, 1.0));
         return y;
     }
 
     internal static Tensor Mean(Tensor x, int[]? axes, bool keepDims)
     {
         x.RequireFloat("Mean");
-        var mask = AxesMask(x, axes, "Mean");
+        Span<bool> mask = x.Rank <= 16 ? stackalloc bool[x.Rank] : new bool[x.Rank];
+        AxesMask(x, axes, "Mean", mask);
         long count = 1;
         for (int d = 0; d < x.Rank; d++) if (mask[d]) count *= x.ShapeArray[d];
         var y = SumRaw(x, mask, keepDims);
         double scale = count == 0 ? double.NaN : 1.0 / count;
         if (y.DType == DType.Float32) TensorPrimitives.Multiply(y.F, (float)scale, y.F);
         else TensorPrimitives.Multiply(y.D, scale, y.D);
-        if (Autograd.ShouldRecord(x)) y.MarkRecorded(new SumBackward(x, ReducedShape(x, mask, true), scale));
+        if (Autograd.ShouldRecord(x)) y.MarkRecorded(SumBackward.Make(x, mask, scale));
         return y;
     }
 
-    private sealed class SumBackward(Tensor x, int[] keptShape, double scale) : Node(x)
+    private sealed class SumBackward : Node
     {
-        private readonly int[] _shape = x.ShapeArray;
+        private int[] _shape = [];
+        private int[] keptShape = [];
+        private double scale;
+
+        /// <summary>A node for a sum of x over the masked axes (a dead one of an earlier training step when there is one).</summary>
+        internal static SumBackward Make(Tensor x, ReadOnlySpan<bool> mask, double scale)
+        {
+            var n = NodePool<SumBackward>.Take() ?? new SumBackward();
+            n.Rearm([x]);
+            n._shape = x.ShapeArray;
+            if (n.keptShape.Length != x.Rank) n.keptShape = new int[x.Rank];
+            ReducedShape(x, mask, true, n.keptShape);
+            n.scale = scale;
+            return n;
+        }
+
+        protected override void ReleaseSaved() => _shape = [];
+
+        internal override bool Recycle() => NodePool<SumBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy)
         {
@@ -72,10 +98,10 @@ internal static class Reduce
     }
 
     /// <summary>Sums over the masked axes without recording.</summary>
-    private static Tensor SumRaw(Tensor x, bool[] mask, bool keepDims)
+    private static Tensor SumRaw(Tensor x, ReadOnlySpan<bool> mask, bool keepDims)
     {
-        var outShape = ReducedShape(x, mask, keepDims);
-        var y = Tensor.Empty(outShape, x.DType);
+        Span<int> outShape = x.Rank <= 16 ? stackalloc int[x.Rank] : new int[x.Rank];
+        var y = Tensor.Empty(outShape[..ReducedShape(x, mask, keepDims, outShape)], x.DType);
         int rank = x.Rank;
         int lead = 0;
         while (lead < rank && mask[lead]) lead++;
@@ -130,7 +156,7 @@ internal static class Reduce
     {
         int rank = g.Rank, off = rank - shape.Length;
         if (off < 0) throw new ShapeMismatchException($"SumToShape: gradient shape {ShapeUtil.Format(g.Shape)} has lower rank than {ShapeUtil.Format(shape)}.");
-        var mask = new bool[rank];
+        Span<bool> mask = rank <= 16 ? stackalloc bool[rank] : new bool[rank];
         for (int d = 0; d < rank; d++)
         {
             int j = d - off;
@@ -139,7 +165,7 @@ internal static class Reduce
                 throw new ShapeMismatchException($"SumToShape: gradient shape {ShapeUtil.Format(g.Shape)} is not a broadcast of {ShapeUtil.Format(shape)}.");
         }
         var s = SumRaw(g, mask, keepDims: false);
-        return new Tensor(s.Storage, (int[])shape.Clone(), ShapeUtil.ContiguousStrides(shape), s.Offset);
+        return Tensor.CreateContiguous(s.Storage, shape, s.Offset);
     }
 
     /// <summary>Maximum along one axis (values), with the argmax (first on ties) kept for the backward pass.</summary>

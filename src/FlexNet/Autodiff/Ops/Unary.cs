@@ -32,7 +32,7 @@ internal static class Unary
             if (x.DType == DType.Float32) Forward<float>(xc.F, y.F, kind, (float)p1, (float)p2);
             else Forward<double>(xc.D, y.D, kind, p1, p2);
         }
-        if (Autograd.ShouldRecord(x)) y.MarkRecorded(new UnaryBackward(x, xc, y, kind, p1, p2));
+        if (Autograd.ShouldRecord(x)) y.MarkRecorded(UnaryBackward.Make(x, xc, y, kind, p1, p2));
         return y;
     }
 
@@ -120,10 +120,23 @@ internal static class Unary
         }
     }
 
-    private sealed class UnaryBackward(Tensor x, Tensor xc, Tensor y, Kind kind, double p1, double p2) : Node(x)
+    private sealed class UnaryBackward : Node
     {
-        private Tensor? _x = xc;
-        private Tensor? _y = y;
+        private Tensor? _x;
+        private Tensor? _y;
+        private Kind kind;
+        private double p1, p2;
+
+        /// <summary>A node for kind(x) (a dead one of an earlier training step when there is one).</summary>
+        internal static UnaryBackward Make(Tensor x, Tensor xc, Tensor y, Kind kind, double p1, double p2)
+        {
+            var n = NodePool<UnaryBackward>.Take() ?? new UnaryBackward();
+            n.Rearm([x]);
+            (n._x, n._y, n.kind, n.p1, n.p2) = (xc, y, kind, p1, p2);
+            return n;
+        }
+
+        internal override bool Recycle() => NodePool<UnaryBackward>.Return(this);
 
         public override string Name => kind + "Backward";
 

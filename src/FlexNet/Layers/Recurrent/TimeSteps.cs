@@ -26,11 +26,11 @@ internal static class TimeSteps
         var stepStrides = ShapeUtil.ContiguousStrides(stepShape);
         int stepLength = ShapeUtil.Product(stepShape);
         var hubNode = new HubBackward(x);
-        var hub = new Tensor(x.Storage, x.ShapeArray, x.StridesArray, x.Offset);
+        var hub = Tensor.Create(x.Storage, x.ShapeArray, x.StridesArray, x.Offset);
         hub.MarkRecorded(hubNode);
         for (int t = 0; t < steps; t++)
         {
-            var view = new Tensor(x.Storage, stepShape, stepStrides, x.Offset + t * stepLength);
+            var view = Tensor.Create(x.Storage, stepShape, stepStrides, x.Offset + t * stepLength);
             view.MarkRecorded(new StepBackward(hub, hubNode, t * stepLength));
             r[t] = view;
         }
