@@ -1,0 +1,123 @@
+using FlexNet.Connections;
+using FlexNet.Graph;
+using FlexNet.Tensors;
+
+namespace FlexNet.Tests.Graph;
+
+/// <summary>
+/// Behaviour of the graph engine (<c>ExecutionPlan</c>, <c>Network</c>, <c>RunState</c>) that mutation testing found
+/// untested (issue 15, Graph session 5), each checked against values or messages written out in the test. The
+/// networks are identity sums (h(t) = x(t) + h(t−1) and the like) whose outputs are known by hand.
+/// </summary>
+public sealed class GraphMutationGapTests
+{
+    private static string Fail<TEx>(Action a) where TEx : Exception => Assert.Throws<TEx>(a).Message;
+
+    private const string DagAdvice = "Connections within one step must form a DAG; give one connection on the cycle a delay >= 1.";
+
+    /// <summary>A layer fed by the cycle and added before it used to make the cycle's description walk off the graph
+    /// (IndexOutOfRangeException): the walk went forward from the first unfinished layer, which feeds nothing.</summary>
+    [Fact]
+    public void ACycleBehindALayerAddedBeforeItIsStillSpelledOut()
+    {
+        var net = new Network("tail");
+        var s = net.Add(new Layer(2, name: "s"));
+        var p = new Layer(2, name: "p");
+        var q = new Layer(2, name: "q");
+        net.ConnectDense(new InputLayer(2, name: "x"), p);
+        net.ConnectDense(p, q);
+        net.ConnectDense(q, p);
+        net.ConnectDense(q, s);
+        Assert.Equal("Network 'tail': the delay-0 connections form a cycle 'p' -> 'q' -> 'p'. " + DagAdvice,
+            Fail<GraphException>(() => net.Compile()));
+
+        // three layers on the cycle, the one added first (c) in the middle of the connections' order a -> b -> c -> a;
+        // d hangs off the cycle and e off d, both added first
+        var three = new Network("three");
+        var e = three.Add(new Layer(2, name: "e"));
+        var d = three.Add(new Layer(2, name: "d"));
+        var c = three.Add(new Layer(2, name: "c"));
+        var a = new Layer(2, name: "a");
+        var b = new Layer(2, name: "b");
+        three.ConnectDense(new InputLayer(2, name: "x"), a);
+        three.ConnectDense(a, b);
+        three.ConnectDense(b, c);
+        three.ConnectDense(c, a);
+        three.ConnectDense(b, d);
+        three.ConnectDense(d, e);
+        Assert.Equal("Network 'three': the delay-0 connections form a cycle 'c' -> 'a' -> 'b' -> 'c'. " + DagAdvice,
+            Fail<GraphException>(() => three.Compile()));
+
+        // a layer on its own delay-0 loop
+        var self = new Network("self");
+        var h = new Layer(2, name: "h");
+        self.ConnectDense(new InputLayer(2, name: "x"), h);
+        self.ConnectDense(h, h);
+        Assert.Equal("Network 'self': the delay-0 connections form a cycle 'h' -> 'h'. " + DagAdvice,
+            Fail<GraphException>(() => self.Compile()));
+    }
+
+    private static (Network Net, Tensor X) RunningSum()
+    {
+        var net = new Network("sum", DType.Float64);
+        var x = new InputLayer(1, sequenceLength: 2, name: "x");
+        var h = new Layer(1, name: "h");
+        net.ConnectIdentity(x, h);
+        net.ConnectIdentity(h, h, delay: 1);
+        return (net, Tensor.Ones([2, 1, 1], DType.Float64));
+    }
+
+    /// <summary>h(t) = x(t) + h(t−1) on x = 1, 1: a fresh call gives 1, 2; a stateful call after it 3, 4. A call with
+    /// <see cref="Network.Stateful"/> off starts from zeros even while a carried state is kept for later.</summary>
+    [Fact]
+    public void ACallWithStatefulOffIgnoresTheCarriedState()
+    {
+        var (net, xs) = RunningSum();
+        net.Stateful = true;
+        Assert.Equal([1.0, 2], net.Forward(xs)[0].ToDoubleArray());
+        net.Stateful = false;
+        Assert.Equal([1.0, 2], net.Forward(xs)[0].ToDoubleArray());
+        net.Stateful = true;
+        Assert.Equal([3.0, 4], net.Forward(xs)[0].ToDoubleArray());
+        Assert.Equal([5.0, 6], net.Forward(xs)[0].ToDoubleArray());
+    }
+
+    /// <summary>The input list is cached; an input layer added after it was read must still be in it (and the next run
+    /// must take a tensor for it).</summary>
+    [Fact]
+    public void AnInputAddedAfterARunIsListedAndFed()
+    {
+        var (net, xs) = RunningSum();
+        Assert.Equal([1.0, 2], net.Forward(xs)[0].ToDoubleArray());
+        Assert.Equal(["x"], net.Inputs.Select(i => i.Name));
+        var u = new InputLayer(1, name: "u");
+        net.ConnectIdentity(u, net["h"]);
+        Assert.Equal(["x", "u"], net.Inputs.Select(i => i.Name));
+        // h = x + u + h(t−1) with u = 10 at every step: 11, 22
+        Assert.Equal([11.0, 22], net.Forward(xs, Tensor.Full([1, 1], 10.0, DType.Float64))[0].ToDoubleArray());
+        Assert.Equal("Network 'sum' has 2 input layer(s) (x, u) but 1 tensor(s) were given.",
+            Fail<ArgumentException>(() => net.Forward(xs)));
+    }
+
+    /// <summary>The refusal of a second identity edge names the edge it would repeat: same source, same target, same
+    /// delay, and an identity edge, although other edges into the layer came first.</summary>
+    [Fact]
+    public void TheRepeatedIdentityEdgeIsNamedAmongOtherEdgesIntoTheLayer()
+    {
+        var net = new Network("dup");
+        var x = new InputLayer(2, name: "x");
+        var y = new InputLayer(2, name: "y");
+        var h = new Layer(2, name: "h");
+        net.ConnectIdentity(y, h, name: "from y");
+        net.ConnectIdentity(h, h, delay: 1, name: "self");
+        net.ConnectDense(x, h, name: "dense x");
+        net.ConnectIdentity(x, h, delay: 1, name: "x late");
+        net.ConnectIdentity(x, h, name: "x now");
+        Assert.Equal("Network 'dup': layer 'h' already receives 'x' (delay 0) through identity connection 'x now'; a second identity edge " +
+                     "would add the same values twice. (A builder's Attach already made that edge: do not Connect it again.)",
+            Fail<GraphException>(() => net.ConnectIdentity(x, h)));
+        Assert.Equal("Network 'dup': layer 'h' already receives 'x' (delay 1) through identity connection 'x late'; a second identity edge " +
+                     "would add the same values twice. (A builder's Attach already made that edge: do not Connect it again.)",
+            Fail<GraphException>(() => net.ConnectIdentity(x, h, delay: 1)));
+    }
+}
