@@ -120,4 +120,31 @@ public sealed class GraphMutationGapTests
                      "would add the same values twice. (A builder's Attach already made that edge: do not Connect it again.)",
             Fail<GraphException>(() => net.ConnectIdentity(x, h, delay: 1)));
     }
+
+    /// <summary>Adding a layer or an output after a compile changes the graph: the next compile must see it (an
+    /// unconnected layer is refused, a new output is returned).</summary>
+    [Fact]
+    public void LayersAndOutputsAddedAfterACompileAreSeen()
+    {
+        var (net, xs) = RunningSum();
+        net.Compile();
+        net.Add(new Layer(1, name: "loose"));
+        Assert.Null(net.Plan);
+        Assert.Equal("Network 'sum': layer 'loose' has no incoming connections (only input layers may be sources without inputs).",
+            Fail<GraphException>(() => net.Forward(xs)));
+
+        var (more, ys) = RunningSum();
+        var h = more["h"];
+        var o = new Layer(1, name: "o");
+        more.ConnectIdentity(h, o);
+        more.AddOutput(o);
+        Assert.Equal([1.0, 2], more.Forward(ys)[0].ToDoubleArray());
+        more.AddOutput(h, OutputMode.LastStep);
+        Assert.Null(more.Plan);
+        var outs = more.Forward(ys);
+        Assert.Equal(2, outs.Length);
+        Assert.Equal([1.0, 2], outs[0].ToDoubleArray());
+        Assert.Equal([1, 1], outs[1].ShapeArray);
+        Assert.Equal([2.0], outs[1].ToDoubleArray());
+    }
 }
