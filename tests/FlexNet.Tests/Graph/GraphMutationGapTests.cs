@@ -13,6 +13,13 @@ public sealed class GraphMutationGapTests
 {
     private static string Fail<TEx>(Action a) where TEx : Exception => Assert.Throws<TEx>(a).Message;
 
+    private static void Near(double[] expected, double[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12, $"{what} [{i}]: expected {expected[i]:G17}, got {actual[i]:G17}");
+    }
+
     private const string DagAdvice = "Connections within one step must form a DAG; give one connection on the cycle a delay >= 1.";
 
     /// <summary>A layer fed by the cycle and added before it used to make the cycle's description walk off the graph
@@ -146,5 +153,55 @@ public sealed class GraphMutationGapTests
         Assert.Equal([1.0, 2], outs[0].ToDoubleArray());
         Assert.Equal([1, 1], outs[1].ShapeArray);
         Assert.Equal([2.0], outs[1].ToDoubleArray());
+    }
+
+    /// <summary>Hoisting computes z₀ once per run for a layer that runs at every step; a layer that runs only at the
+    /// last step computes its product once anyway, so the plan hoists nothing for it (and says so).</summary>
+    [Fact]
+    public void OnlyLayersThatRunAtEveryStepHoistTheirStaticInputs()
+    {
+        foreach (var mode in new[] { OutputMode.LastStep, OutputMode.AllSteps })
+        {
+            var net = new Network("hoist", DType.Float64) { Steps = 3 };
+            var x = new InputLayer(2, name: "x");
+            var h = new Layer(2, "tanh", name: "h");
+            var c = net.ConnectDense(x, h);
+            net.AddOutput(h, mode);
+            string hoisted = mode == OutputMode.AllSteps ? "  [once per run: x]" : "";
+            Assert.Equal($"  0: x\n  1: h <- x{hoisted}\n".ReplaceLineEndings(), net.DescribePlan());
+            c.Weight.CopyFrom(Tensor.FromArray([0.5, -1.0, 2.0, 0.25], 2, 2));
+            c.Bias!.CopyFrom(Tensor.FromArray([0.1, -0.2], 2));
+            var y = net.Forward(Tensor.FromArray([1.0, 3.0], 1, 2))[0];
+            double[] step = [Math.Tanh(0.5 * 1 - 1.0 * 3 + 0.1), Math.Tanh(2.0 * 1 + 0.25 * 3 - 0.2)];
+            Near(mode == OutputMode.AllSteps ? [.. step, .. step, .. step] : step, y.ToDoubleArray(), $"h ({mode})");
+        }
+    }
+
+    /// <summary>A rebuild forgets the shapes of the previous build first: a recurrent edge from a layer later in the
+    /// order (cat, which grows from [2] to [5] when b is joined) into an earlier one (h) must be built for the new
+    /// shape, not the stale one. h(t) = x + F cat(t−1), cat = [a, b].</summary>
+    [Fact]
+    public void ARebuildUsesTheNewShapeOfALaterLayerThatFeedsBack()
+    {
+        var net = new Network("grow", DType.Float64) { Steps = 2 };
+        var x = new InputLayer(1, name: "x");
+        var h = new Layer(1, name: "h");
+        var a = new InputLayer(2, name: "a");
+        var cat = new Layer((int[]?)null, combine: CombineRule.Concat, name: "cat");
+        var w = net.ConnectDense(x, h, bias: false);
+        net.ConnectIdentity(a, cat);
+        var f = net.ConnectDense(cat, h, delay: 1, bias: false);
+        net.AddOutput(h);
+        net.Compile();
+        Assert.Equal([1, 2], f.Weight.ShapeArray);
+        var b = new InputLayer(3, name: "b");
+        net.ConnectIdentity(b, cat);
+        net.Compile();
+        Assert.Equal([5], cat.OutputShape!);
+        Assert.Equal([1, 5], f.Weight.ShapeArray);
+        w.Weight.CopyFrom(Tensor.FromArray([1.0], 1, 1));
+        f.Weight.CopyFrom(Tensor.FromArray([1.0, 10, 100, 1000, 10000], 1, 5));
+        var y = net.Forward(Tensor.FromArray([0.5], 1, 1), Tensor.FromArray([1.0, 2], 1, 2), Tensor.FromArray([3.0, 4, 5], 1, 3))[0];
+        Assert.Equal([0.5, 0.5 + 1 + 20 + 300 + 4000 + 50000], y.ToDoubleArray());
     }
 }
