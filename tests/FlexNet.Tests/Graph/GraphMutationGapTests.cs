@@ -204,4 +204,70 @@ public sealed class GraphMutationGapTests
         var y = net.Forward(Tensor.FromArray([0.5], 1, 1), Tensor.FromArray([1.0, 2], 1, 2), Tensor.FromArray([3.0, 4, 5], 1, 3))[0];
         Assert.Equal([0.5, 0.5 + 1 + 20 + 300 + 4000 + 50000], y.ToDoubleArray());
     }
+
+    /// <summary>Stateful call 1 (no mask) on h(t) = x(t) + h(t−1), then call 2 with sample 1 masked at both steps: sample
+    /// 1 holds call 1's last output (6), sample 0 runs on (4 + 10 = 14, 14 + 30 = 44). The held value is the carried
+    /// copy, cut from call 1's graph: call 1's input gets no gradient.</summary>
+    [Fact]
+    public void TheCarriedLastOutputsAreCutFromThePreviousCall()
+    {
+        var (net, _) = RunningSum();
+        net.AddOutput(net["h"], OutputMode.LastStep);
+        net.Stateful = true;
+        var x1 = Tensor.FromArray([1.0, 2, 3, 4], 2, 2, 1);
+        x1.RequireGrad();
+        Assert.Equal([4.0, 6], net.Forward(x1)[0].ToDoubleArray());
+        var x2 = Tensor.FromArray([10.0, 20, 30, 40], 2, 2, 1);
+        x2.RequireGrad();
+        var y = net.Forward([x2], training: false, mask: Tensor.FromArray([1.0, 0, 1, 0], 2, 2))[0];
+        Assert.Equal([44.0, 6], y.ToDoubleArray());
+        y.Sum().Backward();
+        Assert.Null(x1.Grad);
+        Assert.Equal([1.0, 0, 1, 0], x2.Grad!.ToDoubleArray());
+    }
+
+    /// <summary>s_t = ½ s_{t−1} + z_t (s_0 = z_0), y_t = s_t + time.</summary>
+    private sealed class Leaky() : Layer(1, name: "acc")
+    {
+        protected internal override bool HasStepState => true;
+
+        protected internal override Tensor TransformStep(Tensor combined, bool training, int time, ref Tensor[]? state)
+        {
+            var s = state is null ? combined : state[0] * 0.5 + combined;
+            state = [s];
+            return s + (double)time;
+        }
+    }
+
+    /// <summary>Call 1 on x = 1, 2: s = 1, 2.5 (y = 1, 3.5); call 2 on x = 4: s = 1.25 + 4, y = 5.25 + 2. The carried step
+    /// state is a copy cut from call 1's graph.</summary>
+    [Fact]
+    public void TheCarriedStepStateIsCutFromThePreviousCall()
+    {
+        var net = new Network("leaky", DType.Float64) { Stateful = true };
+        var x = new InputLayer(1, sequenceLength: 2, name: "x");
+        net.ConnectIdentity(x, new Leaky());
+        var x1 = Tensor.FromArray([1.0, 2], 2, 1, 1);
+        x1.RequireGrad();
+        Assert.Equal([1.0, 3.5], net.Forward(x1)[0].ToDoubleArray());
+        var x2 = Tensor.FromArray([4.0], 1, 1, 1);
+        x2.RequireGrad();
+        var y = net.Forward(x2)[0];
+        Assert.Equal([7.25], y.ToDoubleArray());
+        y.Sum().Backward();
+        Assert.Null(x1.Grad);
+        Assert.Equal([1.0], x2.Grad!.ToDoubleArray());
+    }
+
+    /// <summary>The finiteness check reads Float64 outputs as doubles: 1e300 is finite (as a float it would be ∞), and a
+    /// NaN next to it is counted alone.</summary>
+    [Fact]
+    public void TheFiniteCheckOfFloat64OutputsDoesNotRoundThroughFloat()
+    {
+        var net = new Network("big", DType.Float64) { CheckFinite = true };
+        net.ConnectIdentity(new InputLayer(2, name: "x"), new Layer(2, name: "h"));
+        Assert.Equal([1e300, -1e300], net.Forward(Tensor.FromArray([1e300, -1e300], 1, 2))[0].ToDoubleArray());
+        Assert.Equal("layer 'x' produced 1 non-finite values (output [1, 2]) in phase 'forward' at time step 0.",
+            Fail<NonFiniteValueException>(() => net.Forward(Tensor.FromArray([1e300, double.NaN], 1, 2))));
+    }
 }
