@@ -46,20 +46,29 @@ public sealed partial class Network
 
     private string DescribeCycle(List<int>[] succ, bool[] done)
     {
-        // walk forward among the unfinished layers until a layer repeats: that closes a cycle
-        int start = Array.IndexOf(done, false);
+        // Every unfinished layer still waits for an unfinished source (its in-degree never reached 0), so a walk
+        // backward among them never stops: it repeats a layer, and the layers between the two visits form a cycle.
+        // (A walk forward can end at a layer downstream of the cycle that feeds no other.)
+        var pred = new int[succ.Length];
+        Array.Fill(pred, -1);
+        for (int i = 0; i < succ.Length; i++)
+            if (!done[i])
+                foreach (int j in succ[i])
+                    if (!done[j] && pred[j] < 0) pred[j] = i;
         var seenAt = new Dictionary<int, int>();
         var path = new List<int>();
-        int cur = start;
+        int cur = Array.IndexOf(done, false);
         while (!seenAt.ContainsKey(cur))
         {
             seenAt[cur] = path.Count;
             path.Add(cur);
-            int next = -1;
-            foreach (int j in succ[cur]) if (!done[j]) { next = j; break; }
-            cur = next;
+            cur = pred[cur];
         }
-        var cycle = path.GetRange(seenAt[cur], path.Count - seenAt[cur]);
+        var back = path.GetRange(seenAt[cur], path.Count - seenAt[cur]);
+        back.Reverse(); // in the direction of the connections
+        int first = back.IndexOf(back.Min()); // spelled from the layer added first
+        var cycle = back.GetRange(first, back.Count - first);
+        cycle.AddRange(back.GetRange(0, first));
         var names = cycle.ConvertAll(i => $"'{_layers[i].Name}'");
         names.Add($"'{_layers[cycle[0]].Name}'");
         return $"Network '{Name}': the delay-0 connections form a cycle {string.Join(" -> ", names)}. " +
