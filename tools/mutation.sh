@@ -15,7 +15,10 @@
 #   mutation score: X% (killed K of N, survived S, timeout O, no coverage C, compile errors E)
 # where K counts killed and timed-out mutants and N = killed + timeout + survived + no coverage (Stryker's score).
 # Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory),
-# MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs").
+# MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs"),
+# MUTATION_COVERAGE (Stryker's coverage-analysis: perTest, the config's default; all, perTestInIsolation, off),
+# MUTATION_CONCURRENCY (test sessions at once; default: the config's), MUTATION_VERBOSITY (e.g. debug: Stryker logs
+# at that level, and to a file under the report directory), MUTATION_RELAY_JANITOR=0 (no watcher of coverage relays).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,7 +45,8 @@ tests="${MUTATION_TESTS:-${tops[*]}}"
 dotnet tool restore >/dev/null || fail "dotnet tool restore failed" "no stryker"
 
 work=$(mktemp -d /tmp/flexnet-mutation.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+janitor=""
+trap '[ -n "$janitor" ] && kill "$janitor" 2>/dev/null; rm -rf "$work"' EXIT
 tar -C "$root" --exclude=./artifacts --exclude='*/bin' --exclude='*/obj' --exclude=./.git -cf - . | tar -C "$work" -xf -
 
 if [ "$tests" != "all" ]; then
@@ -75,16 +79,56 @@ open(p, "w").write(s)
 PY
 fi
 
+if [ -n "${MUTATION_COVERAGE:-}${MUTATION_CONCURRENCY:-}" ]; then
+  python3 - "$work/tools/stryker-config.json" "${MUTATION_COVERAGE:-}" "${MUTATION_CONCURRENCY:-}" <<'PY' || fail "bad MUTATION_COVERAGE/MUTATION_CONCURRENCY" "bad override"
+import json, sys
+p, cov, conc = sys.argv[1:4]
+c = json.load(open(p))
+s = c["stryker-config"]
+if cov:
+    if cov not in ("all", "perTest", "perTestInIsolation", "off"): sys.exit(f"unknown coverage analysis {cov}")
+    s["coverage-analysis"] = cov
+if conc: s["concurrency"] = int(conc)
+json.dump(c, open(p, "w"), indent=2)
+PY
+fi
+verbose=(); [ -n "${MUTATION_VERBOSITY:-}" ] && verbose=(--verbosity "$MUTATION_VERBOSITY" --log-to-file)
+
 glob() { if [ -d "src/FlexNet/$1" ]; then echo "**/src/FlexNet/$1/**/*.cs"; else echo "**/src/FlexNet/$1"; fi; }
 mutate=()
 for f in "${folders[@]}"; do mutate+=(--mutate "$(glob "$f")"); done
 for f in "${excluded[@]}"; do mutate+=(--mutate "!$(glob "$f")"); done
 rm -rf "$out"; mkdir -p "$out"
-echo "mutating: ${folders[*]}${excluded[*]:+ except ${excluded[*]}}; tests: $tests" >&2
+echo "mutating: ${folders[*]}${excluded[*]:+ except ${excluded[*]}}; tests: $tests; coverage: $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stryker-config"]; print(s["coverage-analysis"], "concurrency", s["concurrency"])' "$work/tools/stryker-config.json")" >&2
+# Per-test coverage (perTest) with Stryker 5.1.0's MTP runner: after each test the runner asks every "epoch relay"
+# file of the test host (/tmp/stryker-epoch-<run>-<assembly>-<guid>.txt, one per process that loaded the mutated
+# library, kept alive by a polling thread in that process) to acknowledge, and waits up to 10 s. When a test host is
+# replaced (a test that times out, a crash) or a test starts a child process that loads the mutated library, the dead
+# process's relay file stays, and every later test waits the full 10 s and is marked Dubious. Stryker never removes
+# it, so this watcher does: a relay of this run that no process has open or mapped on two checks 2 s apart is
+# deleted, with the coverage file of the same process (which would otherwise be added to every later test's).
+relay_janitor() {
+  local tmp="${TMPDIR:-/tmp}" f pid seen=" "
+  while sleep 2; do
+    for f in "$tmp"/stryker-epoch-*.txt; do
+      [[ "${f##*-}" =~ ^[0-9a-f]{32}\.txt$ ]] || continue # a process's relay, not the name handed out
+      pid="${f##*/stryker-epoch-}"; pid="${pid%%-*}"
+      tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$work/tools/stryker-config.json" || continue
+      if fuser -s "$f" 2>/dev/null; then seen="${seen// $f / }"; continue; fi
+      case "$seen" in
+        *" $f "*) rm -f "$f" "$tmp/stryker-coverage-pt-${f#"$tmp"/stryker-epoch-}"; seen="${seen// $f / }"
+                  echo "$(date -u +%T) removed the dead coverage relay ${f##*/}" >>"$out/relay-janitor.log";;
+        *) seen="$seen$f ";;
+      esac
+    done
+  done
+}
 start=$(date +%s)
+[ "${MUTATION_RELAY_JANITOR:-1}" = 0 ] || { relay_janitor & janitor=$!; }
 ( cd "$work/tests/FlexNet.Tests" &&
-  timeout "$limit" nice -n 19 dotnet stryker --config-file "$work/tools/stryker-config.json" "${mutate[@]}" --output "$out" ) >"$out/stryker.log" 2>&1
+  timeout "$limit" nice -n 19 dotnet stryker --config-file "$work/tools/stryker-config.json" "${mutate[@]}" "${verbose[@]}" --output "$out" ) >"$out/stryker.log" 2>&1
 rc=$?
+[ -n "$janitor" ] && kill "$janitor" 2>/dev/null
 json=$(find "$out" -name 'mutation-report.json' | head -1)
 if [ -z "$json" ]; then
   tail -15 "$out/stryker.log" >&2
