@@ -1,0 +1,170 @@
+using FlexNet.Autodiff;
+using FlexNet.Tensors;
+using FlexNet.Tests.Testing;
+
+namespace FlexNet.Tests.Autodiff;
+
+/// <summary>Rules of the reduction, softmax and unary ops that the older Autodiff tests left open (issue 15, mutation
+/// run of Ops/Reduce.cs, Ops/Softmax.cs and Ops/Unary.cs): views that start inside their buffer, several NaNs along
+/// one axis, non-relu ops on tensors large enough for relu's parallel path, float32 gradients. Expected values come
+/// from loops written here.</summary>
+public sealed class OpsMutationGapTests2
+{
+    [Fact]
+    public void MaxAndArgMaxOfAViewThatStartsInsideItsBuffer()
+    {
+        // rows 1 and 2 of a [3, 4] tensor: a contiguous view at offset 4
+        double[] all = [9, 9, 9, 9, 1, 7, 3, 2, -1, -5, 4, 0];
+        var x = Tensor.FromArray(all, 3, 4).Detach().RequireGrad();
+        var rows = x.Slice(0, 1, 2);
+        Assert.True(rows.IsContiguous);
+        Assert.Equal([7.0, 4.0], rows.Max(1).ToDoubleArray());
+        Assert.Equal([1, 2], rows.ArgMax(1).ToInt32Array());
+        Assert.Equal([1.0, 7.0, 4.0, 2.0], rows.Max(0).ToDoubleArray());
+        (rows.Max(1) * Tensor.FromArray([10.0, 20.0], 2)).Sum().Backward();
+        Assert.Equal([0.0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 20, 0], x.Grad!.ToDoubleArray());
+    }
+
+    [Fact]
+    public void MaxBackwardReadsAGradientThatIsASliceOfALargerOne()
+    {
+        // concat's backward hands each input a slice of its gradient; the max's slice starts at element 3
+        var x = Tensor.FromArray([1.0, 8.0, 3.0, 6.0, 5.0, 4.0], 2, 3).RequireGrad();
+        var y = Tensor.Concat([Tensor.FromArray([0.0, 0.0, 0.0], 3), x.Max(1)], 0);
+        (y * Tensor.FromArray([100.0, 200.0, 300.0, 10.0, 20.0], 5)).Sum().Backward();
+        Assert.Equal([0.0, 10.0, 0.0, 20.0, 0.0, 0.0], x.Grad!.ToDoubleArray());
+    }
+
+    [Fact]
+    public void MaxAndArgMaxTakeTheFirstOfSeveralNaNs()
+    {
+        // rows: NaN after a number, NaN first, two NaNs after numbers
+        double nan = double.NaN;
+        double[] v = [1, nan, 5, nan, nan, 9, nan, 2, 3, 4, nan, nan];
+        var x = Tensor.FromArray(v, 3, 4).RequireGrad();
+        Assert.Equal([1, 0, 2], x.ArgMax(1).ToInt32Array());
+        Assert.All(x.Max(1).ToDoubleArray(), m => Assert.True(double.IsNaN(m)));
+        (x.Max(1) * Tensor.FromArray([1.0, 2.0, 3.0], 3)).Sum().Backward();
+        Assert.Equal([0.0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0], x.Grad!.ToDoubleArray());
+        // along axis 0 of the transpose: the same rows read with a stride
+        Assert.Equal([1, 0, 2], Tensor.FromArray(v, 3, 4).T.ArgMax(0).ToInt32Array());
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void OtherOpsOnTensorsAsLargeAsReluRunsInParallelAreNotRelu(DType dtype)
+    {
+        // relu of at least 2^17 elements takes a parallel path; every other op must not
+        const int n = 1 << 17;
+        var xv = new double[n];
+        for (int i = 0; i < n; i++) xv[i] = (i % 13 - 6) * 0.25;
+        double[] gv = new double[n];
+        for (int i = 0; i < n; i++) gv[i] = 1 + i % 5;
+        var x = Tensor.FromArray(xv, n).To(dtype).RequireGrad();
+        var y = x.Tanh();
+        (y * Tensor.FromArray(gv, n).To(dtype)).Sum().Backward();
+        double tol = dtype == DType.Float64 ? 1e-14 : 2e-6;
+        var yv = y.ToDoubleArray();
+        var g = x.Grad!.ToDoubleArray();
+        for (int i = 0; i < n; i += 97)
+        {
+            double t = Math.Tanh(xv[i]);
+            Assert.True(Math.Abs(yv[i] - t) <= tol, $"tanh({xv[i]}) at {i}: {yv[i]}");
+            Assert.True(Math.Abs(g[i] - gv[i] * (1 - t * t)) <= 4 * tol, $"tanh' at {i}: {g[i]}");
+        }
+        var z = -x;
+        Assert.Equal(-xv[3], z.ToDoubleArray()[3]);
+        Assert.Equal(-xv[n - 1], z.ToDoubleArray()[n - 1]);
+    }
+
+    public static TheoryData<string> UnaryKinds() =>
+        ["neg", "exp", "log", "sqrt", "abs", "square", "tanh", "sigmoid", "relu", "leaky", "elu", "softplus", "softsign", "clip", "pow", "addS", "mulS"];
+
+    private static (Func<Tensor, Tensor> op, Func<double, double> df) Derivative(string k) => k switch
+    {
+        "neg" => (x => -x, _ => -1),
+        "exp" => (x => x.Exp(), Math.Exp),
+        "log" => (x => x.Log(), v => 1 / v),
+        "sqrt" => (x => x.Sqrt(), v => 0.5 / Math.Sqrt(v)),
+        "abs" => (x => x.Abs(), v => Math.Sign(v)),
+        "square" => (x => x.Square(), v => 2 * v),
+        "tanh" => (x => x.Tanh(), v => 1 - Math.Tanh(v) * Math.Tanh(v)),
+        "sigmoid" => (x => x.Sigmoid(), v => Math.Exp(-v) / ((1 + Math.Exp(-v)) * (1 + Math.Exp(-v)))),
+        "relu" => (x => x.Relu(), v => v > 0 ? 1 : 0),
+        "leaky" => (x => x.LeakyRelu(0.2), v => v > 0 ? 1 : 0.2),
+        "elu" => (x => x.Elu(0.7), v => v > 0 ? 1 : 0.7 * Math.Exp(v)),
+        "softplus" => (x => x.Softplus(), v => 1 / (1 + Math.Exp(-v))),
+        "softsign" => (x => x.Softsign(), v => 1 / ((1 + Math.Abs(v)) * (1 + Math.Abs(v)))),
+        "clip" => (x => x.Clip(-1.5, 2.25), v => v > -1.5 && v < 2.25 ? 1 : 0),
+        "pow" => (x => x.Pow(2.5), v => 2.5 * Math.Pow(v, 1.5)),
+        "addS" => (x => x + 3.0, _ => 1),
+        _ => (x => 2.5 * x, _ => 2.5),
+    };
+
+    [Theory]
+    [MemberData(nameof(UnaryKinds))]
+    public void UnaryGradientsInFloat32MatchTheDerivatives(string kind)
+    {
+        var (op, df) = Derivative(kind);
+        bool positive = kind is "log" or "sqrt" or "pow";
+        const int n = 37; // vector bodies and a scalar tail
+        var xv = new float[n];
+        var wv = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            float v = (i * 7 % 19 - 9) * 0.25f + 0.125f; // never 0, -1.5 or 2.25
+            xv[i] = positive ? Math.Abs(v) : v;
+            wv[i] = 1 + i % 4;
+        }
+        var x = Tensor.FromArray(xv, n).RequireGrad();
+        (op(x) * Tensor.FromArray(wv, n)).Sum().Backward();
+        Assert.Equal(DType.Float32, x.Grad!.DType);
+        var g = x.Grad.ToFloatArray();
+        for (int i = 0; i < n; i++)
+        {
+            double want = wv[i] * df(xv[i]);
+            Assert.True(Math.Abs(g[i] - want) <= 2e-6 * Math.Max(1, Math.Abs(want)), $"{kind}'({xv[i]}) · {wv[i]} at {i}: want {want}, got {g[i]}");
+        }
+    }
+
+    [Fact]
+    public void WhereGradientsInFloat32AndForOneSideOnly()
+    {
+        var cond = Tensor.FromArray([0.0, 3.0, -1.0, 0.0], 4);
+        var w = Tensor.FromArray([1f, 2f, 3f, 4f], 4);
+        var a = Tensor.FromArray([1f, 2f, 3f, 4f], 4).RequireGrad();
+        var b = Tensor.FromArray([-1f, -2f, -3f, -4f], 4).RequireGrad();
+        var y = Tensor.Where(cond, a, b);
+        Assert.Equal([-1f, 2f, 3f, -4f], y.ToFloatArray());
+        (y * w).Sum().Backward();
+        Assert.Equal([0f, 2f, 3f, 0f], a.Grad!.ToFloatArray());
+        Assert.Equal([1f, 0f, 0f, 4f], b.Grad!.ToFloatArray());
+        // only b needs a gradient; a keeps none
+        var a2 = Tensor.FromArray([1.0, 2.0, 3.0, 4.0], 4);
+        var b2 = Tensor.FromArray([5.0], 1).RequireGrad();
+        (Tensor.Where(cond, a2, b2) * Tensor.FromArray([1.0, 2.0, 3.0, 4.0], 4)).Sum().Backward();
+        Assert.Equal([5.0], b2.Grad!.ToDoubleArray());
+        Assert.Null(a2.Grad);
+    }
+
+    [Fact]
+    public void SoftmaxOfAScalarIsOneAndLogSoftmaxZero()
+    {
+        // PyTorch: softmax(tensor(2.5), 0) = 1, log_softmax = 0, and both gradients are 0
+        foreach (int axis in new[] { 0, -1 })
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var s = Tensor.Full([], 2.5, dtype).RequireGrad();
+            var y = NN.Softmax(s, axis);
+            Assert.Empty(y.Shape.ToArray());
+            Assert.Equal(1.0, y.Item());
+            var l = NN.LogSoftmax(s, axis);
+            Assert.Equal(0.0, l.Item());
+            (3.0 * y + 5.0 * l).Backward();
+            Assert.Equal(0.0, s.Grad!.Item());
+        }
+        Assert.Equal("Softmax: axis 1 is out of range for rank 0. (Parameter 'axis')",
+            Assert.Throws<ArgumentOutOfRangeException>(() => NN.Softmax(Tensor.Full([], 1.0, DType.Float64), 1)).Message);
+    }
+}
