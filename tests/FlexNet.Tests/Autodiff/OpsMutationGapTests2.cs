@@ -167,4 +167,56 @@ public sealed class OpsMutationGapTests2
         Assert.Equal("Softmax: axis 1 is out of range for rank 0. (Parameter 'axis')",
             Assert.Throws<ArgumentOutOfRangeException>(() => NN.Softmax(Tensor.Full([], 1.0, DType.Float64), 1)).Message);
     }
+
+    [Fact]
+    public void PackedWeightChecksItsWeightAndTheDataType()
+    {
+        void Rejects(Tensor w, string text) =>
+            Assert.Equal($"PackedWeight: W {text} must be a contiguous floating-point [out, in] matrix.",
+                Assert.Throws<ShapeMismatchException>(() => new FlexNet.Autodiff.Ops.PackedWeight(w)).Message);
+        Rejects(Tensor.Zeros([6], DType.Float32), "[6] (Float32)");
+        Rejects(Tensor.Zeros([1, 2, 3], DType.Float64), "[1, 2, 3] (Float64)");
+        Rejects(Tensor.Zeros([3, 2], DType.Float32).T, "[2, 3] (Float32)");
+        Rejects(Tensor.FromArray(new[] { 1, 2, 3, 4 }, 2, 2), "[2, 2] (Int32)");
+
+        using var pf = new FlexNet.Autodiff.Ops.PackedWeight(Tensor.Zeros([3, 2], DType.Float32));
+        Assert.Equal((3, 2, DType.Float32), (pf.Out, pf.In, pf.DType));
+        Assert.Equal("PackedWeight: a Float32 weight used with Double data.",
+            Assert.Throws<ArgumentException>(() => pf.MultiplyInto<double>(1, new double[2], 0.0, new double[3])).Message);
+        var wd = Tensor.Zeros([3, 2], DType.Float64);
+        using var pd = new FlexNet.Autodiff.Ops.PackedWeight(wd);
+        Assert.Same(wd, pd.Source);
+        Assert.Equal((3, 2, DType.Float64), (pd.Out, pd.In, pd.DType));
+        Assert.Equal("PackedWeight: a Float64 weight used with Single data.",
+            Assert.Throws<ArgumentException>(() => pd.MultiplyInto<float>(1, new float[2], 0f, new float[3])).Message);
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void DenseSumUsesAPackedWeightOnlyForTheTensorItWasPackedFrom(DType dtype)
+    {
+        // y = x1·W1ᵀ + x2·W2ᵀ, each W packed; the pack of W2 is handed in for the first input as well (another tensor)
+        const int n = 3, inF = 4, outF = 5;
+        double[] x1 = Values(n * inF, 1), x2 = Values(n * inF, 2), w1 = Values(outF * inF, 3), w2 = Values(outF * inF, 4);
+        var tw1 = Tensor.FromArray(w1, outF, inF).To(dtype);
+        var tw2 = Tensor.FromArray(w2, outF, inF).To(dtype);
+        using var p2 = new FlexNet.Autodiff.Ops.PackedWeight(tw2);
+        var y = FlexNet.Autodiff.Ops.DenseSum.Apply([Tensor.FromArray(x1, n, inF).To(dtype), Tensor.FromArray(x2, n, inF).To(dtype)],
+            [tw1, tw2], [], FlexNet.Kernels.FusedActivation.Linear, [p2, p2]).ToDoubleArray();
+        for (int r = 0; r < n; r++)
+        for (int o = 0; o < outF; o++)
+        {
+            double want = 0;
+            for (int i = 0; i < inF; i++) want += x1[r * inF + i] * w1[o * inF + i] + x2[r * inF + i] * w2[o * inF + i];
+            Assert.True(Math.Abs(want - y[r * outF + o]) <= 1e-5 * (1 + Math.Abs(want)), $"y[{r}, {o}] = {y[r * outF + o]}, want {want}");
+        }
+    }
+
+    private static double[] Values(int n, int salt)
+    {
+        var v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = ((i * 7 + salt * 3) % 9 - 4) * 0.25 + 0.125 * (i % 2);
+        return v;
+    }
 }
