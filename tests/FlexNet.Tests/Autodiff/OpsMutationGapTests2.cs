@@ -36,6 +36,19 @@ public sealed class OpsMutationGapTests2
     }
 
     [Fact]
+    public void AxesOutOfRangeAreNamedByTheReduction()
+    {
+        var x = Tensor.Zeros([2, 3], DType.Float64);
+        void Rejects(string text, Func<Tensor> f) =>
+            Assert.Equal(text + " (Parameter 'axis')", Assert.Throws<ArgumentOutOfRangeException>(f).Message);
+        Rejects("Max: axis 2 is out of range for rank 2.", () => x.Max(2));
+        Rejects("Max: axis -3 is out of range for rank 2.", () => x.ArgMax(-3));
+        Rejects("Sum: axis 2 is out of range for rank 2.", () => x.Sum(2));
+        Rejects("Mean: axis -3 is out of range for rank 2.", () => x.Mean(-3));
+        Rejects("Softmax: axis 2 is out of range for rank 2.", () => NN.LogSoftmax(x, 2));
+    }
+
+    [Fact]
     public void MaxAndArgMaxTakeTheFirstOfSeveralNaNs()
     {
         // rows: NaN after a number, NaN first, two NaNs after numbers
