@@ -226,6 +226,61 @@ public sealed class OpsMutationGapTests2
         }
     }
 
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void DenseSumBackwardClearsThePooledBuffersItAccumulatesInto(DType dtype)
+    {
+        // y = act(x·Wᵀ + b), L = Σ y·r: dz = r·act′(z), db = Σₙ dz, dW = dzᵀ·x, dx = dz·W, by loops; the pool is left
+        // full of NaN buffers of the sizes of dz and db first, so a temporary that is not cleared shows up
+        const int n = 4, inF = 3, outF = 5;
+        double[] x = Values(n * inF, 5), w = Values(outF * inF, 6), b = Values(outF, 7), r = Values(n * outF, 8);
+        foreach (var act in new[] { FlexNet.Kernels.FusedActivation.Relu, FlexNet.Kernels.FusedActivation.Tanh, FlexNet.Kernels.FusedActivation.Sigmoid })
+        {
+            var dz = new double[n * outF];
+            for (int s = 0; s < n; s++)
+            for (int o = 0; o < outF; o++)
+            {
+                double z = b[o];
+                for (int i = 0; i < inF; i++) z += x[s * inF + i] * w[o * inF + i];
+                double d = act switch
+                {
+                    FlexNet.Kernels.FusedActivation.Relu => z > 0 ? 1 : 0,
+                    FlexNet.Kernels.FusedActivation.Tanh => 1 - Math.Tanh(z) * Math.Tanh(z),
+                    _ => 1 / (1 + Math.Exp(-z)) * (1 - 1 / (1 + Math.Exp(-z))),
+                };
+                dz[s * outF + o] = r[s * outF + o] * d;
+            }
+            double[] db = new double[outF], dw = new double[outF * inF], dx = new double[n * inF];
+            for (int s = 0; s < n; s++)
+            for (int o = 0; o < outF; o++)
+            {
+                db[o] += dz[s * outF + o];
+                for (int i = 0; i < inF; i++)
+                {
+                    dw[o * inF + i] += dz[s * outF + o] * x[s * inF + i];
+                    dx[s * inF + i] += dz[s * outF + o] * w[o * inF + i];
+                }
+            }
+            using (TensorScope.Begin())
+                for (int k = 0; k < 8; k++)
+                {
+                    _ = Tensor.Full([n * outF], double.NaN, dtype);
+                    _ = Tensor.Full([outF], double.NaN, dtype);
+                }
+            using var scope = TensorScope.Begin(); // temporaries come from the pool only inside a scope
+            var tx = Tensor.FromArray(x, n, inF).To(dtype).RequireGrad();
+            var tw = Tensor.FromArray(w, outF, inF).To(dtype).RequireGrad();
+            var tb = Tensor.FromArray(b, outF).To(dtype).RequireGrad();
+            var y = FlexNet.Autodiff.Ops.DenseSum.Apply([tx], [tw], [tb], act);
+            (y * Tensor.FromArray(r, n, outF).To(dtype)).Sum().Backward();
+            double tol = dtype == DType.Float64 ? 1e-13 : 2e-6;
+            T.Close(db, tb.Grad!.ToDoubleArray(), tol, tol, $"db {act} {dtype}");
+            T.Close(dw, tw.Grad!.ToDoubleArray(), tol, tol, $"dW {act} {dtype}");
+            T.Close(dx, tx.Grad!.ToDoubleArray(), tol, tol, $"dx {act} {dtype}");
+        }
+    }
+
     private static double[] Values(int n, int salt)
     {
         var v = new double[n];
