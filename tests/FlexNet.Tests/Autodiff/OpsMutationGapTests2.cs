@@ -281,6 +281,50 @@ public sealed class OpsMutationGapTests2
         }
     }
 
+    [Fact]
+    public void SumToShapeRejectsAFirstDimensionThatIsNoBroadcast()
+    {
+        Assert.Equal("SumToShape: gradient shape [2, 3] is not a broadcast of [4, 3].",
+            Assert.Throws<ShapeMismatchException>(() => FlexNet.Autodiff.Ops.Reduce.SumToShape(Tensor.Zeros([2, 3]), [4, 3])).Message);
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void SumOverLeadingAxesClearsItsPooledOutput(DType dtype)
+    {
+        // [3, 4] summed over axis 0 (the leading-axes path accumulates into its output), inside a scope after the pool
+        // was filled with NaN buffers of the output's size
+        double[] x = Values(12, 9);
+        using (TensorScope.Begin())
+            for (int k = 0; k < 8; k++) _ = Tensor.Full([4], double.NaN, dtype);
+        using var scope = TensorScope.Begin();
+        var s = Tensor.FromArray(x, 3, 4).To(dtype).Sum(0).ToDoubleArray();
+        for (int j = 0; j < 4; j++) Assert.Equal(x[j] + x[4 + j] + x[8 + j], s[j], 1e-6);
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void WhereGivesAGradientToEachSideAloneAndNamesItselfInBroadcastErrors(DType dtype)
+    {
+        var cond = Tensor.FromArray([1.0, 0.0, 1.0], 3);
+        var w = Tensor.FromArray([1.0, 2.0, 3.0], 3).To(dtype);
+        foreach (bool aLearns in new[] { true, false })
+        {
+            var a = Tensor.FromArray([1.0, 2.0, 3.0], 3).To(dtype);
+            var b = Tensor.FromArray([4.0, 5.0, 6.0], 3).To(dtype);
+            if (aLearns) a = a.RequireGrad(); else b = b.RequireGrad();
+            (Tensor.Where(cond, a, b) * w).Sum().Backward();
+            if (aLearns) { Assert.Equal([1.0, 0.0, 3.0], a.Grad!.ToDoubleArray()); Assert.Null(b.Grad); }
+            else { Assert.Equal([0.0, 2.0, 0.0], b.Grad!.ToDoubleArray()); Assert.Null(a.Grad); }
+        }
+        var t3 = Tensor.Zeros([3], dtype);
+        var t2 = Tensor.Zeros([2], dtype);
+        Assert.Equal("Where: shapes [2] and [3] cannot be broadcast together (dimension 0: 2 vs 3).", Assert.Throws<ShapeMismatchException>(() => Tensor.Where(Tensor.Zeros([2]), t3, t3)).Message);
+        Assert.Equal("Where: shapes [3] and [2] cannot be broadcast together (dimension 0: 3 vs 2).", Assert.Throws<ShapeMismatchException>(() => Tensor.Where(Tensor.Zeros([3]), t3, t2)).Message);
+    }
+
     private static double[] Values(int n, int salt)
     {
         var v = new double[n];
