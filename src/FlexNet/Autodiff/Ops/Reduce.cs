@@ -205,13 +205,14 @@ internal static class Reduce
         var values = Tensor.Empty(ReducedShape(x, mask, keepDims), x.DType);
         int cols = x.ShapeArray[ax], rows = values.Length;
         var idx = new int[rows];
+        int at = xc.Offset; // a contiguous view (a slice of rows) starts inside its buffer
         for (int r = 0; r < rows; r++)
         {
             int best = 0;
-            double bv = xc.GetFlat(r * cols);
+            double bv = xc.GetFlat(at + r * cols);
             for (int c = 1; c < cols; c++)
             {
-                double v = xc.GetFlat(r * cols + c);
+                double v = xc.GetFlat(at + r * cols + c);
                 if (v > bv || (double.IsNaN(v) && !double.IsNaN(bv))) { bv = v; best = c; }
             }
             idx[r] = best;
@@ -236,7 +237,7 @@ internal static class Reduce
             {
                 int outer = r / inner, i = r % inner;
                 int pos = (outer * size + idx[r]) * inner + i;
-                gx.SetFlat(pos, gx.GetFlat(pos) + g.GetFlat(r));
+                gx.SetFlat(pos, gx.GetFlat(pos) + g.GetFlat(g.Offset + r));
             }
             Accumulate(0, gx);
         }

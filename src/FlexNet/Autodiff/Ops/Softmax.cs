@@ -11,8 +11,9 @@ internal static class Softmax
     internal static Tensor Apply(Tensor x, int axis, bool log)
     {
         x.RequireFloat(log ? "LogSoftmax" : "Softmax");
-        axis = ShapeUtil.NormalizeAxis(axis, x.Rank, "Softmax");
-        if (axis != x.Rank - 1)
+        // a scalar is one row of one element, along axis 0 or -1 (as in PyTorch)
+        axis = x.Rank == 0 && axis == -1 ? 0 : ShapeUtil.NormalizeAxis(axis, x.Rank, "Softmax");
+        if (x.Rank > 0 && axis != x.Rank - 1)
             return Movement.Transpose(Apply(Movement.Transpose(x, axis, -1), -1, log), axis, -1);
         var xc = x.Contiguous();
         var y = Tensor.Empty(x.ShapeArray, x.DType);
