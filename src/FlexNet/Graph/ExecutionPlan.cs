@@ -13,7 +13,7 @@ namespace FlexNet.Graph;
 /// unrolls the step T times; every intermediate is allocated from the enclosing <see cref="TensorScope"/>'s pool,
 /// so a training loop that opens one scope per batch reuses the same buffers step after step.
 /// </summary>
-internal sealed partial class ExecutionPlan
+internal sealed class ExecutionPlan
 {
     private readonly Network _net;
     private readonly Layer[] _order;
@@ -91,8 +91,6 @@ internal sealed partial class ExecutionPlan
                 }
                 _invariant[i] = hoist;
             }
-        if (net.BatchSharedInputs) FindGroups(connections);
-        else _groupOf = Enumerable.Repeat(-1, _order.Length).ToArray();
     }
 
     /// <summary>z₀ = Σ Wⱼ xⱼ + bⱼ over layer <paramref name="i"/>'s hoisted inputs (non-temporal, so the same at every
@@ -276,7 +274,6 @@ internal sealed partial class ExecutionPlan
                 for (int j = 0; j < hoist.Length; j++) if (hoist[j]) names.Add(_in[i][j].From.Name);
                 sb.Append($"  [once per run: {string.Join(" + ", names)}]");
             }
-            sb.Append(GroupNote(i));
             sb.AppendLine();
         }
         return sb.ToString();
@@ -356,14 +353,12 @@ internal sealed partial class ExecutionPlan
 
         Dictionary<Tensor, Autodiff.Ops.PackedWeight>? packed = null; // Wᵀ packed for the fused forward GEMMs, once per run
         var invariant = T > 1 ? new Tensor?[L] : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
-        var groups = T > 1 && _groups.Length > 0 ? new Autodiff.Ops.DenseGroup?[_groups.Length] : null; // layers sharing inputs, one product each
         // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
         // it, so each window runs in a scope of its own that gives its buffers back at the cut (memory bounded by
         // the window, not by T); what later windows read (the cut state, initial states) moves out first.
         bool windowed = truncate is int kw && T > kw && mask is null && record is null && TensorScope.Current is not null;
         for (int o = 0; windowed && o < _outs.Length; o++) windowed = perStep[o] is null;
         var window = windowed ? TensorScope.Begin() : null;
-        int groupSteps = windowed ? Math.Min(T, truncate!.Value) : T; // backward walks at most the last window then
         try
         {
             for (int t = 0; t < T; t++)
@@ -375,7 +370,6 @@ internal sealed partial class ExecutionPlan
                     {
                         foreach (var z in init) if (z is not null) window.Keep(z);
                         if (invariant is not null) foreach (var z in invariant) if (z is not null) window.Keep(z);
-                        if (groups is not null) foreach (var gr in groups) if (gr is not null) foreach (var z in gr.RunTensors()) window.Keep(z);
                         var nextWindow = TensorScope.BeginReplacing(window);
                         state.Transfer(window, nextWindow);
                         window.Dispose();
@@ -389,30 +383,6 @@ internal sealed partial class ExecutionPlan
                     if (!last && !_everyStep[i]) continue;
                     var layer = _order[i];
                     Tensor y;
-                    if (groups is not null && _groupOf[i] >= 0)
-                    {
-                        int g = _groupOf[i];
-                        var members = _groups[g].Members;
-                        if (members[0] != i) continue; // computed with the group's first member
-                        var gxs = GroupInputs(g, cur, state);
-                        for (int s = 0; s < gxs.Length; s++) gxs[s] ??= Initial(_inSrc[i][s])!;
-                        var ys = (groups[g] ??= MakeGroup(g, groupSteps, n)).Step(gxs);
-                        for (int q = 0; q < members.Length; q++)
-                        {
-                            int mi = members[q];
-                            var ym = ys[q];
-                            if (mask is not null)
-                            {
-                                m ??= StepMask(mask, t, n);
-                                var prev = state.Last[mi] ?? Initial(mi)!;
-                                ym = prev + m * (ym - prev);
-                            }
-                            if (_net.CheckFinite) RunState.RequireFinite(_order[mi], ym, t);
-                            cur[mi] = ym;
-                            record?[mi].Add(ym);
-                        }
-                        continue;
-                    }
                     if (layer is InputLayer il)
                     {
                         y = il.IsTemporal ? xs[i].Slice(0, t, 1).Squeeze(0) : xs[i];
@@ -530,7 +500,6 @@ internal sealed partial class ExecutionPlan
             // the last window's graph is what backward walks: its buffers go to the caller's scope
             window?.EndIntoOuter();
             if (packed is not null) foreach (var pw in packed.Values) pw.Dispose(); // forward only: backward reads W
-            if (groups is not null) foreach (var gr in groups) gr?.Dispose();      // the forward packing only
         }
 
         var result = new Tensor[_outs.Length];

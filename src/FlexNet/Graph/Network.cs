@@ -149,22 +149,6 @@ public sealed partial class Network
 
     private bool _hoist = true;
 
-    /// <summary>Run fused every-step layers that read the same sources at the same delays through dense connections of
-    /// their own (an LSTM's four gates from x(t) and h(t−1)) as one product per source per step against their stacked
-    /// weights, and their weight gradients as one product per sequence (see <c>ExecutionPlan.Groups.cs</c>). On by
-    /// default; results equal the per-layer computation up to summation order.</summary>
-    internal bool BatchSharedInputs
-    {
-        get => _batch;
-        set
-        {
-            _batch = value;
-            _plan = null;
-        }
-    }
-
-    private bool _batch = true;
-
     /// <summary>When true, every <see cref="Forward(Tensor[], bool, Tensor?, int?)"/> keeps the outputs of the hidden
     /// layers (neither inputs nor outputs) in <see cref="Activations"/>, recorded for autodiff, for activity
     /// regularizers such as theanets' <c>hidden_l1</c> and the contractive penalty. The trainer turns it on when a

@@ -202,8 +202,7 @@ internal static class Activations
         }
     }
 
-    /// <summary><c>y[j] = act(x[j] + b[j])</c> for one row (an empty b means no bias); y may be x.</summary>
-    internal static void Row<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, Span<T> y, FusedActivation act) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Row<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, Span<T> y, FusedActivation act) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (b.IsEmpty)
         {

@@ -51,22 +51,6 @@ internal sealed class PackedWeight : IDisposable
         else throw new ArgumentException($"PackedWeight: a {DType} weight used with {typeof(T).Name} data.");
     }
 
-    /// <summary>Columns per packed panel, when the managed micro-kernels run the products (0 otherwise: then only
-    /// <see cref="MultiplyInto{T}"/> is available).</summary>
-    internal int PanelWidth => _f is { IsManaged: true } f ? f.PanelWidth : _d is { IsManaged: true } d ? d.PanelWidth : 0;
-
-    /// <summary>Like <see cref="MultiplyInto{T}"/> for the output columns of panels [<paramref name="p0"/>,
-    /// <paramref name="p1"/>) only, on the calling thread, with row strides: y[:, cols] = x·Wᵀ[:, cols] + beta·y[:, cols].
-    /// Each column gets exactly the values of the whole product.</summary>
-    internal unsafe void MultiplyPanels<T>(int n, int p0, int p1, T* x, int ldx, T beta, T* y, int ldy) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (typeof(T) == typeof(float) && _f is not null)
-            _f.MultiplyPanels(false, n, p0, p1, 1f, (float*)x, ldx, (float)(object)beta, (float*)y, ldy);
-        else if (typeof(T) == typeof(double) && _d is not null)
-            _d.MultiplyPanels(false, n, p0, p1, 1d, (double*)x, ldx, (double)(object)beta, (double*)y, ldy);
-        else throw new ArgumentException($"PackedWeight: a {DType} weight used with {typeof(T).Name} data.");
-    }
-
     /// <summary>Returns the buffer to the pool.</summary>
     public void Dispose()
     {
