@@ -26,9 +26,7 @@ public abstract class Node
     protected Node(params ReadOnlySpan<Tensor?> inputs)
     {
         _count = inputs.Length;
-        Span<Tensor?> dst = inputs.Length <= 2 ? _few[..inputs.Length] : (_many = new Tensor?[inputs.Length]);
-        for (int i = 0; i < inputs.Length; i++)
-            dst[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
+        KeepDifferentiable(inputs, inputs.Length <= 2 ? _few[..inputs.Length] : (_many = new Tensor?[inputs.Length]));
     }
 
     /// <summary>Adopts <paramref name="inputs"/> (entries that need no gradient are set to null in it), for the
@@ -36,14 +34,8 @@ public abstract class Node
     private protected Node(Tensor?[] inputs)
     {
         _count = inputs.Length;
-        if (inputs.Length <= 2)
-        {
-            for (int i = 0; i < inputs.Length; i++) _few[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
-            return;
-        }
-        _many = inputs;
-        for (int i = 0; i < inputs.Length; i++)
-            if (inputs[i] is { RequiresGrad: false }) inputs[i] = null;
+        if (inputs.Length > 2) _many = inputs;
+        KeepDifferentiable(inputs, inputs.Length <= 2 ? _few[..inputs.Length] : inputs);
     }
 
     /// <summary>Re-arms a node taken from <see cref="NodePool{T}"/> for a new op with <paramref name="inputs"/>, as the
@@ -54,13 +46,13 @@ public abstract class Node
         PendingGrad = null;
         RetainTarget = null;
         _count = inputs.Length;
-        Span<Tensor?> dst;
-        if (inputs.Length <= 2) dst = _few[..inputs.Length];
-        else
-        {
-            _many = NodeArrays.Rent(inputs.Length);
-            dst = _many;
-        }
+        KeepDifferentiable(inputs, inputs.Length <= 2 ? _few[..inputs.Length] : (_many = NodeArrays.Rent(inputs.Length)));
+    }
+
+    /// <summary>Copies <paramref name="inputs"/> into <paramref name="dst"/> (the same length; it may be the same
+    /// memory), with null for the entries that need no gradient.</summary>
+    private static void KeepDifferentiable(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> dst)
+    {
         for (int i = 0; i < inputs.Length; i++)
             dst[i] = inputs[i] is { RequiresGrad: false } ? null : inputs[i];
     }
