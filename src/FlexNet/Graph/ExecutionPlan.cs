@@ -182,11 +182,11 @@ internal sealed class ExecutionPlan
             }
         }
 
-        /// <summary>A fresh state for a run that does not keep it (the same object every time: reset here).</summary>
+        /// <summary>A fresh state for a run that does not keep it: the same object every time, reset by
+        /// <see cref="Clear"/> at the end of the run that used it (a scratch is only reused after that).</summary>
         internal RunState State(int batch)
         {
             if (_state is null || _state.Batch != batch) _state = _plan.NewState(batch);
-            else _state.Reset();
             return _state;
         }
 
