@@ -490,7 +490,9 @@ public sealed partial class Trainer
                 int count = Math.Min(batchSize, n - start);
                 for (int i = 0; i < count; i++) idx[i] = start + i;
                 using var scope = TensorScope.Begin();
-                var y = model.Forward(Batching.Take(x, inputBatchAxis, idx.AsSpan(0, count)), training: false);
+                // one batch holding every sample in order is x itself: no gathered copy
+                var xb = count == n ? x : Batching.Take(x, inputBatchAxis, idx.AsSpan(0, count));
+                var y = model.Forward(xb, training: false);
                 if (result is null)
                 {
                     var shape = y.Shape.ToArray();

@@ -39,6 +39,34 @@ public sealed class NetworkPredictTests
     }
 
     [Fact]
+    public void OneBatchHoldingEverySampleRunsOnTheInputItself_StridedAndSequenceInputsIncluded()
+    {
+        var net = Mlp();
+        // a strided (transposed) input: the forward pass must read it through its strides, not as laid out
+        var xt = T.Rand(1, 4, 10).Detach().Permute(1, 0);
+        Assert.False(xt.IsContiguous);
+        var p = net.Predict(xt, batchSize: 10);
+        var expected = net.Predict(xt.Contiguous(), batchSize: 3);
+        T.Close(expected.ToDoubleArray(), p.ToDoubleArray(), 0, 0, "whole strided batch");
+        var bigger = net.Predict(xt, batchSize: 64);
+        T.Close(expected.ToDoubleArray(), bigger.ToDoubleArray(), 0, 0, "batch size above the sample count");
+
+        var rnn = new Network("rnn", DType.Float64, 6);
+        var x = rnn.Add(new InputLayer(2, sequenceLength: 5, name: "x"));
+        var h = rnn.Add(new Layer(3, "tanh", name: "h"));
+        rnn.ConnectDense(x, h);
+        rnn.ConnectDense(h, h, delay: 2);
+        rnn.AddOutput(h, OutputMode.AllSteps);
+        var xs = T.Rand(3, 5, 7, 2).Detach();
+        var before = xs.ToDoubleArray();
+        var whole = rnn.Predict(xs, batchSize: 7);
+        var parts = rnn.Predict(xs, batchSize: 2);
+        Assert.Equal([5, 7, 3], whole.Shape.ToArray());
+        T.Close(parts.ToDoubleArray(), whole.ToDoubleArray(), 1e-15, 1e-15, "whole sequence batch");
+        Assert.Equal(before, xs.ToDoubleArray()); // the input is read, never written
+    }
+
+    [Fact]
     public void PredictOnSequencesBatchesOnTheSecondAxis()
     {
         var net = new Network("rnn", DType.Float64, 6);
