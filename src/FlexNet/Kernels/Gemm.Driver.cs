@@ -67,6 +67,12 @@ internal static unsafe class GemmDriver<T, TK>
             GemmVector<T>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, KcStep(k));
             return;
         }
+        // few outputs per row, W's rows along k (x·Wᵀ): dot products, not a panel mostly of padding
+        if (n <= TK.NR / 2 && !transA && transB && !Gemm.ForcePackingOnThisThread)
+        {
+            GemmVector<T>.RowDots(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         long work = (long)m * n * k;
         if (work >= BurstThreshold && work < ParallelThreshold)
         {
