@@ -66,6 +66,28 @@ internal static class LstmSequence
         return z;
     }
 
+    /// <summary>Where a weight's gradient product goes: straight into the leaf's own gradient buffer (β = 1 when it
+    /// already holds a sum, β = 0 into a fresh or recycled buffer), or into a temporary to accumulate.</summary>
+    internal static Span<T> GradTarget<T>(Tensor w, out T beta, out Tensor? temp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        temp = null;
+        if (w.IsLeaf && (w.Grad is null || (w.Grad.IsContiguous && w.Grad.DType == w.DType && ShapeUtil.SameShape(w.Grad.Shape, w.Shape))))
+        {
+            bool fresh = w.Grad is null;
+            if (fresh)
+            {
+                w.Grad = w.TakeSpareGrad(w.DType);
+                if (w.Grad is null)
+                    using (TensorScope.Suspend()) w.Grad = Tensor.Empty(w.ShapeArray, w.DType);
+            }
+            beta = fresh ? T.Zero : T.One;
+            return w.Grad!.Data<T>();
+        }
+        temp = Tensor.Empty(w.ShapeArray, w.DType);
+        beta = T.Zero;
+        return temp.Data<T>();
+    }
+
     /// <summary>What backward needs from forward (all contiguous).</summary>
     private sealed class Saved
     {
@@ -323,28 +345,6 @@ internal static class LstmSequence
             if (NeedsGrad(6)) Accumulate(6, dcTensor);
             else Autograd.ReleaseTemporary(dcTensor);
             Autograd.ReleaseTemporary(dATensor);
-        }
-
-        /// <summary>Where a weight's gradient product goes: straight into the leaf's own gradient buffer (β = 1 when it
-        /// already holds a sum, β = 0 into a fresh or recycled buffer), or into a temporary to accumulate.</summary>
-        private static Span<T> GradTarget<T>(Tensor w, out T beta, out Tensor? temp) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            temp = null;
-            if (w.IsLeaf && (w.Grad is null || (w.Grad.IsContiguous && w.Grad.DType == w.DType && ShapeUtil.SameShape(w.Grad.Shape, w.Shape))))
-            {
-                bool fresh = w.Grad is null;
-                if (fresh)
-                {
-                    w.Grad = w.TakeSpareGrad(w.DType);
-                    if (w.Grad is null)
-                        using (TensorScope.Suspend()) w.Grad = Tensor.Empty(w.ShapeArray, w.DType);
-                }
-                beta = fresh ? T.Zero : T.One;
-                return w.Grad!.Data<T>();
-            }
-            temp = Tensor.Empty(w.ShapeArray, w.DType);
-            beta = T.Zero;
-            return temp.Data<T>();
         }
 
         protected override void ReleaseSaved() => _s = null;

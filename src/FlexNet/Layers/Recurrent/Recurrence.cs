@@ -33,6 +33,8 @@ public static class Recurrence
 
         if (cell is LstmCell { Peepholes: false } lstm && x.DType == lstm.WeightIh.DType)
             return RunLstm(lstm, x, state, reverse, returnSequences);
+        if (cell is RnnCell rnn && x.DType == rnn.WeightHh.DType)
+            return RunRnn(rnn, x, state, reverse, returnSequences);
 
         var stepInputs = TimeSteps.Unbind(cell.ProjectInput(x));
         var outputs = new Tensor[steps];
@@ -57,6 +59,16 @@ public static class Recurrence
         var cLast = z.Slice(0, steps, 1).Squeeze(0);
         var output = returnSequences ? z.Slice(0, 0, steps) : hLast;
         return (output, new CellState(reverse ? -1 : steps, ("h", hLast), ("c", cLast)));
+    }
+
+    /// <summary>An Elman RNN runs as one fused op over the whole sequence (<see cref="RnnSequence"/>): the same forward
+    /// values as the step loop, without a recorded node and tensors per step.</summary>
+    private static (Tensor output, CellState final) RunRnn(RnnCell cell, Tensor x, CellState state, bool reverse, bool returnSequences)
+    {
+        int steps = x.Shape[0];
+        var y = RnnSequence.Apply(x, cell.WeightIh, cell.WeightHh, cell.BiasIh, cell.BiasHh, state["h"], cell.Activation, reverse);
+        var hLast = y.Slice(0, reverse ? 0 : steps - 1, 1).Squeeze(0);
+        return (returnSequences ? y : hLast, new CellState(reverse ? -1 : steps, ("h", hLast)));
     }
 
     private static void CheckInitial(IRecurrentCell cell, CellState initial, int batch, DType dtype)

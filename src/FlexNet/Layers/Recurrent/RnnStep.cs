@@ -30,7 +30,7 @@ internal static class RnnStep
         return y;
     }
 
-    private static void Activate<T>(Span<T> z, RecurrentActivation act) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    internal static void Activate<T>(Span<T> z, RecurrentActivation act) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         switch (act)
         {
@@ -41,7 +41,7 @@ internal static class RnnStep
     }
 
     /// <summary>g += gy ⊙ act′, with act′ taken from the output y.</summary>
-    private static void Derivative<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gy, Span<T> g, RecurrentActivation act)
+    internal static void Derivative<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gy, Span<T> g, RecurrentActivation act)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         switch (act)
