@@ -146,26 +146,26 @@ internal static class Binary
     {
         private Tensor? _a;
         private Tensor? _b;
-        private Kind kind;
+        private Kind _kind;
 
         /// <summary>A node for a ⊙ b (a dead one of an earlier training step when there is one).</summary>
         internal static BinaryBackward Make(Tensor a, Tensor b, Kind kind)
         {
             var n = NodePool<BinaryBackward>.Take() ?? new BinaryBackward();
             n.Rearm([a, b]);
-            n.kind = kind;
+            n._kind = kind;
             n._a = kind is Kind.Add or Kind.Sub ? null : a;
             n._b = kind is Kind.Add or Kind.Sub ? null : b;
             return n;
         }
 
-        public override string Name => kind + "Backward";
+        public override string Name => _kind + "Backward";
 
         internal override bool Recycle() => NodePool<BinaryBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy)
         {
-            switch (kind)
+            switch (_kind)
             {
                 case Kind.Add:
                     Accumulate(0, gy, owned: false);
@@ -190,7 +190,7 @@ internal static class Binary
                     break;
                 default:
                     // gradient goes to the selected operand; ties split evenly (as PyTorch's maximum does)
-                    var (ga, gb) = SelectMasks(_a!, _b!, kind == Kind.Max);
+                    var (ga, gb) = SelectMasks(_a!, _b!, _kind == Kind.Max);
                     if (NeedsGrad(0)) Accumulate(0, Apply(gy, ga, Kind.Mul));
                     if (NeedsGrad(1)) Accumulate(1, Apply(gy, gb, Kind.Mul));
                     break;

@@ -124,26 +124,26 @@ internal static class Unary
     {
         private Tensor? _x;
         private Tensor? _y;
-        private Kind kind;
-        private double p1, p2;
+        private Kind _kind;
+        private double _p1, _p2;
 
         /// <summary>A node for kind(x) (a dead one of an earlier training step when there is one).</summary>
         internal static UnaryBackward Make(Tensor x, Tensor xc, Tensor y, Kind kind, double p1, double p2)
         {
             var n = NodePool<UnaryBackward>.Take() ?? new UnaryBackward();
             n.Rearm([x]);
-            (n._x, n._y, n.kind, n.p1, n.p2) = (xc, y, kind, p1, p2);
+            (n._x, n._y, n._kind, n._p1, n._p2) = (xc, y, kind, p1, p2);
             return n;
         }
 
         internal override bool Recycle() => NodePool<UnaryBackward>.Return(this);
 
-        public override string Name => kind + "Backward";
+        public override string Name => _kind + "Backward";
 
         protected internal override void Backward(Tensor gy)
         {
             var g = gy.Contiguous();
-            if (kind == Kind.Relu && g.Length >= ParallelLength)
+            if (_kind == Kind.Relu && g.Length >= ParallelLength)
             {
                 var gxe = Tensor.Empty(gy.ShapeArray, gy.DType);
                 if (gy.DType == DType.Float32) ReluParallel<float>(_x!.F, default, g.F, gxe.F, backward: true);
@@ -154,8 +154,8 @@ internal static class Unary
             var gx = Tensor.Zeros(gy.ShapeArray, gy.DType);
             if (gx.Length > 0)
             {
-                if (gy.DType == DType.Float32) Derivative<float>(_x!.F, _y!.F, g.F, gx.F, kind, (float)p1, (float)p2);
-                else Derivative<double>(_x!.D, _y!.D, g.D, gx.D, kind, p1, p2);
+                if (gy.DType == DType.Float32) Derivative<float>(_x!.F, _y!.F, g.F, gx.F, _kind, (float)_p1, (float)_p2);
+                else Derivative<double>(_x!.D, _y!.D, g.D, gx.D, _kind, _p1, _p2);
             }
             Accumulate(0, gx);
         }
