@@ -17,7 +17,9 @@
 # Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory),
 # MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs"),
 # MUTATION_COVERAGE (Stryker's coverage-analysis: perTest, the config's default; all, perTestInIsolation, off),
-# MUTATION_CONCURRENCY (test sessions at once; default: the config's), MUTATION_VERBOSITY (e.g. debug: Stryker logs
+# MUTATION_CONCURRENCY (test sessions at once; default: the config's), MUTATION_ADDITIONAL_TIMEOUT (ms a mutant's
+# test run may take beyond the unmutated run before it counts as a timeout, i.e. killed; default: the config's 10000,
+# raise it on a loaded machine, where a test host restarted after a crash needs longer for its first run), MUTATION_VERBOSITY (e.g. debug: Stryker logs
 # at that level, and to a file under the report directory), MUTATION_RELAY_JANITOR=0 (no watcher of coverage relays).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -79,16 +81,17 @@ open(p, "w").write(s)
 PY
 fi
 
-if [ -n "${MUTATION_COVERAGE:-}${MUTATION_CONCURRENCY:-}" ]; then
-  python3 - "$work/tools/stryker-config.json" "${MUTATION_COVERAGE:-}" "${MUTATION_CONCURRENCY:-}" <<'PY' || fail "bad MUTATION_COVERAGE/MUTATION_CONCURRENCY" "bad override"
+if [ -n "${MUTATION_COVERAGE:-}${MUTATION_CONCURRENCY:-}${MUTATION_ADDITIONAL_TIMEOUT:-}" ]; then
+  python3 - "$work/tools/stryker-config.json" "${MUTATION_COVERAGE:-}" "${MUTATION_CONCURRENCY:-}" "${MUTATION_ADDITIONAL_TIMEOUT:-}" <<'PY' || fail "bad MUTATION_COVERAGE/MUTATION_CONCURRENCY/MUTATION_ADDITIONAL_TIMEOUT" "bad override"
 import json, sys
-p, cov, conc = sys.argv[1:4]
+p, cov, conc, extra = sys.argv[1:5]
 c = json.load(open(p))
 s = c["stryker-config"]
 if cov:
     if cov not in ("all", "perTest", "perTestInIsolation", "off"): sys.exit(f"unknown coverage analysis {cov}")
     s["coverage-analysis"] = cov
 if conc: s["concurrency"] = int(conc)
+if extra: s["additional-timeout"] = int(extra)
 json.dump(c, open(p, "w"), indent=2)
 PY
 fi
@@ -167,7 +170,7 @@ for f in folders:
     k = c.get("Killed", 0) + c.get("Timeout", 0)
     n = k + c.get("Survived", 0) + c.get("NoCoverage", 0)
     pct = f"{100 * k / n:.1f}%" if n else "n/a"
-    print(f"{f}: {pct} (killed {k} of {n}, survived {c.get('Survived', 0)}, no coverage {c.get('NoCoverage', 0)}, "
+    print(f"{f}: {pct} (killed {k} of {n}, of which timeout {c.get('Timeout', 0)}, survived {c.get('Survived', 0)}, no coverage {c.get('NoCoverage', 0)}, "
           f"compile errors {c.get('CompileError', 0)}, ignored {c.get('Ignored', 0)})", file=sys.stderr)
 for rel, c in sorted(perfile.items()):
     k = c.get("Killed", 0) + c.get("Timeout", 0)
