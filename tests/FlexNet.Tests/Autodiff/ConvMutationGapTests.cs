@@ -6,7 +6,7 @@ namespace FlexNet.Tests.Autodiff;
 
 /// <summary>Paths of conv2d's backward that the other Autodiff tests did not reach (issue 15, Ops/Conv.cs): the
 /// batch-chunked weight gradient computed as dWᵀ (K &lt; O), one image in float32 (the image-by-image path), each
-/// gradient asked for alone, and the weight gradient of the transposed convolution in both dtypes. Expected values
+/// gradient asked for alone, a batch on the serial path (weights too large for per-chunk partials), and the weight gradient of the transposed convolution in both dtypes. Expected values
 /// come from the direct loop below.</summary>
 public sealed class ConvMutationGapTests
 {
@@ -53,6 +53,9 @@ public sealed class ConvMutationGapTests
     [InlineData(3, 1, 6, DType.Float32)]
     [InlineData(1, 2, 3, DType.Float32)] // one image: dW image by image, dx and db apart
     [InlineData(1, 2, 3, DType.Float64)]
+    // O·K = 510 · 520·2·2 > 2²⁰ weights: a partial per chunk would exceed the budget, so a batch of 3 takes the serial
+    // path (dW image by image, dx of the images in parallel blocks): each image's dx at its own offset
+    [InlineData(3, 520, 510, DType.Float64)]
     public void Conv2dGradientsOnEachBackwardPathAndEachAlone(int n, int c, int o, DType dtype)
     {
         const int h = 5, wd = 4, kh = 2, kw = 2;
@@ -61,6 +64,9 @@ public sealed class ConvMutationGapTests
         double[] r = Values(n * o * oh * ow, 4);
         var (y, gx, gw, gb, _, _) = Direct(n, c, h, wd, o, kh, kw, 1, x, w, b, r);
         double tol = dtype == DType.Float64 ? 1e-13 : 2e-5;
+        int oh2 = h - kh + 1, ow2 = wd - kw + 1;
+        bool serial = FlexNet.Autodiff.Ops.Conv.GradChunkImages(n, new FlexNet.Autodiff.Ops.ConvGeom(c, h, wd, o, kh, kw, 1, 1, 0, 0, 0, 0, 1, 1, oh2, ow2)) == 0;
+        Assert.Equal(n == 1 || (long)o * c * kh * kw > 1 << 20, serial);
         // mask: which of x, w, b learn (all, then each alone)
         foreach (int mask in new[] { 7, 1, 2, 4 })
         {
