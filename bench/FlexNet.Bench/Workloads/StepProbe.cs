@@ -5,15 +5,17 @@ using FlexNet.Tensors;
 namespace FlexNet.Bench.Workloads;
 
 /// <summary>
-/// A data set that measures the trainer's steps from the inside: <see cref="Trainer"/> calls
-/// <see cref="GetBatch"/> once at the start of every step, so the difference between two consecutive calls is one
-/// whole training step (batch gather, forward, loss, backward, optimizer step, the trainer's bookkeeping), with
-/// no callback of the measurement in between (an <c>OnBatchEnd</c> callback would add its own record per step).
+/// A data set that measures the trainer's steps from the inside: <see cref="Trainer"/> asks it for a batch once at
+/// the start of every step, so the difference between two consecutive calls is one whole training step (batch
+/// gather, forward, loss, backward, optimizer step, the trainer's bookkeeping), with no callback of the measurement
+/// in between (an <c>OnBatchEnd</c> callback would add its own record per step). It is asked the way the trainer asks
+/// the wrapped data set itself: through the library's internal filling path (<see cref="IFillsBatch"/>, no
+/// <see cref="Batch"/> per step) for a <see cref="TensorDataset"/>, through <see cref="IDataset.GetBatch"/> otherwise.
 /// Per step it records the managed bytes allocated by all threads (<see cref="GC.GetTotalAllocatedBytes(bool)"/>
 /// with precise = true), the wall-clock time and the peak of pooled tensor bytes held (above what was held when
 /// the step began). After <c>steps</c> calls it cancels the run.
 /// </summary>
-internal sealed class StepProbe : IDataset
+internal sealed class StepProbe : IDataset, IFillsBatch
 {
     private readonly IDataset _inner;
     private readonly long[] _bytes, _ticks, _peaks;
@@ -44,6 +46,18 @@ internal sealed class StepProbe : IDataset
 
     public Batch GetBatch(ReadOnlySpan<int> indices)
     {
+        Mark();
+        return _inner.GetBatch(indices);
+    }
+
+    void IFillsBatch.FillBatch(ReadOnlySpan<int> indices, StepBatch into)
+    {
+        Mark();
+        into.Load(_inner, indices);
+    }
+
+    private void Mark()
+    {
         int k = _calls++;
         if (k == _atStep) _atStepAction?.Invoke();
         if (k < _bytes.Length)
@@ -56,7 +70,6 @@ internal sealed class StepProbe : IDataset
             FlexNet.Tensors.BufferPool.ResetPeak();
             if (k == _bytes.Length - 1) _cts.Cancel();
         }
-        return _inner.GetBatch(indices);
     }
 
     /// <summary>Steps measured completely.</summary>

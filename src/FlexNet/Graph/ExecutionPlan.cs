@@ -143,13 +143,15 @@ internal sealed class ExecutionPlan
     private sealed class RunScratch
     {
         internal readonly Tensor[] Cur, Xs;
-        internal readonly Tensor?[] Init;
+        internal readonly Tensor?[] Init, Invariant;
         internal readonly List<Tensor>?[] PerStep;
         internal readonly Tensor[][] DenseXs;
         internal readonly Tensor?[][] DenseWs, DenseBs;
         internal readonly Autodiff.Ops.PackedWeight?[][] DensePacked;
         internal readonly Tensor[][] InvXs;
         internal readonly Tensor?[][] InvWs, InvBs;
+        /// <summary>The packed-weight objects by weight, kept from run to run (never their contents: each is packed
+        /// again at its first use in a run and released at the end of it, see <see cref="ReleasePacks"/>).</summary>
         internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
         private readonly ExecutionPlan _plan;
         private RunState? _state;
@@ -161,6 +163,7 @@ internal sealed class ExecutionPlan
             Cur = new Tensor[L];
             Xs = new Tensor[L];
             Init = new Tensor?[L];
+            Invariant = new Tensor?[L];
             PerStep = new List<Tensor>?[plan._outs.Length];
             DenseXs = new Tensor[L][];
             DenseWs = new Tensor?[L][];
@@ -195,6 +198,7 @@ internal sealed class ExecutionPlan
             Array.Clear(Cur);
             Array.Clear(Xs);
             Array.Clear(Init);
+            Array.Clear(Invariant);
             for (int o = 0; o < PerStep.Length; o++)
             {
                 PerStep[o]?.Clear();
@@ -207,8 +211,28 @@ internal sealed class ExecutionPlan
                 Array.Clear(DenseBs[i]);
                 Array.Clear(DensePacked[i]);
             }
-            Packed.Clear();
             _state?.Reset();
+        }
+
+        /// <summary>The pack of <paramref name="w"/> for this run: packed from W as it is now at its first use in the
+        /// run (the object may be an earlier run's, released since, so no packed value survives a weight update).</summary>
+        internal Autodiff.Ops.PackedWeight Pack(Tensor w)
+        {
+            if (!Packed.TryGetValue(w, out var pw)) Packed[w] = pw = new Autodiff.Ops.PackedWeight();
+            if (!ReferenceEquals(pw.Source, w)) pw.Pack(w);
+            return pw;
+        }
+
+        /// <summary>At the end of a run (also one that threw): every pack gives its buffer back to the pool and holds
+        /// nothing (forward only: backward reads W); objects not used by this run are dropped, so the cache never
+        /// outgrows the weights of one run.</summary>
+        internal void ReleasePacks()
+        {
+            foreach (var (w, pw) in Packed)
+            {
+                if (pw.Source is null) Packed.Remove(w); // allowed while enumerating (.NET Core 3.0 and later)
+                else pw.Dispose();
+            }
         }
     }
 
@@ -280,7 +304,7 @@ internal sealed class ExecutionPlan
     }
 
     internal Tensor[] Run(Tensor[] inputs, bool training, Tensor? mask, int? steps, int? truncate, RunState? carried,
-                          bool keepState, out RunState? next, bool persist = true, List<Tensor>[]? record = null)
+                          bool keepState, out RunState? next, bool persist = true, List<Tensor>[]? record = null, Tensor[]? reuse = null)
     {
         var netInputs = _net.Inputs;
         if (inputs.Length != _inputPos.Length)
@@ -351,8 +375,8 @@ internal sealed class ExecutionPlan
             return init[i] = layer.InitialState.Unsqueeze(0).Expand(shape);
         }
 
-        Dictionary<Tensor, Autodiff.Ops.PackedWeight>? packed = null; // Wᵀ packed for the fused forward GEMMs, once per run
-        var invariant = T > 1 ? new Tensor?[L] : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
+        bool packed = false; // Wᵀ packed for the fused forward GEMMs, once per run (scratch.Pack)
+        var invariant = T > 1 ? scratch.Invariant : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
         // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
         // it, so each window runs in a scope of its own that gives its buffers back at the cut (memory bounded by
         // the window, not by T); what later windows read (the cut state, initial states) moves out first.
@@ -414,10 +438,8 @@ internal sealed class ExecutionPlan
                             bs[j] = b;
                             if (wts is not null && w is { IsContiguous: true })
                             {
-                                packed ??= scratch.Packed;
-                                if (!packed.TryGetValue(w, out var pw))
-                                    packed[w] = pw = new Autodiff.Ops.PackedWeight(w);
-                                wts[j] = pw;
+                                packed = true;
+                                wts[j] = scratch.Pack(w);
                             }
                         }
                         bs[conns.Length] = layer.Bias;
@@ -499,10 +521,10 @@ internal sealed class ExecutionPlan
         {
             // the last window's graph is what backward walks: its buffers go to the caller's scope
             window?.EndIntoOuter();
-            if (packed is not null) foreach (var pw in packed.Values) pw.Dispose(); // forward only: backward reads W
+            if (packed) scratch.ReleasePacks(); // forward only: backward reads W
         }
 
-        var result = new Tensor[_outs.Length];
+        var result = reuse is not null && reuse.Length == _outs.Length ? reuse : new Tensor[_outs.Length];
         for (int o = 0; o < _outs.Length; o++)
         {
             var list = perStep[o];

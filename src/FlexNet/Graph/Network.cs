@@ -310,7 +310,16 @@ public sealed partial class Network
     /// <param name="steps">Number of steps for a network without temporal inputs (default <see cref="Steps"/>).</param>
     /// <returns>One tensor per output: [T, N, ...shape] or [N, ...shape].</returns>
     /// <exception cref="ShapeMismatchException">An input, the mask or a contribution has the wrong shape.</exception>
-    public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask = null, int? steps = null)
+    public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask = null, int? steps = null) =>
+        Forward(inputs, training, mask, steps, reuse: null);
+
+    /// <summary><see cref="Forward(Tensor[], bool, Tensor?, int?)"/> with the outputs written into
+    /// <paramref name="reuse"/> when it has one entry per output (a trainer keeps it from step to step), else into a
+    /// new array; returns the array used.</summary>
+    internal Tensor[] ForwardInto(Tensor[] inputs, bool training, Tensor? mask, Tensor[]? reuse) =>
+        Forward(inputs, training, mask, steps: null, reuse);
+
+    private Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask, int? steps, Tensor[]? reuse)
     {
         var plan = CompilePlan();
         if (steps is null && !_stepsSet && plan.RecurrentWithoutTime)
@@ -324,7 +333,7 @@ public sealed partial class Network
             record = new List<Tensor>[plan.Order.Count];
             for (int i = 0; i < record.Length; i++) record[i] = new List<Tensor>();
         }
-        var result = plan.Run(inputs, training, mask, steps, _truncate, carried, Stateful, out var next, record: record);
+        var result = plan.Run(inputs, training, mask, steps, _truncate, carried, Stateful, out var next, record: record, reuse: reuse);
         if (record is not null)
         {
             var acts = new List<KeyValuePair<string, Tensor>>();

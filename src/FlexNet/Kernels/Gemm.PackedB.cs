@@ -25,9 +25,9 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
     private const int AlignBytes = 64;
     private T[]? _array;
     private GCHandle _pin;
-    private readonly T* _data;
-    private readonly GemmProvider _provider;
-    private readonly GemmKernelTier _tier;
+    private T* _data;
+    private GemmProvider _provider;
+    private GemmKernelTier _tier;
 
     /// <summary>Packs op(B): B stored as [k, n] (<paramref name="transB"/> false) or [n, k] (true), row stride
     /// <paramref name="ldb"/>.</summary>
@@ -35,7 +35,20 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         : this(Gemm.Provider, GemmKernelTier.Auto, transB, k, n, b, ldb) { }
 
     /// <summary>Packs op(B) for an explicit provider and micro-kernel tier (tests).</summary>
-    internal GemmPackedB(GemmProvider provider, GemmKernelTier tier, bool transB, int k, int n, ReadOnlySpan<T> b, int ldb)
+    internal GemmPackedB(GemmProvider provider, GemmKernelTier tier, bool transB, int k, int n, ReadOnlySpan<T> b, int ldb) =>
+        Pack(provider, tier, transB, k, n, b, ldb);
+
+    /// <summary>An object that holds no packing yet (<see cref="IsPacked"/> false): <see cref="Pack(bool, int, int, ReadOnlySpan{T}, int)"/>
+    /// fills it. Lets a caller that packs a changing B again and again (a weight, once per run) keep one object.</summary>
+    internal GemmPackedB() { }
+
+    /// <summary>True between a pack and <see cref="Dispose"/>.</summary>
+    internal bool IsPacked => _array is not null;
+
+    /// <summary>Packs op(B) into this object (as the constructor does), first giving back a packing it still holds.</summary>
+    internal void Pack(bool transB, int k, int n, ReadOnlySpan<T> b, int ldb) => Pack(Gemm.Provider, GemmKernelTier.Auto, transB, k, n, b, ldb);
+
+    private void Pack(GemmProvider provider, GemmKernelTier tier, bool transB, int k, int n, ReadOnlySpan<T> b, int ldb)
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"GemmPackedB: element type {typeof(T).Name} is not supported (float, double).");
@@ -43,6 +56,7 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         int rows = transB ? n : k, cols = transB ? k : n;
         if (ldb < cols || (long)(rows - 1) * ldb + cols > b.Length)
             throw new ShapeMismatchException($"GemmPackedB: B stored as [{rows}, {cols}] with ldb={ldb} needs {(long)(rows - 1) * ldb + cols} elements; the span has {b.Length}.");
+        Dispose();
         K = k;
         N = n;
         _provider = provider;
@@ -72,10 +86,10 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
     }
 
     /// <summary>Rows of op(B) (the shared k).</summary>
-    internal int K { get; }
+    internal int K { get; private set; }
 
     /// <summary>Columns of op(B) and C.</summary>
-    internal int N { get; }
+    internal int N { get; private set; }
 
     private int Nr => _tier switch
     {
@@ -162,12 +176,13 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         }
     }
 
-    /// <summary>Unpins the buffer and returns it to the pool.</summary>
+    /// <summary>Unpins the buffer and returns it to the pool (the object may be packed again).</summary>
     public void Dispose()
     {
         var a = _array;
         if (a is null) return;
         _array = null;
+        _data = null;
         _pin.Free();
         ArrayPool<T>.Shared.Return(a);
     }

@@ -144,7 +144,9 @@ public abstract class Loss
     /// <summary>Mean over the last (feature) axis, or the values themselves for a rank-0/1 output.</summary>
     /// <param name="elementwise">Elementwise loss.</param>
     /// <returns>Per-sample values.</returns>
-    protected static Tensor FeatureMean(Tensor elementwise) => elementwise.Rank <= 1 ? elementwise : elementwise.Mean(-1);
+    protected static Tensor FeatureMean(Tensor elementwise) => elementwise.Rank <= 1 ? elementwise : elementwise.Mean(LastAxis);
+
+    private static readonly int[] LastAxis = [-1]; // Mean(-1) would allocate its params array at every call (read only)
 
     /// <summary>Creates a registered loss by name (case-insensitive).</summary>
     /// <param name="name">Registry name.</param>

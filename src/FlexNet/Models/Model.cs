@@ -19,7 +19,7 @@ namespace FlexNet.Models;
 /// Data: [N, ...shape] per input, or [T, N, ...shape] for sequence inputs (then outputs are [T, N, ...] or, after a
 /// layer returning the last step, [N, ...]).
 /// </summary>
-public partial class Model : ITrainableModel, IGraphBacked, IActivationSource
+public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, IForwardInto
 {
     private SymbolicTensor[]? _inputs;
     private SymbolicTensor[]? _outputs;
@@ -237,6 +237,14 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource
         ArgumentNullException.ThrowIfNull(inputs);
         var net = _network ?? BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
         return net.Forward(inputs, training, mask);
+    }
+
+    /// <summary>Both forms above (mask null: the first), the outputs in the trainer's array.</summary>
+    Tensor[] IForwardInto.ForwardInto(Tensor[] inputs, bool training, Tensor? mask, Tensor[]? reuse)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var net = _network ?? BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
+        return net.ForwardInto(inputs, training, mask, reuse);
     }
 
     /// <summary>Trains the model with <see cref="Trainer"/> (builds it from <paramref name="x"/> first if needed):

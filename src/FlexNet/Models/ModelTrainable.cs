@@ -9,7 +9,7 @@ namespace FlexNet.Models;
 /// <see cref="Model.NamedParameters"/> (unnamed ones get that name), forward through the model's network (with the
 /// batch's <c>[T, N]</c> mask when there is one).
 /// </summary>
-public sealed class ModelTrainable : IMaskedTrainable, IGraphBacked, IActivationSource
+public sealed class ModelTrainable : IMaskedTrainable, IGraphBacked, IActivationSource, IForwardInto
 {
     private readonly Tensor[] _params;
 
@@ -47,6 +47,9 @@ public sealed class ModelTrainable : IMaskedTrainable, IGraphBacked, IActivation
     /// <inheritdoc/>
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask) =>
         mask is null ? Model.Forward(inputs, training) : Model.Network.Forward(inputs, training, mask);
+
+    Tensor[] IForwardInto.ForwardInto(Tensor[] inputs, bool training, Tensor? mask, Tensor[]? reuse) =>
+        mask is null ? ((IForwardInto)Model).ForwardInto(inputs, training, null, reuse) : Model.Network.ForwardInto(inputs, training, mask, reuse);
 }
 
 /// <summary>Training entry points on <see cref="Model"/>.</summary>

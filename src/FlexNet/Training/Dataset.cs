@@ -1,3 +1,4 @@
+using System.Buffers;
 using FlexNet.Tensors;
 
 namespace FlexNet.Training;
@@ -43,7 +44,7 @@ public interface IMaskedTrainable : IMultiTrainable
 /// target (0 for <c>[N, ...]</c>, 1 for <c>[T, N, ...]</c>); weights along axis 0 when rank 1, else the target
 /// axis; the mask <c>[T, N]</c> along axis 1. Batches are gathered copies.
 /// </summary>
-public sealed class TensorDataset : IDataset
+public sealed class TensorDataset : IDataset, IFillsBatch
 {
     private readonly Tensor[] _inputs;
     private readonly Tensor[] _targets;
@@ -99,16 +100,36 @@ public sealed class TensorDataset : IDataset
     /// <inheritdoc/>
     public Batch GetBatch(ReadOnlySpan<int> indices)
     {
+        CheckIndices(indices);
+        var xs = new Tensor[_inputs.Length];
+        var ys = new Tensor[_targets.Length];
+        Gather(indices, xs, ys, out var weights, out var mask);
+        return new Batch(xs, ys, weights, mask);
+    }
+
+    /// <summary>The trainer's path: the same tensors as <see cref="GetBatch"/>, in arrays the trainer reuses.</summary>
+    void IFillsBatch.FillBatch(ReadOnlySpan<int> indices, StepBatch into)
+    {
+        CheckIndices(indices);
+        var (xs, ys) = into.Own(_inputs.Length, _targets.Length);
+        Gather(indices, xs, ys, out var weights, out var mask);
+        into.Weights = weights;
+        into.Mask = mask;
+    }
+
+    private void CheckIndices(ReadOnlySpan<int> indices)
+    {
         for (int i = 0; i < indices.Length; i++)
             if ((uint)indices[i] >= (uint)Count)
                 throw new ArgumentOutOfRangeException(nameof(indices), $"TensorDataset: index {indices[i]} is outside [0, {Count}).");
-        var xs = new Tensor[_inputs.Length];
+    }
+
+    private void Gather(ReadOnlySpan<int> indices, Tensor[] xs, Tensor[] ys, out Tensor? weights, out Tensor? mask)
+    {
         for (int i = 0; i < xs.Length; i++) xs[i] = Batching.Take(_inputs[i], _inputAxis, indices);
-        var ys = new Tensor[_targets.Length];
         for (int i = 0; i < ys.Length; i++) ys[i] = Batching.Take(_targets[i], _targetAxis, indices);
-        return new Batch(xs, ys,
-            _weights is null ? null : Batching.Take(_weights, _weightAxis, indices),
-            _mask is null ? null : Batching.Take(_mask, 1, indices));
+        weights = _weights is null ? null : Batching.Take(_weights, _weightAxis, indices);
+        mask = _mask is null ? null : Batching.Take(_mask, 1, indices);
     }
 
     private void Check(Tensor t, int axis, string what)
@@ -119,7 +140,7 @@ public sealed class TensorDataset : IDataset
 }
 
 /// <summary>A view of a contiguous range of another data set's samples (used for validation splits).</summary>
-public sealed class SubsetDataset : IDataset
+public sealed class SubsetDataset : IDataset, IFillsBatch
 {
     private readonly IDataset _source;
     private readonly int _start;
@@ -143,13 +164,45 @@ public sealed class SubsetDataset : IDataset
     /// <inheritdoc/>
     public Batch GetBatch(ReadOnlySpan<int> indices)
     {
-        int[] shifted = new int[indices.Length];
+        int[] shifted = Shift(indices);
+        try
+        {
+            return _source.GetBatch(shifted.AsSpan(0, indices.Length));
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(shifted);
+        }
+    }
+
+    /// <summary>The trainer's path: the source's own path when it has one (a <see cref="TensorDataset"/>), else its
+    /// <see cref="IDataset.GetBatch"/>.</summary>
+    void IFillsBatch.FillBatch(ReadOnlySpan<int> indices, StepBatch into)
+    {
+        int[] shifted = Shift(indices);
+        try
+        {
+            into.Load(_source, shifted.AsSpan(0, indices.Length));
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(shifted);
+        }
+    }
+
+    /// <summary>The source's indices, in a pooled array (return it).</summary>
+    private int[] Shift(ReadOnlySpan<int> indices)
+    {
+        int[] shifted = ArrayPool<int>.Shared.Rent(indices.Length);
         for (int i = 0; i < indices.Length; i++)
         {
             if ((uint)indices[i] >= (uint)Count)
+            {
+                ArrayPool<int>.Shared.Return(shifted);
                 throw new ArgumentOutOfRangeException(nameof(indices), $"SubsetDataset: index {indices[i]} is outside [0, {Count}).");
+            }
             shifted[i] = indices[i] + _start;
         }
-        return _source.GetBatch(shifted);
+        return shifted;
     }
 }

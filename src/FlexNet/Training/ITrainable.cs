@@ -60,11 +60,20 @@ public interface ITrainableModel : ITrainable, IMaskedTrainable
 }
 
 /// <summary>Adapts a single-input, single-output <see cref="ITrainable"/> to <see cref="IMultiTrainable"/>.</summary>
-internal sealed class SingleAdapter(ITrainable model) : IMultiTrainable
+internal sealed class SingleAdapter(ITrainable model) : IMultiTrainable, IForwardInto
 {
     internal ITrainable Model { get; } = model;
 
     public IReadOnlyList<Tensor> Parameters => Model.Parameters;
 
     public Tensor[] Forward(Tensor[] inputs, bool training) => [Model.Forward(inputs[0], training)];
+
+    /// <summary>As <see cref="Forward"/> (the mask is not the model's: it has no masked form).</summary>
+    public Tensor[] ForwardInto(Tensor[] inputs, bool training, Tensor? mask, Tensor[]? reuse)
+    {
+        var y = Model.Forward(inputs[0], training);
+        var r = reuse is { Length: 1 } ? reuse : new Tensor[1];
+        r[0] = y;
+        return r;
+    }
 }

@@ -13,7 +13,7 @@ namespace FlexNet.Training;
 /// <see cref="TrainerOptions.InputBatchAxis"/> = 1 for temporal inputs). A batch's <c>[T, N]</c> mask reaches
 /// <c>Network.Forward</c> (masked steps keep state) as well as the losses.
 /// </summary>
-public sealed class NetworkTrainable : IMaskedTrainable, IGraphBacked, IActivationSource
+public sealed class NetworkTrainable : IMaskedTrainable, IGraphBacked, IActivationSource, IForwardInto
 {
     private readonly Tensor[] _params;
 
@@ -46,6 +46,9 @@ public sealed class NetworkTrainable : IMaskedTrainable, IGraphBacked, IActivati
 
     /// <inheritdoc/>
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask) => Network.Forward(inputs, training, mask);
+
+    Tensor[] IForwardInto.ForwardInto(Tensor[] inputs, bool training, Tensor? mask, Tensor[]? reuse) =>
+        Network.ForwardInto(inputs, training, mask, reuse);
 }
 
 /// <summary>Training entry points on <see cref="Network"/>.</summary>

@@ -121,7 +121,8 @@ public sealed partial class Trainer
         double localLoss = 0;
         if (length > 0)
         {
-            var bt = data.GetBatch(global.Slice(from, length));
+            var bt = new StepBatch();
+            bt.Load(data, global.Slice(from, length));
             var outputs = Run(bt, training: true);
             var total = TotalLoss(outputs, bt.Targets, bt.Weights, bt.Mask, bt.Inputs, training: true);
             localLoss = total.Item();

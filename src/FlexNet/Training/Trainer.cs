@@ -28,8 +28,11 @@ namespace FlexNet.Training;
 public sealed partial class Trainer
 {
     private readonly IMultiTrainable _model;
+    private readonly IForwardInto? _forwardInto;
     private readonly Tensor[] _params;
     private readonly RandomGenerator _rng;
+    private readonly StepBatch _batch = new(); // a training step's batch, reused from step to step
+    private Tensor[]? _outputs;                 // a training step's outputs, reused likewise
 
     /// <summary>Creates a trainer for a single-input, single-output model.</summary>
     /// <param name="model">The model.</param>
@@ -49,6 +52,7 @@ public sealed partial class Trainer
     public Trainer(IMultiTrainable model, TrainerOptions options)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
+        _forwardInto = ForwardIntoOf(model);
         Options = options ?? throw new ArgumentNullException(nameof(options));
         options.Validate();
         _params = [.. model.Parameters];
@@ -310,26 +314,67 @@ public sealed partial class Trainer
         if (o.ReuseGradientBuffers) Optimizer.ZeroGrad(setToNone: false);
         else Optimizer.RecycleGrads(); // set-to-none semantics, buffers kept for the next backward
         using var scope = o.RecycleStepTensors ? TensorScope.BeginRecycling() : TensorScope.Begin();
-        var bt = data.GetBatch(idx);
-        var xb = bt.Inputs;
-        var yb = bt.Targets;
-        var outputs = Run(bt, training: true);
-        var total = TotalLoss(outputs, yb, bt.Weights, bt.Mask, xb, training: true);
-        double loss = total.Item();
-        if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, yb, step, epoch, batch);
-        total.Backward();
-        if (o.CheckFinite) CheckParams(grads: true, step, epoch, batch);
-        // made in a method of its own: a lambda here would allocate its captured locals at every step
-        Optimizer.Step(Optimizer.Rule.NeedsHessianVectorProduct ? LossClosure(bt) : null);
-        if (o.CheckFinite) CheckParams(grads: false, step, epoch, batch);
-        if (o.Metrics.Count > 0)
+        // the batch and the outputs go into arrays kept from step to step (a TensorDataset and the library's models
+        // fill them; anything else is asked through the public GetBatch and Forward)
+        var bt = _batch;
+        Tensor[]? outputs = null;
+        try
         {
-            using (Autograd.NoGrad()) AccumulateMetrics(outputs, yb, sums, counts);
+            bt.Load(data, idx);
+            var xb = bt.Inputs;
+            var yb = bt.Targets;
+            outputs = RunStep(bt);
+            var total = TotalLoss(outputs, yb, bt.Weights, bt.Mask, xb, training: true);
+            double loss = total.Item();
+            if (o.CheckFinite && !double.IsFinite(loss)) throw ForwardError(loss, outputs, xb, yb, step, epoch, batch);
+            total.Backward();
+            if (o.CheckFinite) CheckParams(grads: true, step, epoch, batch);
+            // made in a method of its own: a lambda here would allocate its captured locals at every step
+            Optimizer.Step(Optimizer.Rule.NeedsHessianVectorProduct ? LossClosure(bt) : null);
+            if (o.CheckFinite) CheckParams(grads: false, step, epoch, batch);
+            if (o.Metrics.Count > 0)
+            {
+                using (Autograd.NoGrad()) AccumulateMetrics(outputs, yb, sums, counts);
+            }
+            return loss;
         }
-        return loss;
+        finally
+        {
+            // the step's tensors are dead when its scope ends: keep no reference to them (nor to a data set's arrays)
+            bt.Clear();
+            if (outputs is not null && ReferenceEquals(outputs, _outputs)) Array.Clear(outputs);
+        }
     }
 
-    private Func<Tensor> LossClosure(Batch bt) => () => TotalLoss(Run(bt, training: true), bt.Targets, bt.Weights, bt.Mask, bt.Inputs, training: true);
+    /// <summary>The loss of the step's batch again (rules that need Hessian-vector products): its forward pass
+    /// writes into an array of its own, the step's outputs stay as they are.</summary>
+    private Func<Tensor> LossClosure(StepBatch bt) => () => TotalLoss(Run(bt, training: true), bt.Targets, bt.Weights, bt.Mask, bt.Inputs, training: true);
+
+    /// <summary>A training step's forward pass: into the array the trainer keeps when the model can (see <see cref="IForwardInto"/>).</summary>
+    private Tensor[] RunStep(StepBatch b)
+    {
+        if (_forwardInto is null) return Run(b, training: true);
+        CheckBatch(b);
+        return _outputs = _forwardInto.ForwardInto(b.Inputs, training: true, b.Mask, _outputs);
+    }
+
+    /// <summary>The model's <see cref="IForwardInto"/> when the public forward it stands for is its own: a subclass
+    /// that implements <see cref="IMultiTrainable"/> or <see cref="IMaskedTrainable"/> again (a <c>Model</c>
+    /// subclass with a forward of its own) is called through the public interface, as before.</summary>
+    private static IForwardInto? ForwardIntoOf(IMultiTrainable model)
+    {
+        if (model is not IForwardInto into) return null;
+        var type = model.GetType();
+        var owner = type.GetInterfaceMap(typeof(IForwardInto)).TargetMethods[0].DeclaringType;
+        foreach (var itf in type.GetInterfaces())
+        {
+            if (itf != typeof(IMultiTrainable) && itf != typeof(IMaskedTrainable)) continue;
+            var map = type.GetInterfaceMap(itf);
+            for (int i = 0; i < map.InterfaceMethods.Length; i++)
+                if (map.InterfaceMethods[i].Name == nameof(IMultiTrainable.Forward) && map.TargetMethods[i].DeclaringType != owner) return null;
+        }
+        return into;
+    }
 
     private int? _outputCount;
 
@@ -341,9 +386,14 @@ public sealed partial class Trainer
 
     private object ActivationModel => _model is SingleAdapter sa ? sa.Model : _model;
 
-    private Tensor[] Run(Batch b, bool training)
+    private static void CheckBatch(StepBatch b)
     {
         if (b.Inputs.Length == 0 || b.Targets.Length == 0) throw new ArgumentException("Trainer: a batch needs at least one input and one target.");
+    }
+
+    private Tensor[] Run(StepBatch b, bool training)
+    {
+        CheckBatch(b);
         return b.Mask is not null && _model is IMaskedTrainable masked
             ? masked.Forward(b.Inputs, training, b.Mask)
             : _model.Forward(b.Inputs, training);
@@ -431,6 +481,7 @@ public sealed partial class Trainer
         double[] sums = [], counts = [];
         double lossSum = 0;
         var idx = new int[Math.Min(o.BatchSize, Math.Max(n, 1))];
+        var bt = new StepBatch(); // its own: Evaluate may be called between the steps of a Fit
         using (Autograd.NoGrad())
         {
             for (int start = 0; start < n; start += o.BatchSize)
@@ -438,7 +489,7 @@ public sealed partial class Trainer
                 int count = Math.Min(o.BatchSize, n - start);
                 for (int i = 0; i < count; i++) idx[i] = start + i;
                 using var scope = TensorScope.Begin();
-                var bt = data.GetBatch(idx.AsSpan(0, count));
+                bt.Load(data, idx.AsSpan(0, count));
                 if (names is null)
                 {
                     names = MetricNames(bt.Targets.Length);

@@ -157,7 +157,8 @@ public sealed class TrainerOptions
     /// <summary>Reuse the tensor objects of each training step in the next one (default true): the intermediates of a
     /// step (activations, gradients of intermediates, their shape arrays and buffer handles) are dead when the step
     /// ends, and the next step's tensors take over their objects instead of allocating new ones, so a warmed-up step
-    /// allocates (almost) no managed memory. Results are bit-identical either way. A tensor of an earlier step read
+    /// of the library's models on a <see cref="TensorDataset"/> allocates no managed memory (a data set or model of
+    /// your own allocates what it allocates itself). Results are bit-identical either way. A tensor of an earlier step read
     /// after its step (e.g. one kept in a field of a custom layer or loss) throws <see cref="ObjectDisposedException"/>
     /// when this is false, and may show a later step's values when it is true: set false to find such a bug.
     /// Tensors kept with <see cref="TensorScope.Keep"/>, parameters, gradients of parameters and views of them are never

@@ -9,51 +9,64 @@ namespace FlexNet.Autodiff.Ops;
 /// A dense weight W [out, in] packed once as the B operand of y = x·Wᵀ (<see cref="GemmPackedB{T}"/> of Wᵀ), for a
 /// layer that runs at every step of a sequence: the plan packs each such weight once per run instead of at each of
 /// the T forward products. Products are bit-identical to <see cref="Gemm"/> on W. It holds a snapshot of W (weights do
-/// not change within a run) in a pinned pooled buffer: dispose it at the end of the run.
+/// not change within a run) in a pinned pooled buffer: dispose it at the end of the run. A disposed object holds no
+/// snapshot (<see cref="Source"/> null, products throw) and may be packed again with <see cref="Pack"/>: the plan
+/// keeps the object from run to run, never the packed values.
 /// </summary>
 internal sealed class PackedWeight : IDisposable
 {
-    private readonly GemmPackedB<float>? _f;
-    private readonly GemmPackedB<double>? _d;
+    private GemmPackedB<float>? _f;
+    private GemmPackedB<double>? _d;
 
     /// <summary>Packs Wᵀ from a contiguous W [out, in] (Float32 or Float64).</summary>
-    internal PackedWeight(Tensor w)
+    internal PackedWeight(Tensor w) => Pack(w);
+
+    /// <summary>An object that holds no packing until <see cref="Pack"/>.</summary>
+    internal PackedWeight() { }
+
+    /// <summary>Packs Wᵀ from a contiguous W [out, in] (Float32 or Float64) into this object, first giving back a
+    /// packing it still holds.</summary>
+    internal void Pack(Tensor w)
     {
         if (w.Rank != 2 || !w.IsContiguous || !w.DType.IsFloatingPoint())
             throw new ShapeMismatchException($"PackedWeight: W {ShapeUtil.Format(w.Shape)} ({w.DType}) must be a contiguous floating-point [out, in] matrix.");
+        Dispose();
         Out = w.ShapeArray[0];
         In = w.ShapeArray[1];
-        if (w.DType == DType.Float32) _f = new GemmPackedB<float>(transB: true, In, Out, w.F, In);
-        else _d = new GemmPackedB<double>(transB: true, In, Out, w.D, In);
         DType = w.DType;
+        if (w.DType == DType.Float32) (_f ??= new GemmPackedB<float>()).Pack(transB: true, In, Out, w.F, In);
+        else (_d ??= new GemmPackedB<double>()).Pack(transB: true, In, Out, w.D, In);
         Source = w;
     }
 
-    /// <summary>The weight that was packed (the product is used only for this very tensor).</summary>
-    internal Tensor Source { get; }
+    /// <summary>The weight that was packed (the product is used only for this very tensor); null when the object
+    /// holds no packing.</summary>
+    internal Tensor? Source { get; private set; }
 
     /// <summary>Rows of W (output features).</summary>
-    internal int Out { get; }
+    internal int Out { get; private set; }
 
     /// <summary>Columns of W (input features).</summary>
-    internal int In { get; }
+    internal int In { get; private set; }
 
     /// <summary>The element type.</summary>
-    internal DType DType { get; }
+    internal DType DType { get; private set; }
 
     /// <summary>y [n, Out] = x [n, In]·Wᵀ + beta·y (beta 0: y is overwritten without being read).</summary>
     internal void MultiplyInto<T>(int n, ReadOnlySpan<T> x, T beta, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && _f is not null)
+        ObjectDisposedException.ThrowIf(Source is null, this); // no packing held: never the values of an earlier run
+        if (typeof(T) == typeof(float) && DType == DType.Float32 && _f is not null)
             _f.Multiply(false, n, 1f, MemoryMarshal.Cast<T, float>(x), In, (float)(object)beta, MemoryMarshal.Cast<T, float>(y), Out);
-        else if (typeof(T) == typeof(double) && _d is not null)
+        else if (typeof(T) == typeof(double) && DType == DType.Float64 && _d is not null)
             _d.Multiply(false, n, 1d, MemoryMarshal.Cast<T, double>(x), In, (double)(object)beta, MemoryMarshal.Cast<T, double>(y), Out);
         else throw new ArgumentException($"PackedWeight: a {DType} weight used with {typeof(T).Name} data.");
     }
 
-    /// <summary>Returns the buffer to the pool.</summary>
+    /// <summary>Returns the buffer to the pool; the object holds no packing until the next <see cref="Pack"/>.</summary>
     public void Dispose()
     {
+        Source = null;
         _f?.Dispose();
         _d?.Dispose();
     }

@@ -70,7 +70,8 @@ internal static class Reduce
     private sealed class SumBackward : Node
     {
         private int[] _shape = [];
-        private int[] keptShape = [];
+        private int[] keptShape = []; // the first keptRank entries; longer when an earlier use had a higher rank
+        private int keptRank;
         private double scale;
 
         /// <summary>A node for a sum of x over the masked axes (a dead one of an earlier training step when there is one).</summary>
@@ -79,8 +80,8 @@ internal static class Reduce
             var n = NodePool<SumBackward>.Take() ?? new SumBackward();
             n.Rearm([x]);
             n._shape = x.ShapeArray;
-            if (n.keptShape.Length != x.Rank) n.keptShape = new int[x.Rank];
-            ReducedShape(x, mask, true, n.keptShape);
+            if (n.keptShape.Length < x.Rank) n.keptShape = new int[x.Rank]; // grown only: pooled nodes serve every rank
+            n.keptRank = ReducedShape(x, mask, true, n.keptShape);
             n.scale = scale;
             return n;
         }
@@ -91,7 +92,7 @@ internal static class Reduce
 
         protected internal override void Backward(Tensor gy)
         {
-            var g = Movement.Reshape(gy, keptShape);
+            var g = Movement.Reshape(gy, keptShape.AsSpan(0, keptRank));
             if (scale != 1.0) g = Unary.Apply(g, Unary.Kind.MulScalar, scale);
             Accumulate(0, Movement.Expand(g, _shape), owned: false);
         }
