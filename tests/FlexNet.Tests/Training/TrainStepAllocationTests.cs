@@ -14,7 +14,7 @@ namespace FlexNet.Tests.Training;
 /// RecycleStepTensors on): none. Measured on the trainer's thread between consecutive OnBatchEnd calls, whose only
 /// allocation is the <see cref="BatchEndInfo"/> record the trainer makes for the callback (its size is measured here
 /// by making one), and process-wide (GC.GetTotalAllocatedBytes(precise: true), the median step); the class runs in
-/// the non-parallel "Training" collection. bench/NOTES.md sections 15 and 18.
+/// the non-parallel "Training" collection. bench/NOTES.md sections 15 and 19.
 /// </summary>
 [Collection("Training")]
 public sealed class TrainStepAllocationTests
