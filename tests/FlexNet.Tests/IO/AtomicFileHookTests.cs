@@ -16,7 +16,8 @@ public sealed class AtomicFileHookCollection
 /// <summary>
 /// What <see cref="AtomicFile.Write"/> does between writing the temporary and renaming it: the temporary's name, the
 /// flush of a stream that holds its bytes until flushed, the <see cref="AtomicFile.BeforeRename"/> hook (which the
-/// checkpoint kill test relies on to land a SIGKILL inside a write), and the directory handle of the fsync closed.
+/// checkpoint kill test relies on to land a SIGKILL inside a write), the directory handle of the fsync closed, and the
+/// set of writes in flight emptied.
 /// </summary>
 [Collection(AtomicFileHookCollection.Name)]
 public sealed class AtomicFileHookTests
@@ -137,6 +138,25 @@ public sealed class AtomicFileHookTests
         }
         Assert.Empty(open);
         Assert.Equal([2], File.ReadAllBytes(Path.Combine(dir, "o.bin")));
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void EveryWriteIsForgottenWhenItEnds()
+    {
+        // the set of in-flight temporaries must not grow by one name per checkpoint of a long run
+        string dir = TestFiles.NewTempDir();
+        int before = AtomicFile.InFlightCount;
+        int during = -1;
+        AtomicFile.Write(Path.Combine(dir, "o.bin"), s =>
+        {
+            during = AtomicFile.InFlightCount;
+            s.WriteByte(1);
+        });
+        Assert.Equal(before + 1, during);
+        Assert.Equal(before, AtomicFile.InFlightCount);
+        Assert.Throws<IOException>(() => AtomicFile.Write(Path.Combine(dir, "o.bin"), _ => throw new IOException("fail")));
+        Assert.Equal(before, AtomicFile.InFlightCount);
         Directory.Delete(dir, true);
     }
 }

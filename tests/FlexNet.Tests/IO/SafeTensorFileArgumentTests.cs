@@ -3,7 +3,8 @@ using FlexNet.IO;
 namespace FlexNet.Tests.IO;
 
 /// <summary>A null name or path is rejected by <see cref="SafeTensorFile"/> itself, naming its own parameter (the
-/// dictionary behind the lookups would name its <c>key</c>).</summary>
+/// dictionary behind the lookups would name its <c>key</c>), and an undefined dtype by <see cref="SafeTensorEntry"/>
+/// before anything else about the new entry is checked.</summary>
 public sealed class SafeTensorFileArgumentTests
 {
     [Fact]
@@ -16,5 +17,15 @@ public sealed class SafeTensorFileArgumentTests
         Assert.Equal("stream", Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Read(null!, "s")).ParamName);
         Assert.Equal("sourceName", Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Read(new MemoryStream(), null!)).ParamName);
         Assert.Equal("sourceName", Assert.Throws<ArgumentNullException>(() => SafeTensorFile.Parse([], null!)).ParamName);
+    }
+
+    [Fact]
+    public void AnUndefinedDTypeIsRejectedBeforeTheShape()
+    {
+        // without the dtype check first, the rank (9 > 8) or the negative dimension would be reported instead
+        var rank = Assert.Throws<ArgumentOutOfRangeException>(() => SafeTensorEntry.FromRaw("x", (SafeTensorDType)99, new int[9], []));
+        Assert.Equal("dtype", rank.ParamName);
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => SafeTensorEntry.FromRaw("x", (SafeTensorDType)99, [-1], []));
+        Assert.Equal("dtype", negative.ParamName);
     }
 }
