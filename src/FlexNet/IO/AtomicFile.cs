@@ -119,10 +119,12 @@ internal static class AtomicFile
         }
         catch (InvalidOperationException)
         {
+            // Stryker disable once Boolean: only a process that exits between the lookup and HasExited gets here, a race no test can time
             return false;
         }
         catch (System.ComponentModel.Win32Exception)
         {
+            // Stryker disable once Boolean: thrown on Windows only, for a process of another user; the tests run on Linux
             return true; // exists but is not ours to inspect: leave its file alone
         }
     }

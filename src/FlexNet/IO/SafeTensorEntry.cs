@@ -162,7 +162,6 @@ public sealed class SafeTensorEntry
         if (shape.Contains(0)) count = 0; // an empty tensor, whatever its other dimensions
         foreach (int d in shape)
         {
-            if (count == 0) break;
             count *= d; // at most 8 factors, each < 2^31, checked below before it can overflow
             if (count > Array.MaxLength / dtype.ElementSize())
                 throw new ArgumentException($"SafeTensorEntry '{name}': shape {FormatShape(shape)} is too large for one array.", nameof(shape));
