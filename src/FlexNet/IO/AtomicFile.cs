@@ -117,14 +117,14 @@ internal static class AtomicFile
         {
             return false; // no such process
         }
+        // Stryker disable once all: only a process that exits between the lookup and HasExited gets here, a race no test can time
         catch (InvalidOperationException)
         {
-            // Stryker disable once Boolean: only a process that exits between the lookup and HasExited gets here, a race no test can time
             return false;
         }
+        // Stryker disable once all: thrown on Windows only, for a process of another user; the tests run on Linux
         catch (System.ComponentModel.Win32Exception)
         {
-            // Stryker disable once Boolean: thrown on Windows only, for a process of another user; the tests run on Linux
             return true; // exists but is not ours to inspect: leave its file alone
         }
     }

@@ -8,6 +8,7 @@ namespace FlexNet.IO;
 internal static partial class DirectorySync
 {
     private const int ReadOnly = 0; // O_RDONLY on Linux and macOS
+    private const int Failed = -1; // what open returns on an error
 
     internal static void Flush(string directory)
     {
@@ -15,7 +16,7 @@ internal static partial class DirectorySync
         if (OperatingSystem.IsWindows()) return;
         int fd = Open(directory, ReadOnly);
         // Stryker disable once Statement: open of an existing directory succeeds; fsync and close of -1 would only fail with EBADF
-        if (fd < 0) return;
+        if (fd == Failed) return;
         // Stryker disable once Statement: durability only: the fsync makes a rename survive a power loss, nothing a test can see
         _ = FSync(fd);
         _ = Close(fd); // FSync returns an error code, it does not throw
