@@ -18,12 +18,22 @@ internal static class AtomicFile
     /// kill-and-resume test sleeps here so a SIGKILL lands inside a checkpoint write).</summary>
     internal static Action<string>? BeforeRename { get; set; }
 
+    /// <summary>Test support: the number of writes of this process in flight (each is forgotten when it ends).</summary>
+    internal static int InFlightCount
+    {
+        get
+        {
+            lock (InFlight) return InFlight.Count;
+        }
+    }
+
     /// <summary>Writes <paramref name="path"/> atomically.</summary>
     /// <param name="path">Destination.</param>
     /// <param name="write">Writes the full content into the stream it is given.</param>
     /// <param name="openTemp">Test hook: opens the temporary file (default: a new <see cref="FileStream"/>).</param>
     internal static void Write(string path, Action<Stream> write, Func<string, Stream>? openTemp = null)
     {
+        // Stryker disable once Statement: Path.GetFullPath(null) throws the same ArgumentNullException naming 'path'
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
@@ -31,25 +41,27 @@ internal static class AtomicFile
         string temp = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp"));
         RemoveStaleTemporaries(directory, name);
         lock (InFlight) InFlight.Add(temp);
-        bool moved = false;
         try
         {
+            // Stryker disable once Bitwise,Arithmetic: the buffer size changes the number of write calls, not the bytes written
             using (Stream s = openTemp is null
                        ? new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16)
                        : openTemp(temp))
             {
                 write(s);
-                if (s is FileStream fs) fs.Flush(flushToDisk: true);
+                if (s is FileStream fs)
+                    // Stryker disable once Statement,Boolean: durability only: disposing the FileStream writes its buffer to the OS anyway, only a power loss could tell
+                    fs.Flush(flushToDisk: true);
                 else s.Flush();
             }
             BeforeRename?.Invoke(full);
             File.Move(temp, full, overwrite: true);
-            moved = true;
+            // Stryker disable once Statement: durability only: the directory fsync makes the rename survive a power loss, nothing a test can see
             DirectorySync.Flush(directory);
         }
         finally
         {
-            if (!moved) TryDelete(temp);
+            TryDelete(temp); // a no-op after the rename
             lock (InFlight) InFlight.Remove(temp);
         }
     }
@@ -78,10 +90,11 @@ internal static class AtomicFile
             if (rest.Length == 36 && Guid.TryParseExact(rest.AsSpan(0, 32), "N", out _))
             {
                 TryDelete(file); // the format of earlier versions (.NAME.GUID.tmp), which only a crash leaves behind
+                // Stryker disable once Statement: without it the 32 hex digits fail the pid parse below (letters, or too large for an int)
                 continue;
             }
-            int dot = rest.IndexOf('.', StringComparison.Ordinal);
-            if (dot <= 0) continue; // two tests, not one ||: Stryker's mutants of a || would leave pid unassigned
+            int dot = rest.IndexOf('.', StringComparison.Ordinal); // ≥ 0: the name ends in ".tmp"; 0 (no pid) fails the parse
+            // Stryker disable once Statement: an unparsed pid stays 0, and pid 0 counts as running (kill(0, 0) reaches our own process group), so the file is kept either way
             if (!int.TryParse(rest.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
             bool stale;
             if (pid == Environment.ProcessId)
@@ -104,10 +117,12 @@ internal static class AtomicFile
         {
             return false; // no such process
         }
+        // Stryker disable once all: only a process that exits between the lookup and HasExited gets here, a race no test can time
         catch (InvalidOperationException)
         {
             return false;
         }
+        // Stryker disable once all: thrown on Windows only, for a process of another user; the tests run on Linux
         catch (System.ComponentModel.Win32Exception)
         {
             return true; // exists but is not ours to inspect: leave its file alone

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
 
@@ -19,6 +20,7 @@ internal static class ChecksummedFile
     {
         metadata[ChecksumKey] = new string('0', Digits);
         byte[] image = SafeTensorWriter.ToBytes(metadata, entries);
+        // Stryker disable once String: unreachable: the writer has just written the placeholder into the header
         int at = Locate(image) ?? throw new InvalidOperationException("The checksum placeholder is missing from the written header.");
         ulong hash = Hash(image, at);
         string hex = hash.ToString("x16", CultureInfo.InvariantCulture);
@@ -35,16 +37,21 @@ internal static class ChecksummedFile
 
     /// <summary>Reads and validates the file, then verifies its checksum.</summary>
     /// <exception cref="ModelFormatException">Malformed, without a checksum, or a checksum that does not match.</exception>
-    internal static SafeTensorFile Read(string path)
+    internal static SafeTensorFile Read(string path) => Read(path, Array.MaxLength);
+
+    /// <summary><see cref="Read(string)"/> refusing files over <paramref name="limit"/> bytes (tests use small limits).</summary>
+    internal static SafeTensorFile Read(string path, int limit)
     {
+        // Stryker disable once Statement: the FileStream constructor throws the same ArgumentNullException naming 'path'
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes;
+        // Stryker disable once Bitwise,Arithmetic: the buffer size changes the number of read calls, not the bytes read
         using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-            bytes = StreamBytes.ReadToEnd(fs, msg => new ModelFormatException($"'{path}': {msg}"));
+            bytes = StreamBytes.ReadToEnd(fs, msg => new ModelFormatException($"'{path}': {msg}"), limit);
         return Parse(bytes, path);
     }
 
-    /// <summary>Validates an image held in memory (used by <see cref="Read"/> and the fuzz tests).</summary>
+    /// <summary>Validates an image held in memory (used by <see cref="Read(string)"/> and the fuzz tests).</summary>
     internal static SafeTensorFile Parse(byte[] bytes, string source)
     {
         var file = SafeTensorParser.Parse(bytes, source);
@@ -65,7 +72,7 @@ internal static class ChecksummedFile
     /// checks behind the checksum. Returns false when the image has no checksum field to fill.</summary>
     internal static bool Reseal(byte[] image)
     {
-        if (image.Length < 8 || BitConverter.ToUInt64(image, 0) > (ulong)(image.Length - 8)) return false;
+        if (!BinaryPrimitives.TryReadUInt64LittleEndian(image, out ulong n) || n > (ulong)(image.Length - 8)) return false;
         if (Locate(image) is not int at) return false;
         string hex = Hash(image, at).ToString("x16", CultureInfo.InvariantCulture);
         for (int i = 0; i < Digits; i++) image[at + i] = (byte)hex[i];
@@ -74,8 +81,9 @@ internal static class ChecksummedFile
 
     private static int? Locate(byte[] image)
     {
-        // Within JSON strings every quote is escaped, so the first "checksum":" is the metadata key.
-        int headerLength = (int)Math.Min(BitConverter.ToUInt64(image, 0), (ulong)(image.Length - 8));
+        // Within JSON strings every quote is escaped, so the first "checksum":" is the metadata key. Every caller has
+        // checked that the header lies within the image (the writer made it, the parser validated it, or Reseal checked).
+        int headerLength = (int)BitConverter.ToUInt64(image, 0);
         int i = image.AsSpan(8, headerLength).IndexOf(Marker);
         if (i < 0) return null;
         int at = 8 + i + Marker.Length;

@@ -66,14 +66,14 @@ internal static class SafeTensorParser
     private static void ParseHeader(ReadOnlySpan<byte> header, string source,
         SortedDictionary<string, string> metadata, List<RawInfo> infos)
     {
+        // Stryker disable once Initializer: the options set are the defaults (depth 64, no comments, no trailing commas); stated to mirror the reference
         var reader = new Utf8JsonReader(header, new JsonReaderOptions
         {
             MaxDepth = MaxJsonDepth,
             CommentHandling = JsonCommentHandling.Disallow,
             AllowTrailingCommas = false,
         });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            throw Fail(source, "header must be a JSON object");
+        _ = reader.Read(); // the StartObject: Parse checked that byte 8 is '{'
 
         try
         {
@@ -97,7 +97,7 @@ internal static class SafeTensorParser
         bool sawMetadata = false;
         while (true)
         {
-            Next(ref reader, source, "the header object");
+            Next(ref reader, source);
             if (reader.TokenType == JsonTokenType.EndObject) break;
             string key = reader.GetString()!; // token is PropertyName: the reader only yields names here
             if (key == SafeTensorFile.MetadataKey)
@@ -112,23 +112,23 @@ internal static class SafeTensorParser
                 throw Fail(source, $"more than {SafeTensorFile.MaxTensorCount} tensors");
             infos.Add(ParseTensorInfo(ref reader, source, key));
         }
-        // Anything after the root object other than whitespace (the spec pads with spaces) makes Read throw.
-        if (reader.Read())
-            throw Fail(source, $"unexpected content after the header object at file offset {8 + reader.TokenStartIndex}");
+        // Anything after the root object other than whitespace (the spec pads with spaces) makes Read throw a
+        // JsonException; over whitespace it returns false.
+        _ = reader.Read();
     }
 
     private static void ParseMetadata(ref Utf8JsonReader reader, string source, SortedDictionary<string, string> metadata)
     {
-        Next(ref reader, source, $"'{SafeTensorFile.MetadataKey}'");
+        Next(ref reader, source);
         if (reader.TokenType == JsonTokenType.Null) return;
         if (reader.TokenType != JsonTokenType.StartObject)
             throw Fail(source, $"'{SafeTensorFile.MetadataKey}' must be an object of string values, found {reader.TokenType}");
         while (true)
         {
-            Next(ref reader, source, $"'{SafeTensorFile.MetadataKey}'");
+            Next(ref reader, source);
             if (reader.TokenType == JsonTokenType.EndObject) return;
             string key = reader.GetString()!;
-            Next(ref reader, source, $"'{SafeTensorFile.MetadataKey}'");
+            Next(ref reader, source);
             if (reader.TokenType != JsonTokenType.String)
                 throw Fail(source, $"'{SafeTensorFile.MetadataKey}' value for '{key}' must be a string, found {reader.TokenType}");
             if (!metadata.TryAdd(key, reader.GetString()!))
@@ -138,17 +138,17 @@ internal static class SafeTensorParser
 
     private static RawInfo ParseTensorInfo(ref Utf8JsonReader reader, string source, string name)
     {
-        Next(ref reader, source, $"tensor '{name}'");
+        Next(ref reader, source);
         if (reader.TokenType != JsonTokenType.StartObject)
             throw Fail(source, $"tensor '{name}': value must be an object {{dtype, shape, data_offsets}}, found {reader.TokenType}");
         var info = new RawInfo { Name = name, Shape = [] };
         bool hasDType = false, hasShape = false, hasOffsets = false;
         while (true)
         {
-            Next(ref reader, source, $"tensor '{name}'");
+            Next(ref reader, source);
             if (reader.TokenType == JsonTokenType.EndObject) break;
             string field = reader.GetString()!;
-            Next(ref reader, source, $"tensor '{name}'");
+            Next(ref reader, source);
             switch (field)
             {
                 case "dtype":
@@ -204,7 +204,7 @@ internal static class SafeTensorParser
         int rank = 0;
         while (true)
         {
-            Next(ref reader, source, $"tensor '{name}' shape");
+            Next(ref reader, source);
             if (reader.TokenType == JsonTokenType.EndArray) break;
             if (reader.TokenType != JsonTokenType.Number || !reader.TryGetUInt64(out ulong d))
                 throw Fail(source, $"tensor '{name}': 'shape' must contain non-negative integers, found {Describe(ref reader)}");
@@ -225,7 +225,7 @@ internal static class SafeTensorParser
         int k = 0;
         while (true)
         {
-            Next(ref reader, source, $"tensor '{name}' data_offsets");
+            Next(ref reader, source);
             if (reader.TokenType == JsonTokenType.EndArray) break;
             if (k == 2) throw Fail(source, $"tensor '{name}': 'data_offsets' must have exactly 2 entries");
             if (reader.TokenType != JsonTokenType.Number || !reader.TryGetUInt64(out ulong x))
@@ -262,32 +262,30 @@ internal static class SafeTensorParser
             expected = r.End;
             previous = r.Name;
         }
-        if (expected != dataLength)
-            throw Fail(source, expected > dataLength
-                ? $"tensor data ends at offset {expected} but the data section holds only {dataLength} bytes (file length {fileLength}, header {headerLength}): the file is truncated"
-                : $"tensor data ends at offset {expected} but the data section holds {dataLength} bytes: {dataLength - expected} trailing bytes belong to no tensor");
+        if (expected > dataLength)
+            throw Fail(source, $"tensor data ends at offset {expected} but the data section holds only {dataLength} bytes (file length {fileLength}, header {headerLength}): the file is truncated");
+        if (expected < dataLength)
+            throw Fail(source, $"tensor data ends at offset {expected} but the data section holds {dataLength} bytes: {dataLength - expected} trailing bytes belong to no tensor");
     }
 
-    private static void Next(ref Utf8JsonReader reader, string source, string where)
+    private static void Next(ref Utf8JsonReader reader, string source)
     {
-        if (!reader.Read()) throw Fail(source, $"header ends inside {where}");
+        // Stryker disable once Statement,String: unreachable: over a final buffer the reader throws JsonException instead of returning false before the root object closes
+        if (!reader.Read()) throw Fail(source, "header ends inside the root object");
     }
 
     private static string Describe(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.Number
-            ? Truncate(Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan))
+            ? Truncate(Encoding.UTF8.GetString(reader.ValueSpan)) // a reader over one span has no value sequences
             : reader.TokenType.ToString();
 
     private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "...";
 
     private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
     {
+        // Called only for invalid UTF-8; at the end of the span DecodeFromUtf8 reports NeedMoreData, so the loop ends.
         int i = 0;
-        while (i < bytes.Length)
-        {
-            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out int consumed) != OperationStatus.Done) return i;
-            i += consumed;
-        }
+        while (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out int consumed) == OperationStatus.Done) i += consumed;
         return i;
     }
 

@@ -109,6 +109,17 @@ public static class SafeTensorWriter
     }
 
     /// <summary>Atomic write with a hook that opens the temporary file (tests inject failing streams here).</summary>
+    /// <summary>Test support: <see cref="ToBytes(IReadOnlyDictionary{string, string}?, IEnumerable{SafeTensorEntry})"/> with
+    /// smaller limits on the tensor count and the header length, so that both sides of each can be tested cheaply.</summary>
+    internal static byte[] ToBytes(IReadOnlyDictionary<string, string>? metadata, IEnumerable<SafeTensorEntry> tensors,
+        int maxTensorCount, long maxHeaderLength)
+    {
+        Plan plan = MakePlan(metadata, tensors, maxTensorCount, maxHeaderLength);
+        using var ms = new MemoryStream();
+        WritePlan(ms, plan);
+        return ms.ToArray();
+    }
+
     internal static void Write(string path, IReadOnlyDictionary<string, string>? metadata, IEnumerable<SafeTensorEntry> tensors,
         Func<string, Stream>? openTemp)
     {
@@ -123,7 +134,8 @@ public static class SafeTensorWriter
         public required SafeTensorEntry[] DataOrder;
     }
 
-    private static Plan MakePlan(IReadOnlyDictionary<string, string>? metadata, IEnumerable<SafeTensorEntry> tensors)
+    private static Plan MakePlan(IReadOnlyDictionary<string, string>? metadata, IEnumerable<SafeTensorEntry> tensors,
+        int maxTensorCount = SafeTensorFile.MaxTensorCount, long maxHeaderLength = SafeTensorFile.MaxHeaderLength)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var byName = new List<SafeTensorEntry>();
@@ -135,8 +147,8 @@ public static class SafeTensorWriter
             CheckEncodable(e.Name, "tensor name");
             byName.Add(e);
         }
-        if (byName.Count > SafeTensorFile.MaxTensorCount)
-            throw new ArgumentException($"{byName.Count} tensors exceed the limit of {SafeTensorFile.MaxTensorCount}.", nameof(tensors));
+        if (byName.Count > maxTensorCount)
+            throw new ArgumentException($"{byName.Count} tensors exceed the limit of {maxTensorCount}.", nameof(tensors));
         byName.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
 
         // Largest element size first keeps each tensor aligned to its element size (the header ends 8-aligned).
@@ -159,7 +171,6 @@ public static class SafeTensorWriter
                {
                    Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keeps metadata readable; still escapes quotes and controls
                    Indented = false,
-                   SkipValidation = false,
                }))
         {
             json.WriteStartObject();
@@ -195,8 +206,8 @@ public static class SafeTensorWriter
         }
         int length = buffer.WrittenCount;
         int padded = (length + 7) & ~7; // 8 + padded is then a multiple of 8
-        if (padded > SafeTensorFile.MaxHeaderLength)
-            throw new ArgumentException($"Header would be {padded} bytes, over the limit of {SafeTensorFile.MaxHeaderLength}.", nameof(metadata));
+        if (padded > maxHeaderLength)
+            throw new ArgumentException($"Header would be {padded} bytes, over the limit of {maxHeaderLength}.", nameof(metadata));
         var header = new byte[padded];
         buffer.WrittenSpan.CopyTo(header);
         header.AsSpan(length).Fill((byte)' ');
