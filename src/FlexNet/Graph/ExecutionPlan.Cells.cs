@@ -1,3 +1,4 @@
+using FlexNet.Autodiff;
 using FlexNet.Tensors;
 
 namespace FlexNet.Graph;
@@ -32,6 +33,7 @@ internal sealed partial class ExecutionPlan
         internal required int[] Gates;      // i, f, g, o
         internal required Connection[] FromX, FromH;
         internal required int[] Inner;      // i, f, g, o, ig, fc, c, tc: not run per step when the cell fuses
+        internal Tensor? Zeros;             // see ExecutionPlan.Zeros
     }
 
     private CellPlan[] _cells = [];
@@ -199,23 +201,31 @@ internal sealed partial class ExecutionPlan
         && record is null && !_net.CheckFinite;
 
     /// <summary>Runs cell <paramref name="k"/> over the whole sequence: [T + 1, N, H] (rows 0..T−1 are h_t).</summary>
-    private Tensor RunCell(int k, Tensor x, Tensor h0, Tensor c0)
+    private Tensor RunCell(int k, Tensor x, Tensor h0, Tensor c0, Tensor[] parts)
     {
         var cell = _cells[k];
-        int units = _order[cell.H].OutputShape![0];
-        var dtype = _net.DType;
-        Span<Tensor> wx = new Tensor[4], wh = new Tensor[4], bx = new Tensor[4], bh = new Tensor[4];
+        var p = parts.AsSpan(0, 16);
+        Span<Tensor> wx = p[..4], wh = p[4..8], bx = p[8..12], bh = p[12..16];
         for (int g = 0; g < 4; g++)
         {
             cell.FromX[g].TryGetAffine(out var w1, out var b1);
             cell.FromH[g].TryGetAffine(out var w2, out var b2);
             wx[g] = w1!;
             wh[g] = w2!;
-            bx[g] = b1 ?? Tensor.Zeros([units], dtype);
+            bx[g] = b1 ?? Zeros(cell);
             var layerBias = _order[cell.Gates[g]].Bias;
-            bh[g] = b2 is null ? layerBias ?? Tensor.Zeros([units], dtype) : layerBias is null ? b2 : b2 + layerBias;
+            bh[g] = b2 is null ? layerBias ?? Zeros(cell) : layerBias is null ? b2 : b2 + layerBias;
         }
-        return LstmSequenceOp!(x, Tensor.Concat(wx, 0), Tensor.Concat(wh, 0), Tensor.Concat(bx, 0), Tensor.Concat(bh, 0), h0, c0, false);
+        var z = LstmSequenceOp!(x, Stack4(wx), Stack4(wh), Stack4(bx), Stack4(bh), h0, c0, false);
+        p.Clear();
+        return z;
+    }
+
+    /// <summary>A constant zero bias [H] of the cell's dtype, made once (outside every scope) for absent biases.</summary>
+    private Tensor Zeros(CellPlan cell)
+    {
+        if (cell.Zeros is { } z) return z;
+        using (TensorScope.Suspend()) return cell.Zeros = Tensor.Zeros([_order[cell.H].OutputShape![0]], _net.DType);
     }
 
     /// <summary>Plan text for a layer of a fused cell (empty for other layers).</summary>
@@ -225,5 +235,52 @@ internal sealed partial class ExecutionPlan
         var cell = _cells[_cellOf[i]];
         if (cell.H != i) return $"  [in LSTM cell '{_order[cell.H].Name}']";
         return $"  [fused LSTM cell over the whole sequence: {string.Join(", ", cell.Inner.Select(p => _order[p].Name))}, {_order[i].Name}; input {_order[cell.X].Name}]";
+    }
+
+    /// <summary>[a; b; c; d] along axis 0 of four tensors of one shape [H, ...]: <see cref="Tensor.Concat"/>'s values
+    /// and gradients (each part gets its rows of the gradient), with a pooled node and no allocation per run.</summary>
+    private static Tensor Stack4(ReadOnlySpan<Tensor> parts)
+    {
+        var first = parts[0];
+        int rows = first.Shape[0], len = first.Length;
+        Span<int> shape = stackalloc int[first.Rank];
+        first.Shape.CopyTo(shape);
+        shape[0] = 4 * rows;
+        foreach (var p in parts)
+            if (!ShapeUtil.SameShape(p.Shape, first.Shape) || p.DType != first.DType)
+                throw new ShapeMismatchException($"Stack4: {ShapeUtil.Format(p.Shape)} ({p.DType}) does not fit {ShapeUtil.Format(first.Shape)} ({first.DType}).");
+        var y = Tensor.Empty(shape, first.DType);
+        for (int k = 0; k < 4; k++)
+        {
+            var c = parts[k].Contiguous();
+            if (c.DType == DType.Float32) c.F.CopyTo(y.F.Slice(k * len, len));
+            else c.D.CopyTo(y.D.Slice(k * len, len));
+        }
+        if (Autograd.ShouldRecord(parts))
+        {
+            var node = NodePool<Stack4Backward>.Take() ?? new Stack4Backward();
+            node.Arm(parts, rows);
+            y.MarkRecorded(node);
+        }
+        return y;
+    }
+
+    private sealed class Stack4Backward : Node
+    {
+        private int _rows;
+
+        internal void Arm(ReadOnlySpan<Tensor> parts, int rows)
+        {
+            Rearm([parts[0], parts[1], parts[2], parts[3]]);
+            _rows = rows;
+        }
+
+        internal override bool Recycle() => NodePool<Stack4Backward>.Return(this);
+
+        protected internal override void Backward(Tensor gy)
+        {
+            for (int k = 0; k < 4; k++)
+                if (NeedsGrad(k)) Accumulate(k, gy.Slice(0, k * _rows, _rows), owned: false);
+        }
     }
 }

@@ -152,6 +152,7 @@ internal sealed partial class ExecutionPlan
         internal readonly Autodiff.Ops.PackedWeight?[][] DensePacked;
         internal readonly Tensor[][] InvXs;
         internal readonly Tensor?[][] InvWs, InvBs;
+        internal readonly Tensor[] CellZ, CellParts; // fused LSTM cells: each one's output, the concatenations' parts
         /// <summary>The packed-weight objects by weight, kept from run to run (never their contents: each is packed
         /// again at its first use in a run and released at the end of it, see <see cref="ReleasePacks"/>).</summary>
         internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
@@ -165,6 +166,8 @@ internal sealed partial class ExecutionPlan
             Cur = new Tensor[L];
             Xs = new Tensor[L];
             Init = new Tensor?[L];
+            CellZ = new Tensor[plan._cells.Length];
+            CellParts = new Tensor[16];
             Invariant = new Tensor?[L];
             PerStep = new List<Tensor>?[plan._outs.Length];
             DenseXs = new Tensor[L][];
@@ -200,6 +203,7 @@ internal sealed partial class ExecutionPlan
             Array.Clear(Cur);
             Array.Clear(Xs);
             Array.Clear(Init);
+            Array.Clear(CellZ);
             Array.Clear(Invariant);
             for (int o = 0; o < PerStep.Length; o++)
             {
@@ -394,9 +398,9 @@ internal sealed partial class ExecutionPlan
         {
             if (cellsOn)
             {
-                cellZ = new Tensor[_cells.Length];
+                cellZ = scratch.CellZ;
                 for (int k = 0; k < _cells.Length; k++)
-                    cellZ[k] = RunCell(k, xs[_cells[k].X], Initial(_cells[k].H)!, Initial(_cells[k].C)!);
+                    cellZ[k] = RunCell(k, xs[_cells[k].X], Initial(_cells[k].H)!, Initial(_cells[k].C)!, scratch.CellParts);
             }
             for (int t = 0; t < T; t++)
             {
