@@ -102,6 +102,7 @@ internal sealed class LstmWorkload : IWorkload
         var y = Tensor.FromArray(ys, n, 1);
         IMultiTrainable model;
         Tensor x;
+        Network? cells = null;
         var options = new TrainerOptions { BatchSize = B, Loss = new MeanSquaredError(), Optimizer = new Adam(1e-3) };
         if (name == "lstm_train")
         {
@@ -113,7 +114,8 @@ internal sealed class LstmWorkload : IWorkload
         }
         else
         {
-            model = BuildPrimitives(0).AsTrainable();
+            cells = BuildPrimitives(0);
+            model = cells.AsTrainable();
             x = Tensor.FromArray(xs, n, T, In).Transpose(0, 1).Contiguous(); // [T, N, In]
             options.InputBatchAxis = 1;
         }
@@ -121,6 +123,8 @@ internal sealed class LstmWorkload : IWorkload
         var rates = seconds.Select(s => Steps * B / s).ToArray();
         reporter.Report(name, Timing.Median(rates), "sequences/s", rates);
         reporter.Log($"{name}: loss at end of each repeat {BenchSupport.List(losses)}");
+        if (cells?.Plan is { } plan)
+            reporter.Log($"{name}: LSTM cells fused by the plan {plan.FusedCellCount}, last run fused {plan.LastRunFusedCells}");
         reporter.Log($"{name}: process CPU ms per step (all threads) {BenchSupport.List(BenchSupport.LastCpuSecondsPerStep.Select(v => v * 1e3))}");
     }
 }

@@ -13,7 +13,7 @@ namespace FlexNet.Graph;
 /// unrolls the step T times; every intermediate is allocated from the enclosing <see cref="TensorScope"/>'s pool,
 /// so a training loop that opens one scope per batch reuses the same buffers step after step.
 /// </summary>
-internal sealed class ExecutionPlan
+internal sealed partial class ExecutionPlan
 {
     private readonly Network _net;
     private readonly Layer[] _order;
@@ -65,6 +65,7 @@ internal sealed class ExecutionPlan
         _fused = new FusedActivation?[_order.Length];
         if (net.FuseDenseLayers)
             for (int i = 0; i < _order.Length; i++) _fused[i] = Fusable(_order[i], _in[i]);
+        FindCells(net);
         // a layer must run at every step when it carries per-step state, or an every-step output, a recurrent
         // read or a layer that runs at every step needs it; the others (e.g. a readout used only at the last step) run at the last step only
         _everyStep = new bool[_order.Length];
@@ -76,6 +77,7 @@ internal sealed class ExecutionPlan
             for (int j = 0; j < _in[i].Length; j++)
                 if (_in[i][j].Delay == 0) _everyStep[_inSrc[i][j]] = true;
         }
+        EveryStepWithCells();
         // loop invariants: dense connections (delay 0) from a non-temporal input into a fused every-step layer
         _invariant = new bool[]?[_order.Length];
         if (net.HoistInvariants)
@@ -150,6 +152,7 @@ internal sealed class ExecutionPlan
         internal readonly Autodiff.Ops.PackedWeight?[][] DensePacked;
         internal readonly Tensor[][] InvXs;
         internal readonly Tensor?[][] InvWs, InvBs;
+        internal readonly Tensor[] CellZ, CellParts; // fused LSTM cells: each one's output, the concatenations' parts
         /// <summary>The packed-weight objects by weight, kept from run to run (never their contents: each is packed
         /// again at its first use in a run and released at the end of it, see <see cref="ReleasePacks"/>).</summary>
         internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
@@ -163,6 +166,8 @@ internal sealed class ExecutionPlan
             Cur = new Tensor[L];
             Xs = new Tensor[L];
             Init = new Tensor?[L];
+            CellZ = new Tensor[plan._cells.Length];
+            CellParts = new Tensor[16];
             Invariant = new Tensor?[L];
             PerStep = new List<Tensor>?[plan._outs.Length];
             DenseXs = new Tensor[L][];
@@ -198,6 +203,7 @@ internal sealed class ExecutionPlan
             Array.Clear(Cur);
             Array.Clear(Xs);
             Array.Clear(Init);
+            Array.Clear(CellZ);
             Array.Clear(Invariant);
             for (int o = 0; o < PerStep.Length; o++)
             {
@@ -298,6 +304,7 @@ internal sealed class ExecutionPlan
                 for (int j = 0; j < hoist.Length; j++) if (hoist[j]) names.Add(_in[i][j].From.Name);
                 sb.Append($"  [once per run: {string.Join(" + ", names)}]");
             }
+            sb.Append(CellNote(i));
             sb.AppendLine();
         }
         return sb.ToString();
@@ -383,8 +390,18 @@ internal sealed class ExecutionPlan
         bool windowed = truncate is int kw && T > kw && mask is null && record is null && TensorScope.Current is not null;
         for (int o = 0; windowed && o < _outs.Length; o++) windowed = perStep[o] is null;
         var window = windowed ? TensorScope.Begin() : null;
+        bool cellsOn = CellsApply(mask, T, truncate, carried, keepState, record);
+        var every = cellsOn ? _everyStepCells : _everyStep;
+        LastRunFusedCells = cellsOn;
+        Tensor[]? cellZ = null;
         try
         {
+            if (cellsOn)
+            {
+                cellZ = scratch.CellZ;
+                for (int k = 0; k < _cells.Length; k++)
+                    cellZ[k] = RunCell(k, xs[_cells[k].X], Initial(_cells[k].H)!, Initial(_cells[k].C)!, scratch.CellParts);
+            }
             for (int t = 0; t < T; t++)
             {
                 if (truncate is int k && t > 0 && t % k == 0)
@@ -404,10 +421,15 @@ internal sealed class ExecutionPlan
                 bool last = t == T - 1 || mask is not null;
                 for (int i = 0; i < L; i++)
                 {
-                    if (!last && !_everyStep[i]) continue;
+                    if (!last && !every[i]) continue;
                     var layer = _order[i];
                     Tensor y;
-                    if (layer is InputLayer il)
+                    if (cellZ is not null && _cellOf[i] >= 0)
+                    {
+                        if (_cells[_cellOf[i]].H != i) continue; // inside the fused cell
+                        y = cellZ[_cellOf[i]].Slice(0, t, 1).Squeeze(0);
+                    }
+                    else if (layer is InputLayer il)
                     {
                         y = il.IsTemporal ? xs[i].Slice(0, t, 1).Squeeze(0) : xs[i];
                     }
@@ -500,7 +522,7 @@ internal sealed class ExecutionPlan
                 }
                 for (int i = 0; i < L; i++)
                 {
-                    if (_depth[i] > 0) state.Push(i, cur[i]);
+                    if (_depth[i] > 0 && (cellZ is null || _cellOf[i] < 0)) state.Push(i, cur[i]);
                     if (mask is not null) state.Last[i] = cur[i];
                 }
                 for (int o = 0; o < _outs.Length; o++)

@@ -149,6 +149,22 @@ public sealed partial class Network
 
     private bool _hoist = true;
 
+    /// <summary>Run a standard LSTM cell built from layers and connections (gates i, f, o sigmoid and g tanh fed by
+    /// dense connections from a temporal input and h(t−1); c = f ⊙ c(t−1) + i ⊙ g; h = o ⊙ tanh(c)) as one
+    /// whole-sequence LSTM op instead of nine layers per step, when the plan proves it is that computation (see
+    /// ExecutionPlan.Cells.cs). On by default; results equal the per-layer plan up to summation order.</summary>
+    internal bool FuseCells
+    {
+        get => _fuseCells;
+        set
+        {
+            _fuseCells = value;
+            _plan = null;
+        }
+    }
+
+    private bool _fuseCells = true;
+
     /// <summary>When true, every <see cref="Forward(Tensor[], bool, Tensor?, int?)"/> keeps the outputs of the hidden
     /// layers (neither inputs nor outputs) in <see cref="Activations"/>, recorded for autodiff, for activity
     /// regularizers such as theanets' <c>hidden_l1</c> and the contractive penalty. The trainer turns it on when a

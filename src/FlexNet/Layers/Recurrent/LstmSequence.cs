@@ -36,15 +36,20 @@ internal static class LstmSequence
             || h0.Rank != 2 || h0.Shape[0] != n || h0.Shape[1] != hs || c0.Rank != 2 || c0.Shape[0] != n || c0.Shape[1] != hs)
             throw new ShapeMismatchException($"LstmSequence: x {ShapeUtil.Format(x.Shape)}, W_ih {ShapeUtil.Format(wIh.Shape)}, W_hh {ShapeUtil.Format(wHh.Shape)}, h0 {ShapeUtil.Format(h0.Shape)}, c0 {ShapeUtil.Format(c0.Shape)} do not fit an LSTM over [T, N, I].");
         var dtype = x.DType;
-        var s = new Saved
-        {
-            X = x.Contiguous().Detach(), WIh = wIh.Contiguous().Detach(), WHh = wHh.Contiguous().Detach(),
-            H0 = h0.Contiguous().Detach(), C0 = c0.Contiguous().Detach(),
-            Acts = Tensor.Empty([steps, n, 4 * hs], dtype),
-            C = Tensor.Empty([steps, n, hs], dtype),
-            TanhC = Tensor.Empty([steps, n, hs], dtype),
-            Reverse = reverse,
-        };
+        bool record = Autograd.IsEnabled && (x.RequiresGrad || wIh.RequiresGrad || wHh.RequiresGrad || bIh.RequiresGrad
+                                             || bHh.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad);
+        // a recorded op takes a dead node of an earlier training step with its Saved (no allocation per step)
+        var node = record ? NodePool<LstmSequenceBackward>.Take() ?? new LstmSequenceBackward() : null;
+        var s = node?.S ?? new Saved();
+        s.X = x.Contiguous().Detach();
+        s.WIh = wIh.Contiguous().Detach();
+        s.WHh = wHh.Contiguous().Detach();
+        s.H0 = h0.Contiguous().Detach();
+        s.C0 = c0.Contiguous().Detach();
+        s.Acts = Tensor.Empty([steps, n, 4 * hs], dtype);
+        s.C = Tensor.Empty([steps, n, hs], dtype);
+        s.TanhC = Tensor.Empty([steps, n, hs], dtype);
+        s.Reverse = reverse;
         var z = Tensor.Empty([steps + 1, n, hs], dtype);
         var bias = Tensor.Empty([4 * hs], dtype);
         if (dtype == DType.Float32)
@@ -57,11 +62,11 @@ internal static class LstmSequence
             TensorPrimitives.Add(bIh.Contiguous().D, bHh.Contiguous().D, bias.D);
             Forward<double>(s, bias.D, z.D, steps, n, inF, hs);
         }
-        if (Autograd.IsEnabled && (x.RequiresGrad || wIh.RequiresGrad || wHh.RequiresGrad || bIh.RequiresGrad
-                                   || bHh.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad))
+        if (node is not null)
         {
             s.Z = z.Detach();
-            z.MarkRecorded(new LstmSequenceBackward(x, wIh, wHh, bIh, bHh, h0, c0, s));
+            node.Arm(x, wIh, wHh, bIh, bHh, h0, c0);
+            z.MarkRecorded(node);
         }
         return z;
     }
@@ -91,9 +96,47 @@ internal static class LstmSequence
     /// <summary>What backward needs from forward (all contiguous).</summary>
     private sealed class Saved
     {
-        public required Tensor X, WIh, WHh, H0, C0, Acts, C, TanhC;
+        public Tensor X = null!, WIh = null!, WHh = null!, H0 = null!, C0 = null!, Acts = null!, C = null!, TanhC = null!;
         public Tensor? Z;
         public bool Reverse;
+
+        /// <summary>Drops every reference (the object itself is kept by its pooled node).</summary>
+        public void Clear()
+        {
+            X = WIh = WHh = H0 = C0 = Acts = C = TanhC = null!;
+            Z = null;
+        }
+    }
+
+    /// <summary>This thread's packed-weight and step-region objects, lent to one forward or backward at a time (the
+    /// packing itself is made for each use and given back at its end).</summary>
+    private static class Reuse<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] internal static GemmPackedB<T>? Pack;
+        [ThreadStatic] internal static StepRegion<T>? Region;
+    }
+
+    /// <summary>A loan of <see cref="Reuse{T}"/>'s objects (new ones when they are lent already).</summary>
+    private ref struct Lease<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public GemmPackedB<T> Pack;
+        public StepRegion<T> Region;
+
+        public static Lease<T> Take()
+        {
+            var l = new Lease<T> { Pack = Reuse<T>.Pack ?? new GemmPackedB<T>(), Region = Reuse<T>.Region ?? new StepRegion<T>() };
+            Reuse<T>.Pack = null;
+            Reuse<T>.Region = null;
+            return l;
+        }
+
+        public readonly void Dispose()
+        {
+            Pack.Dispose(); // the packing's buffer back to the pool
+            Region.W = null;
+            Reuse<T>.Pack = Pack;
+            Reuse<T>.Region = Region;
+        }
     }
 
     /// <summary>The step processed before step t (−1 for the first processed step).</summary>
@@ -115,8 +158,10 @@ internal static class LstmSequence
         var tc = s.TanhC.Data<T>();
         var h0 = s.H0.Data<T>();
         var c0 = s.C0.Data<T>();
-        using var wT = new GemmPackedB<T>(transB: true, hs, g4, s.WHh.Data<T>(), hs); // op(B) = W_hhᵀ [H, 4H]
-        var region = new StepRegion<T>();
+        using var lease = Lease<T>.Take();
+        var wT = lease.Pack;
+        wT.Pack(transB: true, hs, g4, s.WHh.Data<T>(), hs); // op(B) = W_hhᵀ [H, 4H]
+        var region = lease.Region;
         bool oneRegion = region.Init(wT, n, hs, backward: false);
         fixed (T* pActs = acts)
         fixed (T* pc = c)
@@ -227,14 +272,19 @@ internal static class LstmSequence
         }
     }
 
-    private sealed class LstmSequenceBackward(Tensor x, Tensor wIh, Tensor wHh, Tensor bIh, Tensor bHh, Tensor h0, Tensor c0, Saved saved)
-        : Node(x, wIh, wHh, bIh, bHh, h0, c0)
+    private sealed class LstmSequenceBackward : Node
     {
-        private Saved? _s = saved;
+        internal readonly Saved S = new();
+
+        /// <summary>Arms this node (new, or dead and taken from its pool) for an op with these inputs.</summary>
+        internal void Arm(Tensor x, Tensor wIh, Tensor wHh, Tensor bIh, Tensor bHh, Tensor h0, Tensor c0) => Rearm([x, wIh, wHh, bIh, bHh, h0, c0]);
+
+        internal override bool Recycle() => NodePool<LstmSequenceBackward>.Return(this);
 
         protected internal override void Backward(Tensor gy)
         {
-            var s = _s ?? throw new InvalidOperationException("LstmSequenceBackward: saved values were released.");
+            if (Released || S.X is null) throw new InvalidOperationException("LstmSequenceBackward: saved values were released.");
+            var s = S;
             var g = gy.IsContiguous ? gy : gy.Contiguous();
             if (g.DType == DType.Float32) Run<float>(s, g);
             else Run<double>(s, g);
@@ -256,9 +306,11 @@ internal static class LstmSequence
             g.Slice(steps * nh, nh).CopyTo(dc); // dL/dc after the last processed step
             bool flush = Autograd.FlushSubnormals;
             bool needH0 = NeedsGrad(5);
-            using (var w = new GemmPackedB<T>(transB: false, g4, hs, s.WHh.Data<T>(), hs)) // op(B) = W_hh [4H, H]
+            using (var lease = Lease<T>.Take())
             {
-                var region = new StepRegion<T>();
+                var w = lease.Pack;
+                w.Pack(transB: false, g4, hs, s.WHh.Data<T>(), hs); // op(B) = W_hh [4H, H]
+                var region = lease.Region;
                 bool oneRegion = region.Init(w, n, hs, backward: true);
                 int later = -1; // the step processed after t in forward (whose dA gives dh_rec), once backward has done it
                 fixed (T* pg = g)
@@ -347,7 +399,7 @@ internal static class LstmSequence
             Autograd.ReleaseTemporary(dATensor);
         }
 
-        protected override void ReleaseSaved() => _s = null;
+        protected override void ReleaseSaved() => S.Clear();
     }
 
     /// <summary>
