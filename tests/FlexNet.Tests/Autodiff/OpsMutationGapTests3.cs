@@ -111,4 +111,29 @@ public sealed class OpsMutationGapTests3
         DenseSum.Apply([x], [w], [], FusedActivation.Linear).Sum().Backward();
         Assert.Equal([14f, 26f], w.Grad!.ToFloatArray());
     }
+
+    [Fact]
+    public void DenseSumBiasGradientIsCopiedForEachNonLeafBias()
+    {
+        // two biases made by ops share one column-sum buffer db in the backward; handing db itself to both would let
+        // the first consumer's walk step return it to the pool while the second still reads it (inside a scope)
+        const int n = 2, outF = 256;
+        var xd = new float[n * outF];
+        var x = Tensor.FromArray(xd, n, outF);
+        var q1 = Tensor.FromArray(new float[outF], outF).RequireGrad();
+        var q2 = Tensor.FromArray(new float[outF], outF).RequireGrad();
+        var ones = new float[outF];
+        Array.Fill(ones, 1f);
+        using (TensorScope.Begin())
+        {
+            var b1 = q1.Slice(0, 0, outF);
+            var b2 = q2 * Tensor.FromArray(ones, outF);
+            var y = DenseSum.Apply([x], [null], [b1, b2], FusedActivation.Linear);
+            (y * Tensor.FromArray(Enumerable.Range(0, n * outF).Select(i => (float)(i % 7 + 1)).ToArray(), n, outF)).Sum().Backward();
+        }
+        var expected = new float[outF];
+        for (int j = 0; j < outF; j++) for (int r = 0; r < n; r++) expected[j] += (r * outF + j) % 7 + 1;
+        Assert.Equal(expected, q1.Grad!.ToFloatArray());
+        Assert.Equal(expected, q2.Grad!.ToFloatArray());
+    }
 }
