@@ -224,7 +224,7 @@ internal static class Binary
     /// <summary>dst += src in place (shapes equal, or src broadcastable to dst); not recorded.</summary>
     internal static void AddInPlace(Tensor dst, Tensor src)
     {
-        if (dst.IsContiguous && src.IsContiguous && dst.Length == src.Length)
+        if (dst.IsContiguous && src.IsContiguous && dst.Length == src.Length && dst.DType == src.DType)
         {
             if (dst.DType == DType.Float32) TensorPrimitives.Add(dst.F, src.F, dst.F);
             else TensorPrimitives.Add(dst.D, src.D, dst.D);

@@ -30,6 +30,7 @@ internal static class DenseSum
             foreach (var b in biases) record |= b is { RequiresGrad: true };
         }
         // recorded: the node (a dead one of an earlier training step when there is one) owns the saved inputs
+        // Stryker disable once NullCoalescing : a pooled dead node is re-armed in full; a new one differs in memory only
         var node = record ? NodePool<DenseSumBackward>.Take() ?? new DenseSumBackward() : null;
         var saved = node is not null ? node.SavedInputs(k) : new Tensor[k];
         for (int i = 0; i < k; i++)
@@ -129,7 +130,9 @@ internal static class DenseSum
 
         internal override bool Recycle()
         {
-            if (!_parked) return false; // released: see ReleaseSaved
+            if (!_parked)
+                // Stryker disable once Boolean : the only caller (TensorScope's recycling) ignores the result; nothing is pooled either way
+                return false; // released: see ReleaseSaved
             return NodePool<DenseSumBackward>.Return(this);
         }
 
@@ -211,14 +214,20 @@ internal static class DenseSum
             }
             // node-private temporaries (what was handed on was copied): back to the pool now
             if (!ReferenceEquals(dz, g)) Autograd.ReleaseTemporary(dz);
-            if (db is not null) Autograd.ReleaseTemporary(db);
+            if (db is not null)
+                // Stryker disable once Statement : returns a node-private buffer to the pool early; memory only
+                Autograd.ReleaseTemporary(db);
+            // Stryker disable once Boolean,Statement : g is node-private (memory only); gy (g == gy) meets ReleaseTemporary's conditions only when the walk releases it right after Backward anyway
             if (!ReferenceEquals(g, gy)) Autograd.ReleaseTemporary(g);
         }
 
         protected override void ReleaseSaved()
         {
+            // Stryker disable once Equality,Statement : hands the rented array back to NodeArrays for reuse; memory only
             if (_xs is not null) NodeArrays.Return(_xs);
+            // Stryker disable once Equality,Statement : hands the rented array back to NodeArrays for reuse; memory only
             if (_ws is not null) NodeArrays.Return(_ws);
+            // Stryker disable once Boolean : unparked, Recycle never pools the node (the caller ignores its result); memory only
             _parked = true;
             _xs = null;
             _ws = null;

@@ -58,6 +58,7 @@ internal static class Movement
 
     internal static Tensor Reshape(Tensor x, ReadOnlySpan<int> shape)
     {
+        // Stryker disable once Conditional,Equality : stack or heap scratch for the same values
         Span<int> s = shape.Length <= 16 ? stackalloc int[shape.Length] : new int[shape.Length];
         ResolveShape(x, shape, s);
         var src = x.IsContiguous ? x : Clone(x);
@@ -100,6 +101,7 @@ internal static class Movement
         /// <summary>A node for a reshape of x (a dead one of an earlier training step when there is one).</summary>
         internal static ReshapeBackward Make(Tensor x)
         {
+            // Stryker disable once NullCoalescing : a pooled dead node is re-armed in full (Rearm, _shape); a new one differs in memory only
             var n = NodePool<ReshapeBackward>.Take() ?? new ReshapeBackward();
             n.Rearm([x]);
             n._shape = x.ShapeArray;
@@ -118,8 +120,11 @@ internal static class Movement
         int r = x.Rank;
         if (dims.Length != r)
             throw new ShapeMismatchException($"Permute: {dims.Length} axes given for a tensor of rank {r} (shape {ShapeUtil.Format(x.Shape)}).");
+        // Stryker disable once Conditional,Equality : stack or heap scratch for the same values
         Span<bool> seen = r <= 16 ? stackalloc bool[r] : new bool[r];
+        // Stryker disable once Conditional,Equality : stack or heap scratch for the same values
         Span<int> shape = r <= 16 ? stackalloc int[r] : new int[r];
+        // Stryker disable once Conditional,Equality : stack or heap scratch for the same values
         Span<int> strides = r <= 16 ? stackalloc int[r] : new int[r];
         for (int i = 0; i < r; i++)
         {
@@ -133,6 +138,7 @@ internal static class Movement
         if (Autograd.ShouldRecord(x))
         {
             var inv = new int[r];
+            // Stryker disable once String : the loop above already checked every axis against r, so this one never throws
             for (int i = 0; i < r; i++) inv[ShapeUtil.NormalizeAxis(dims[i], r, "Permute")] = i;
             y.MarkRecorded(new PermuteBackward(x, inv));
         }
