@@ -96,34 +96,9 @@ public sealed class GemmRowDotsTests
         }
     }
 
-    private static Restore SplitAt(long threshold)
-    {
-        long old = GemmVector<float>.SplitThresholdOnThisThread;
-        GemmVector<float>.SplitThresholdOnThisThread = threshold;
-        GemmVector<double>.SplitThresholdOnThisThread = threshold;
-        return new Restore(old);
-    }
+    private static GemvSplitTests.Restore SplitAt(long threshold) => GemvSplitTests.SplitAt(threshold);
 
-    private readonly struct Restore(long old) : IDisposable
-    {
-        public void Dispose()
-        {
-            GemmVector<float>.SplitThresholdOnThisThread = old;
-            GemmVector<double>.SplitThresholdOnThisThread = old;
-        }
-    }
+    private static float[] Random(Random rng, int n) => GemvSplitTests.Random(rng, n);
 
-    private static float[] Random(Random rng, int n)
-    {
-        var x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-        return x;
-    }
-
-    private static double[] RandomD(Random rng, int n)
-    {
-        var x = new double[n];
-        for (int i = 0; i < n; i++) x[i] = rng.NextDouble() * 2 - 1;
-        return x;
-    }
+    private static double[] RandomD(Random rng, int n) => GemvSplitTests.RandomD(rng, n);
 }

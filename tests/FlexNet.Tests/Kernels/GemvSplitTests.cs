@@ -77,7 +77,9 @@ public sealed class GemvSplitTests
                 Assert.Equal(c0[i * ldc + j], split[i * ldc + j]);
     }
 
-    private static Restore SplitAt(long threshold)
+    /// <summary>Sets the split threshold of both element types on this thread until disposed (shared with
+    /// <see cref="GemmRowDotsTests"/>).</summary>
+    internal static Restore SplitAt(long threshold)
     {
         long old = GemmVector<float>.SplitThresholdOnThisThread;
         GemmVector<float>.SplitThresholdOnThisThread = threshold;
@@ -85,7 +87,7 @@ public sealed class GemvSplitTests
         return new Restore(old);
     }
 
-    private readonly struct Restore(long old) : IDisposable
+    internal readonly struct Restore(long old) : IDisposable
     {
         public void Dispose()
         {
@@ -94,14 +96,14 @@ public sealed class GemvSplitTests
         }
     }
 
-    private static float[] Random(Random rng, int n)
+    internal static float[] Random(Random rng, int n)
     {
         var x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
         return x;
     }
 
-    private static double[] RandomD(Random rng, int n)
+    internal static double[] RandomD(Random rng, int n)
     {
         var x = new double[n];
         for (int i = 0; i < n; i++) x[i] = rng.NextDouble() * 2 - 1;

@@ -140,7 +140,7 @@ internal static class LstmSequence
     }
 
     /// <summary>The step processed before step t (−1 for the first processed step).</summary>
-    private static int Prev(int t, int steps, bool reverse) => reverse ? (t == steps - 1 ? -1 : t + 1) : t - 1;
+    internal static int Prev(int t, int steps, bool reverse) => reverse ? (t == steps - 1 ? -1 : t + 1) : t - 1;
 
     private static unsafe void Forward<T>(Saved s, ReadOnlySpan<T> bias, Span<T> z, int steps, int n, int inF, int hs)
         where T : unmanaged, IFloatingPointIeee754<T>

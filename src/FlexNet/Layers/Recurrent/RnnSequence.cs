@@ -72,9 +72,6 @@ internal static class RnnSequence
         public bool Reverse;
     }
 
-    /// <summary>The step processed before step t (−1 for the first processed step).</summary>
-    private static int Prev(int t, int steps, bool reverse) => reverse ? (t == steps - 1 ? -1 : t + 1) : t - 1;
-
     private static void Forward<T>(Saved s, ReadOnlySpan<T> bias, Span<T> p, Span<T> y, int steps, int n, int inF, int hs)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -89,7 +86,7 @@ internal static class RnnSequence
         ReadOnlySpan<T> w = s.WHh.Data<T>(), h0 = s.H0.Data<T>();
         for (int k = 0; k < steps; k++)
         {
-            int t = s.Reverse ? steps - 1 - k : k, prev = Prev(t, steps, s.Reverse);
+            int t = s.Reverse ? steps - 1 - k : k, prev = LstmSequence.Prev(t, steps, s.Reverse);
             ReadOnlySpan<T> hPrev = prev < 0 ? h0 : y.Slice(prev * nh, nh);
             var z = y.Slice(t * nh, nh);
             // h_t = act(h_{t−1}·W_hhᵀ + P_t) (RnnStep's order: the product, then + P_t, then the activation)
