@@ -6,8 +6,8 @@ namespace FlexNet.Kernels;
 
 /// <summary>
 /// Cache-blocked, packed GEMM driver over a micro-kernel <typeparamref name="TK"/>. Loop order: jc over NC
-/// columns → pc over KC of k → (pack B block) → ic over MC rows → pack A block → ir over MR rows (A micro-panel
-/// stays in L1) → jr over NR columns (B micro-panels stream from L2) → micro-kernel.
+/// columns → pc over KC of k → (pack B block) → ic over MC rows → pack A block → jr over NR columns (B micro-panel
+/// stays in L1) → ir over MR rows (A micro-panels stream from L2) → micro-kernel.
 /// </summary>
 /// <remarks>
 /// <para>Small problems run on the calling thread without the workers (mid-size ones too unless they come in a
@@ -236,25 +236,26 @@ internal static unsafe class GemmDriver<T, TK>
                     if (!directA) GemmPack<T>.PackA(aBuf, aSrc, rsA, csA, mc, kc, mr);
                     T* cBlock = c + ic * ldc + jc;
 
-                    // A micro-panel (MR x kc) stays in L1 while the B micro-panels stream from L2.
-                    for (int ir = 0; ir < mc; ir += mr)
+                    // B micro-panel (kc x NR) stays in L1 while the A micro-panels of the block stream from L2
+                    // (the B block, kc x nc, can exceed L2: each of its panels is read from memory once per A block).
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
-                        int rows = Math.Min(mr, mc - ir);
-                        T* aPanel;
-                        nint rs, cs;
-                        if (directA) { aPanel = aSrc + ir * rsA; rs = rsA; cs = csA; }
-                        else { aPanel = aBuf + (nint)ir * kc; rs = 1; cs = rows; }
-                        T* cRow = cBlock + ir * ldc;
+                        int cols = Math.Min(nr, nc - jr);
+                        T* bPanel;
+                        nint bStride;
+                        if (!directB) { bPanel = bBlock + (nint)jr * kc; bStride = nr; }
+                        else if (jr < ncFull) { bPanel = bSrc + jr; bStride = rsB; }
+                        else { bPanel = bBuf; bStride = nr; }
+                        T* cCol = cBlock + jr;
 
-                        for (int jr = 0; jr < nc; jr += nr)
+                        for (int ir = 0; ir < mc; ir += mr)
                         {
-                            int cols = Math.Min(nr, nc - jr);
-                            T* bPanel;
-                            nint bStride;
-                            if (!directB) { bPanel = bBlock + (nint)jr * kc; bStride = nr; }
-                            else if (jr < ncFull) { bPanel = bSrc + jr; bStride = rsB; }
-                            else { bPanel = bBuf; bStride = nr; }
-                            TK.Run(rows, cols, kc, aPanel, rs, cs, bPanel, bStride, cRow + jr, ldc, alpha, betaEff);
+                            int rows = Math.Min(mr, mc - ir);
+                            T* aPanel;
+                            nint rs, cs;
+                            if (directA) { aPanel = aSrc + ir * rsA; rs = rsA; cs = csA; }
+                            else { aPanel = aBuf + (nint)ir * kc; rs = 1; cs = rows; }
+                            TK.Run(rows, cols, kc, aPanel, rs, cs, bPanel, bStride, cCol + ir * ldc, ldc, alpha, betaEff);
                         }
                     }
                 }
