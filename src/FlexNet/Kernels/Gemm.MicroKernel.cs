@@ -94,7 +94,7 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int MR => 8;
     public static int NR => 2 * Vector512<T>.Count;
     public static int KC => 384 * 4 / sizeof(T);
-    public static int MC => 96;
+    public static int MC => 192;
     public static int NC => 1024;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
