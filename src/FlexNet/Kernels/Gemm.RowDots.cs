@@ -10,8 +10,6 @@ namespace FlexNet.Kernels;
 /// </summary>
 internal static unsafe partial class GemmVector<T>
 {
-    [ThreadStatic] private static RowDotsJob? t_rowJob;
-
     /// <summary><c>C = alpha · A · Wᵀ + beta · C</c>: A [m, k] (row stride <paramref name="lda"/>), W [n, k] (row
     /// stride <paramref name="ldw"/>), C [m, n] (row stride <paramref name="ldc"/>).</summary>
     public static void RowDots(int m, int n, int k, T alpha, T* a, nint lda, T* w, nint ldw, T beta, T* c, nint ldc)
@@ -21,18 +19,10 @@ internal static unsafe partial class GemmVector<T>
             RowDotsRange(0, m, n, k, alpha, a, lda, w, ldw, beta, c, ldc);
             return;
         }
-        var job = t_rowJob ?? new RowDotsJob();
-        t_rowJob = null; // a nested product on this thread must not reuse the live job
-        try
-        {
-            job.Set(m, n, k, alpha, a, lda, w, ldw, beta, c, ldc);
-            WorkerPool.For(job.Parts, job);
-        }
-        finally
-        {
-            job.Clear();
-            t_rowJob = job;
-        }
+        // one block of rows per item: the split job's outputs are A's rows, its matrix W, its vector A
+        var job = t_job ??= new SplitJob();
+        job.Set(SplitMode.RowDots, m, k, alpha, w, ldw, a, lda, beta, c, ldc, 0, 1, n);
+        RunJob(job);
     }
 
     private static void RowDotsRange(int from, int to, int n, int k, T alpha, T* a, nint lda, T* w, nint ldw, T beta,
@@ -40,37 +30,5 @@ internal static unsafe partial class GemmVector<T>
     {
         for (int i = from; i < to; i++)
             DotsContiguous(n, k, alpha, w, ldw, a + i * lda, beta, c + i * ldc, 1);
-    }
-
-    /// <summary>One block of rows per item.</summary>
-    private sealed class RowDotsJob : IParallelBody
-    {
-        private int _m, _n, _k, _block;
-        private T _alpha, _beta;
-        private T* _a, _w, _c;
-        private nint _lda, _ldw, _ldc;
-
-        public int Parts { get; private set; }
-
-        public void Set(int m, int n, int k, T alpha, T* a, nint lda, T* w, nint ldw, T beta, T* c, nint ldc)
-        {
-            (_m, _n, _k, _alpha, _beta) = (m, n, k, alpha, beta);
-            _a = a;
-            _w = w;
-            _c = c;
-            (_lda, _ldw, _ldc) = (lda, ldw, ldc);
-            int threads = Math.Max(2, WorkerPool.Threads);
-            _block = (m + threads - 1) / threads;
-            Parts = (m + _block - 1) / _block;
-        }
-
-        public void Clear() => _a = _w = _c = null;
-
-        public void Run(int index)
-        {
-            int from = index * _block;
-            int to = Math.Min(_m, from + _block);
-            if (from < to) RowDotsRange(from, to, _n, _k, _alpha, _a, _lda, _w, _ldw, _beta, _c, _ldc);
-        }
     }
 }

@@ -45,7 +45,7 @@ internal static unsafe partial class GemmVector<T>
             return;
         }
         var job = t_job ??= new SplitJob();
-        job.Set(false, len, k, alpha, mat, ldm, x, 1, beta, y, incY, 0, DotsUnit);
+        job.Set(SplitMode.Dots, len, k, alpha, mat, ldm, x, 1, beta, y, incY, 0, DotsUnit);
         RunJob(job);
     }
 
@@ -59,7 +59,7 @@ internal static unsafe partial class GemmVector<T>
             return;
         }
         var job = t_job ??= new SplitJob();
-        job.Set(true, len, k, alpha, mat, ldm, x, incX, beta, y, incY, kcStep, unit);
+        job.Set(SplitMode.Axpy, len, k, alpha, mat, ldm, x, incX, beta, y, incY, kcStep, unit);
         RunJob(job);
     }
 
@@ -74,23 +74,31 @@ internal static unsafe partial class GemmVector<T>
         }
     }
 
+    /// <summary>What a <see cref="SplitJob"/> computes per block: rows of the dots form, columns of the axpy form, or
+    /// rows of C in <see cref="RowDots"/> (each a matrix-vector product of one row of A with W).</summary>
+    private enum SplitMode { Dots, Axpy, RowDots }
+
     /// <summary>One block of outputs per item.</summary>
     private sealed class SplitJob : IParallelBody
     {
-        private bool _axpy;
-        private int _len, _k, _kcStep, _block;
+        private SplitMode _mode;
+        private int _len, _k, _kcStep, _block, _n;
         private T _alpha, _beta;
         private T* _mat, _x, _y;
         private nint _ldm, _incX, _incY;
 
         public int Parts { get; private set; }
 
-        public void Set(bool axpy, int len, int k, T alpha, T* mat, nint ldm, T* x, nint incX, T beta, T* y,
-            nint incY, int kcStep, int unit)
+        /// <summary>For <see cref="SplitMode.RowDots"/>: <paramref name="len"/> = m rows of A (<paramref name="x"/>,
+        /// row stride <paramref name="incX"/>) and of C (<paramref name="y"/>, row stride <paramref name="incY"/>),
+        /// <paramref name="mat"/> = W [<paramref name="n"/>, k].</summary>
+        public void Set(SplitMode mode, int len, int k, T alpha, T* mat, nint ldm, T* x, nint incX, T beta, T* y,
+            nint incY, int kcStep, int unit, int n = 0)
         {
-            _axpy = axpy;
+            _mode = mode;
             _len = len;
             _k = k;
+            _n = n;
             _alpha = alpha;
             _mat = mat;
             _ldm = ldm;
@@ -116,10 +124,18 @@ internal static unsafe partial class GemmVector<T>
             int from = index * _block;
             int count = Math.Min(_len, from + _block) - from;
             if (count <= 0) return;
-            if (_axpy)
-                Axpy(count, _k, _alpha, _mat + from, _ldm, _x, _incX, _beta, _y + from * _incY, _incY, _kcStep);
-            else
-                DotsContiguous(count, _k, _alpha, _mat + from * _ldm, _ldm, _x, _beta, _y + from * _incY, _incY);
+            switch (_mode)
+            {
+                case SplitMode.Axpy:
+                    Axpy(count, _k, _alpha, _mat + from, _ldm, _x, _incX, _beta, _y + from * _incY, _incY, _kcStep);
+                    break;
+                case SplitMode.Dots:
+                    DotsContiguous(count, _k, _alpha, _mat + from * _ldm, _ldm, _x, _beta, _y + from * _incY, _incY);
+                    break;
+                default:
+                    RowDotsRange(from, from + count, _n, _k, _alpha, _x, _incX, _mat, _ldm, _beta, _y, _incY);
+                    break;
+            }
         }
     }
 }
