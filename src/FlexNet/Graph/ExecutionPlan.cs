@@ -71,7 +71,7 @@ internal sealed partial class ExecutionPlan
         _everyStep = new bool[_order.Length];
         foreach (var (index, mode) in _outs) if (mode == OutputMode.AllSteps) _everyStep[index] = true;
         for (int i = 0; i < _order.Length; i++) if (_depth[i] > 0 || _order[i].HasStepState) _everyStep[i] = true;
-        for (int i = _order.Length - 1; i >= 0; i--)
+        for (int i = _order.Length - 1; /* Stryker disable once Equality: i > 0 only skips position 0, first in the topological order, so it has no delay-0 input to mark */ i >= 0; i--)
         {
             if (!_everyStep[i]) continue;
             for (int j = 0; j < _in[i].Length; j++)
@@ -114,8 +114,11 @@ internal sealed partial class ExecutionPlan
             bs[k++] = b;
         }
         var z = Autodiff.Ops.DenseSum.Apply(xs.AsSpan(0, count), ws.AsSpan(0, count), bs.AsSpan(0, count), FusedActivation.Linear);
+        // Stryker disable once Statement: memory only: the next call writes entries 0..count−1 before it reads them; clearing lets the tensors go
         Array.Clear(xs);
+        // Stryker disable once Statement: memory only: the next call writes entries 0..count−1 before it reads them
         Array.Clear(ws);
+        // Stryker disable once Statement: memory only: the next call writes entries 0..count−1 before it reads them
         Array.Clear(bs);
         return z;
     }
@@ -132,6 +135,7 @@ internal sealed partial class ExecutionPlan
             xs[k] = xs[j];
             ws[k] = ws[j];
             bs[k] = bs[j];
+            // Stryker disable once Equality: Compact runs only with hoisted inputs, i.e. T > 1 at an every-step layer, where wts is never null; a pack left at another index does not match that index's W (DenseSum checks pw.Source) and only falls back to the unpacked GEMM
             if (wts is not null) wts[k] = wts[j];
             k++;
         }
@@ -194,27 +198,34 @@ internal sealed partial class ExecutionPlan
         /// <see cref="Clear"/> at the end of the run that used it (a scratch is only reused after that).</summary>
         internal RunState State(int batch)
         {
+            // Stryker disable once Equality: a run that does not keep its state never reads its Batch (only Resume of a carried state does), and Reset empties a state of any batch size, so which object is used makes no difference
             if (_state is null || _state.Batch != batch) _state = _plan.NewState(batch);
             return _state;
         }
 
         internal void Clear()
         {
+            // Stryker disable once Statement: memory only: a run writes cur[i] before any layer reads it (sources run first, every layer runs at the last step); the entries of fused cells' inner layers are never read
             Array.Clear(Cur);
+            // Stryker disable once Statement: memory only: a run writes xs of every input before reading it
             Array.Clear(Xs);
             Array.Clear(Init);
+            // Stryker disable once Statement: memory only: a run with fused cells writes every cell's entry before reading it, and only such runs read them
             Array.Clear(CellZ);
             Array.Clear(Invariant);
             for (int o = 0; o < PerStep.Length; o++)
             {
                 PerStep[o]?.Clear();
+                // Stryker disable once Equality: only every-step outputs ever get a list (Run), so the others are null already; nulling the every-step lists instead only makes the next run allocate new ones
                 if (_plan._outs[o].Mode != OutputMode.AllSteps) PerStep[o] = null;
             }
             for (int i = 0; i < DenseXs.Length; i++)
             {
+                // Stryker disable once Statement: memory only: each step writes every entry of xsIn before DenseSum reads it
                 Array.Clear(DenseXs[i]);
                 Array.Clear(DenseWs[i]);
                 Array.Clear(DenseBs[i]);
+                // Stryker disable once Statement: memory only: DenseSum uses a pack only when its Source is that index's W, and a pack left from an earlier run was released (Source null) unless this run packed it again from W
                 Array.Clear(DensePacked[i]);
             }
             _state?.Reset();
@@ -225,6 +236,7 @@ internal sealed partial class ExecutionPlan
         internal Autodiff.Ops.PackedWeight Pack(Tensor w)
         {
             if (!Packed.TryGetValue(w, out var pw)) Packed[w] = pw = new Autodiff.Ops.PackedWeight();
+            // Stryker disable once Boolean,Statement: speed only: DenseSum uses a pack only when pw.Source is that very W, and otherwise runs the unpacked GEMM with the same W
             if (!ReferenceEquals(pw.Source, w)) pw.Pack(w);
             return pw;
         }
@@ -236,6 +248,7 @@ internal sealed partial class ExecutionPlan
         {
             foreach (var (w, pw) in Packed)
             {
+                // Stryker disable once Equality,Statement: memory only: which pack objects the cache keeps and whether their buffers go back to the pool; every run packs again from W before a use (Pack)
                 if (pw.Source is null) Packed.Remove(w); // allowed while enumerating (.NET Core 3.0 and later)
                 else pw.Dispose();
             }
@@ -262,7 +275,7 @@ internal sealed partial class ExecutionPlan
         {
             if (c.From.OutputShape!.Length != 1) return null;
             if (!c.TryGetAffine(out var w, out _)) return null;
-            if (w is not null && (w.Rank != 2 || w.Shape[0] != layer.InputShape[0])) return null;
+            if (w is not null && /* Stryker disable once Logical: unreachable: the affine connections (dense, shared dense) into a Sum layer of vectors always have W [units, in], so neither part is ever true */ (w.Rank != 2 || w.Shape[0] != layer.InputShape[0])) return null;
         }
         return act;
     }
@@ -357,11 +370,13 @@ internal sealed partial class ExecutionPlan
         int L = _order.Length;
         // the per-run arrays come from the plan's scratch (rented: a concurrent run gets its own), so a training step
         // allocates none; DenseSum copies what its node keeps
+        // Stryker disable once NullCoalescing: allocation only: a new scratch is what the first run gets
         var scratch = Interlocked.Exchange(ref _scratch, null) ?? new RunScratch(this);
-        var state = carried is not null ? carried.Resume(n, _net.Name) : keepState ? NewState(n) : scratch.State(n);
+        var state = carried is not null ? carried.Resume(n, _net.Name) : /* Stryker disable once Conditional: allocation only: a kept state leaves this run through Persist (a copy) before the scratch state is reset, and the only non-persisted kept state (Step) is a carried one */ keepState ? NewState(n) : scratch.State(n);
         var cur = scratch.Cur;
         var init = scratch.Init;
         var perStep = scratch.PerStep;
+        // Stryker disable once Assignment: allocation only: the list kept from the last run was cleared by Clear
         for (int o = 0; o < _outs.Length; o++) if (_outs[o].Mode == OutputMode.AllSteps) perStep[o] ??= new List<Tensor>(T);
         var xs = scratch.Xs;
         for (int k = 0; k < inputs.Length; k++) xs[_inputPos[k]] = inputs[k];
@@ -382,15 +397,18 @@ internal sealed partial class ExecutionPlan
             return init[i] = layer.InitialState.Unsqueeze(0).Expand(shape);
         }
 
+        // Stryker disable once Boolean: memory only: ReleasePacks after a run that packed nothing only drops released pack objects from the cache
         bool packed = false; // Wᵀ packed for the fused forward GEMMs, once per run (scratch.Pack)
+        // Stryker disable once Conditional,Equality: speed only: hoisting z₀ (or not) gives the same values up to summation order, at any T
         var invariant = T > 1 ? scratch.Invariant : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
         // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
         // it, so each window runs in a scope of its own that gives its buffers back at the cut (memory bounded by
         // the window, not by T); what later windows read (the cut state, initial states) moves out first.
-        bool windowed = truncate is int kw && T > kw && mask is null && record is null && TensorScope.Current is not null;
+        bool windowed = truncate is int kw && /* Stryker disable once Equality: T = k makes one window that is never cut and ends into the outer scope, like no window */ T > kw && mask is null && record is null && TensorScope.Current is not null;
         for (int o = 0; windowed && o < _outs.Length; o++) windowed = perStep[o] is null;
         var window = windowed ? TensorScope.Begin() : null;
         bool cellsOn = CellsApply(mask, T, truncate, carried, keepState, record);
+        // Stryker disable once Conditional: speed only: _everyStep marks every layer _everyStepCells marks (and more), so the mutant only runs more layers per step; inner cell layers skip themselves below
         var every = cellsOn ? _everyStepCells : _everyStep;
         LastRunFusedCells = cellsOn;
         Tensor[]? cellZ = null;
@@ -404,7 +422,7 @@ internal sealed partial class ExecutionPlan
             }
             for (int t = 0; t < T; t++)
             {
-                if (truncate is int k && t > 0 && t % k == 0)
+                if (truncate is int k && /* Stryker disable once Equality: a cut at t = 0 changes nothing: the state is fresh or a persisted (detached) carried one, and the window holds nothing yet (cells do not fuse under a window shorter than T) */ t > 0 && t % k == 0)
                 {
                     state.Detach();
                     if (window is not null)
@@ -426,6 +444,7 @@ internal sealed partial class ExecutionPlan
                     Tensor y;
                     if (cellZ is not null && _cellOf[i] >= 0)
                     {
+                        // Stryker disable once Statement: speed only: an inner cell layer would store a slice of h in cur, which nothing reads (no reader outside the cell, no ring push, no output, no record)
                         if (_cells[_cellOf[i]].H != i) continue; // inside the fused cell
                         y = cellZ[_cellOf[i]].Slice(0, t, 1).Squeeze(0);
                     }
@@ -437,12 +456,14 @@ internal sealed partial class ExecutionPlan
                     {
                         var conns = _in[i];
                         var srcs = _inSrc[i];
+                        // Stryker disable once Conditional: speed only: no hoisting gives the same values up to summation order
                         var hoist = invariant is not null ? _invariant[i] : null;
                         if (hoist is not null && invariant![i] is null) invariant[i] = Invariant(i, cur, scratch);
-                        int carrier = hoist is null ? -1 : Array.IndexOf(hoist, true); // the hoisted input that carries z₀
+                        int carrier = hoist is null ? /* Stryker disable once Unary: carrier is read only when hoist is not null */ -1 : Array.IndexOf(hoist, true); // the hoisted input that carries z₀
                         var xsIn = scratch.DenseXs[i];
                         var ws = scratch.DenseWs[i];
                         var bs = scratch.DenseBs[i];
+                        // Stryker disable once Conditional,Logical,Equality: speed only: packed or not, DenseSum computes the same product (packs are made from the W in use)
                         var wts = T > 1 && _everyStep[i] ? scratch.DensePacked[i] : null;
                         int kept = conns.Length;
                         for (int j = 0; j < conns.Length; j++)
@@ -452,13 +473,14 @@ internal sealed partial class ExecutionPlan
                             {
                                 // z₀ enters as an identity term at the carrier; the other hoisted inputs are already in it
                                 xsIn[j] = j == carrier ? invariant![i]! : null!;
+                                // Stryker disable once Statement: speed only: without it the hoisted input is entered again as a plain term (z₀ is then unused): the same values up to summation order
                                 continue;
                             }
                             xsIn[j] = c.Delay == 0 ? cur[srcs[j]] : state.Read(srcs[j], c.Delay) ?? Initial(srcs[j])!;
                             c.TryGetAffine(out var w, out var b);
                             ws[j] = w;
                             bs[j] = b;
-                            if (wts is not null && w is { IsContiguous: true })
+                            if (wts is not null && w is { IsContiguous: /* Stryker disable once Boolean: speed only: dense weights are always contiguous, so the mutant packs nothing and DenseSum runs the unpacked GEMM */ true })
                             {
                                 packed = true;
                                 wts[j] = scratch.Pack(w);
@@ -467,9 +489,11 @@ internal sealed partial class ExecutionPlan
                         bs[conns.Length] = layer.Bias;
                         if (hoist is not null) kept = Compact(xsIn, ws, bs, wts);
                         y = Autodiff.Ops.DenseSum.Apply(xsIn.AsSpan(0, kept), ws.AsSpan(0, kept), bs.AsSpan(0, kept + 1), act,
+                                                        // Stryker disable once Conditional: speed only: without packs DenseSum runs the unpacked GEMM
                                                         wts is null ? default : wts.AsSpan(0, kept));
                         if (mask is not null)
                         {
+                            // Stryker disable once Assignment: speed only: the step's mask slice is the same view each time
                             m ??= StepMask(mask, t, n);
                             var prev = state.Last[i] ?? Initial(i)!;
                             y = prev + m * (y - prev);
@@ -501,6 +525,7 @@ internal sealed partial class ExecutionPlan
                             state.StepTime[i] = time + 1;
                             if (mask is not null && newState is not null)
                             {
+                                // Stryker disable once Assignment: speed only: the step's mask slice is the same view each time
                                 m ??= StepMask(mask, t, n);
                                 newState = BlendState(prevState, newState, m, n);
                             }
@@ -510,8 +535,10 @@ internal sealed partial class ExecutionPlan
                         if (t == 0) CheckOutput(layer, y, n);
                         if (mask is not null)
                         {
+                            // Stryker disable once Assignment: speed only: the step's mask slice is the same view each time
                             m ??= StepMask(mask, t, n);
                             var prev = state.Last[i] ?? Initial(i)!;
+                            // Stryker disable once Conditional: m is [N, 1]: at rank 2 the reshape gives the same [N, 1]
                             var mb = m.Rank == y.Rank ? m : m.Reshape(MaskShape(n, y.Rank));
                             y = prev + mb * (y - prev);
                         }
@@ -522,7 +549,7 @@ internal sealed partial class ExecutionPlan
                 }
                 for (int i = 0; i < L; i++)
                 {
-                    if (_depth[i] > 0 && (cellZ is null || _cellOf[i] < 0)) state.Push(i, cur[i]);
+                    if (_depth[i] > 0 && (cellZ is null || _cellOf[i] == -1)) state.Push(i, cur[i]); // −1: outside every cell
                     if (mask is not null) state.Last[i] = cur[i];
                 }
                 for (int o = 0; o < _outs.Length; o++)
@@ -532,7 +559,9 @@ internal sealed partial class ExecutionPlan
                     var y = cur[_outs[o].Index];
                     if (mask is not null)
                     {
+                        // Stryker disable once Assignment: speed only: the step's mask slice is the same view each time
                         m ??= StepMask(mask, t, n);
+                        // Stryker disable once Conditional: m is [N, 1]: at rank 2 the reshape gives the same [N, 1]
                         y = y * (m.Rank == y.Rank ? m : m.Reshape(MaskShape(n, y.Rank)));
                     }
                     list.Add(y);
@@ -593,6 +622,7 @@ internal sealed partial class ExecutionPlan
         var r = new Tensor[next.Length];
         for (int j = 0; j < next.Length; j++)
         {
+            // Stryker disable once Conditional: m is [N, 1]: at rank 2 the reshape gives the same [N, 1]
             var mb = m.Rank == next[j].Rank ? m : m.Reshape(MaskShape(n, next[j].Rank));
             r[j] = prev is null ? next[j] * mb : prev[j] + mb * (next[j] - prev[j]);
         }
