@@ -165,7 +165,7 @@ public sealed class CellFusionMutationGapTests
     private static double[] Hand(Built b)
     {
         var v = b.V;
-        Assert.False(v.TcDense || v.FHIdentity || v.FReadsZ || v.OReadsX2, "the loop does not draw this variant");
+        Assert.False(v.TcDense || v.FHIdentity || v.FReadsZ || v.OReadsX2 || v.DropoutBeforeHead, "the loop does not draw this variant");
         var x = Inputs(v)[0].ToDoubleArray();
         static double[] Vals(Tensor? t) => t?.ToDoubleArray() ?? new double[H];
         double[] LayerBias(Layer l) => Vals(l.Bias);
