@@ -65,9 +65,13 @@ internal sealed partial class ExecutionPlan
     /// <summary>A gate at <paramref name="p"/>: two dense connections, x (delay 0, a temporal input) and h (delay 1).</summary>
     private bool Gate(int p, int hPos, int units, string act, out int x, out Connection fromX, out Connection fromH)
     {
+        // Stryker disable once Unary: x is read only with fromX, which is set together with it (the return checks both), or by
+        // Match after a failed Gate, which ends Match's loop over the gates
         x = -1;
         fromX = fromH = null!;
         if (!CellLayer(_order[p], units, act, CombineRule.Sum, bias: true, initial: false) || _in[p].Length != 2) return false;
+        // Stryker disable once Boolean: unreachable: a vector layer's bias is [InputShape[0]] = [units] (BuildParameters and the
+        // shared bias of a builder both make it so), so the return is never taken
         if (_order[p].Bias is { } b && (b.Rank != 1 || b.Shape[0] != units)) return false;
         for (int j = 0; j < 2; j++)
         {
@@ -107,8 +111,13 @@ internal sealed partial class ExecutionPlan
         {
             var cell = Match(h, readers, delayedReaders, isOutput);
             if (cell is null) continue;
-            bool free = _cellOf[h] < 0;
-            foreach (int p in cell.Inner) free &= _cellOf[p] < 0;
+            // cells cannot overlap: from an inner layer, the chain of delay-0 readers (one each) leads to its own h, and an h
+            // (four delayed readers) is no inner layer of another cell; the check guards the recogniser
+            bool free = _cellOf[h] == -1;
+            // Stryker disable once Assignment: free is true here and each term is true (cells cannot overlap, above), so |= and
+            // ^= (eight toggles) give true as &= does
+            foreach (int p in cell.Inner) free &= _cellOf[p] == -1;
+            // Stryker disable once Statement: free is always true (cells cannot overlap, above)
             if (!free) continue;
             foreach (int p in cell.Inner) _cellOf[p] = cells.Count;
             _cellOf[h] = cells.Count;
@@ -158,10 +167,14 @@ internal sealed partial class ExecutionPlan
                     ok = Gate(gates[k], h, units, acts[k], out int xk, out fromX[k], out fromH[k]) && (x < 0 || xk == x);
                     x = xk;
                 }
+                // Stryker disable once Statement: ok stays false (only &= follows), so the same check below skips this cell anyway
                 if (!ok) continue;
                 int[] inner = [i, f, g, o, ig, fc, c, tc];
                 // nine distinct layers
                 var seen = new HashSet<int>(inner) { h };
+                // Stryker disable once Statement: equivalent: only two gates can coincide (the other layers differ in combine rule,
+                // activation or input count; i ≠ g and ig ≠ fc as Network.Connect refuses a second identity edge between two layers),
+                // and such a gate has two readers, which the readers == 1 checks below reject
                 if (seen.Count != 9) continue;
                 // nothing outside the cell reads an inner layer; the inner layers are no outputs
                 foreach (int p in inner) ok &= !isOutput[p];
@@ -180,15 +193,22 @@ internal sealed partial class ExecutionPlan
     /// runs at every step only when something outside the cell needs it then.</summary>
     private void EveryStepWithCells()
     {
+        // Stryker disable once Statement: memory only: _everyStepCells is read only by runs that use cells (CellsApply)
         if (_cells.Length == 0) return;
         int L = _order.Length;
         _everyStepCells = new bool[L];
         foreach (var (index, mode) in _outs) if (mode == OutputMode.AllSteps) _everyStepCells[index] = true;
         for (int i = 0; i < L; i++)
-            if (_cellOf[i] < 0 && (_depth[i] > 0 || _order[i].HasStepState)) _everyStepCells[i] = true;
+            if (_cellOf[i] == -1 && (_depth[i] > 0 || _order[i].HasStepState)) _everyStepCells[i] = true;
         for (int i = L - 1; i >= 0; i--)
         {
-            if (_cellOf[i] >= 0) { _everyStepCells[i] &= _cells[_cellOf[i]].H == i; continue; } // h's inputs are inner
+            if (_cellOf[i] != -1)
+            {
+                _everyStepCells[i] &= _cells[_cellOf[i]].H == i; // h's inputs are inner
+                // Stryker disable once Statement: h would mark o and tanh(c), which come before it and are cleared by the
+                // line above when the loop reaches them; a cleared inner layer then marks nothing
+                continue;
+            }
             if (!_everyStepCells[i]) continue;
             for (int j = 0; j < _in[i].Length; j++)
                 if (_in[i][j].Delay == 0) _everyStepCells[_inSrc[i][j]] = true;
@@ -217,6 +237,8 @@ internal sealed partial class ExecutionPlan
             bh[g] = b2 is null ? layerBias ?? Zeros(cell) : layerBias is null ? b2 : b2 + layerBias;
         }
         var z = LstmSequenceOp!(x, Stack4(wx), Stack4(wh), Stack4(bx), Stack4(bh), h0, c0, false);
+        // Stryker disable once Statement: memory only: the scratch would keep the parameters (and a bias sum) referenced until the
+        // next run overwrites every entry before reading it
         p.Clear();
         return z;
     }
@@ -247,7 +269,10 @@ internal sealed partial class ExecutionPlan
         first.Shape.CopyTo(shape);
         shape[0] = 4 * rows;
         foreach (var p in parts)
+            // Stryker disable once Logical: unreachable: Gate has checked each W_x [H, I], W_h [H, H] and bias [H], and all are
+            // parameters (or zeros, or a sum of them) of the network's dtype
             if (!ShapeUtil.SameShape(p.Shape, first.Shape) || p.DType != first.DType)
+                // Stryker disable once Statement,String: unreachable, see above
                 throw new ShapeMismatchException($"Stack4: {ShapeUtil.Format(p.Shape)} ({p.DType}) does not fit {ShapeUtil.Format(first.Shape)} ({first.DType}).");
         var y = Tensor.Empty(shape, first.DType);
         for (int k = 0; k < 4; k++)
@@ -258,6 +283,7 @@ internal sealed partial class ExecutionPlan
         }
         if (Autograd.ShouldRecord(parts))
         {
+            // Stryker disable once NullCoalescing: a pooled node or a new one: the same node state after Arm
             var node = NodePool<Stack4Backward>.Take() ?? new Stack4Backward();
             node.Arm(parts, rows);
             y.MarkRecorded(node);
