@@ -61,8 +61,10 @@ internal static class Conv
     {
         // images are independent: run them in parallel (fixed chunks, so results never depend on the core count)
         // the bias is added per image while its output is still in cache (not in a pass over the whole batch)
+        // an empty span pins as a null pointer, so pb is null without a bias
         fixed (T* px = x, pw = w, py = y, pb = b)
-            RowParallel.For(new ForwardJob<T>(px, pw, py, b.IsEmpty ? null : pb, g), n, (long)g.K * g.P * (g.O + 1));
+            // Stryker disable once Arithmetic: the work estimate only decides how many threads share the images, not what each computes
+            RowParallel.For(new ForwardJob<T>(px, pw, py, pb, g), n, (long)g.K * g.P * (g.O + 1));
     }
 
     /// <summary>Forward of images [start, end): cols = im2col(x[i]) (pooled scratch); y[i] [O, P] = W [O, K] · cols [K, P]
@@ -105,6 +107,7 @@ internal static class Conv
             }
             finally
             {
+                // Stryker disable once Statement: memory only: a scratch not given back is collected, and the next Rent makes a new one
                 System.Buffers.ArrayPool<T>.Shared.Return(scratch);
             }
         }
@@ -119,9 +122,10 @@ internal static class Conv
         protected internal override void Backward(Tensor gy)
         {
             var g2 = gy.Contiguous();
-            Tensor? gx = NeedsGrad(0) ? Tensor.Zeros(_xShape, gy.DType) : null;
-            Tensor? gw = NeedsGrad(1) ? Tensor.Zeros(_wShape, gy.DType) : null;
-            Tensor? gb = NeedsGrad(2) ? Tensor.Zeros([g.O], gy.DType) : null;
+            Tensor? gx = null, gw = null, gb = null;
+            if (NeedsGrad(0)) gx = Tensor.Zeros(_xShape, gy.DType);
+            if (NeedsGrad(1)) gw = Tensor.Zeros(_wShape, gy.DType);
+            if (NeedsGrad(2)) gb = Tensor.Zeros([g.O], gy.DType);
             if (gy.DType == DType.Float32)
                 Grads<float>(g2.F, _w!.F, _x!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
             else
