@@ -135,6 +135,7 @@ internal static class Conv
             if (gb is not null) Accumulate(2, gb);
         }
 
+        // Stryker disable once Block: memory only: the saved input and weight are kept until the graph is dropped
         protected override void ReleaseSaved()
         {
             _w = null;
@@ -169,7 +170,7 @@ internal static class Conv
     {
         int colsLen = g.K * g.P, imgOut = g.O * g.P, imgIn = g.C * g.H * g.W;
         int per = GradChunkImages(n, g);
-        if (per > 0)
+        if (per != 0)
         {
             // Coarse pieces: chunks of images claimed one at a time by whichever thread is free; each chunk computes
             // its images' dW and db into partials of its own (dW_c = Σ_{i in c} gy[i] · cols[i]ᵀ) and their dx;
@@ -183,7 +184,7 @@ internal static class Conv
             {
                 fixed (T* pgy = gy, pw = w, px = x, pgx = gx, ppart = partial, ppb = partialB)
                 {
-                    body.Set(pgy, pw, px, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
+                    body.Set(pgy, pw, px, pgx, ppart, ppb, g, n, per); // an empty gx pins as a null pointer
                     WorkerPool.For(chunks, body);
                 }
                 if (partial is not null && TransposedWeightGrad(g))
@@ -206,8 +207,11 @@ internal static class Conv
             }
             finally
             {
+                // Stryker disable once Statement: memory only: a new body is made when the thread has no spare one
                 GradBody<T>.Return(body);
+                // Stryker disable once Statement: memory only: a partial buffer not given back is collected, and the next Rent makes a new one
                 if (partial is not null) System.Buffers.ArrayPool<T>.Shared.Return(partial);
+                // Stryker disable once Statement: memory only: a partial buffer not given back is collected, and the next Rent makes a new one
                 if (partialB is not null) System.Buffers.ArrayPool<T>.Shared.Return(partialB);
             }
             return;
@@ -227,12 +231,14 @@ internal static class Conv
             }
             finally
             {
+                // Stryker disable once Statement: memory only: a scratch not given back is collected, and the next Rent makes a new one
                 System.Buffers.ArrayPool<T>.Shared.Return(scratch);
             }
         }
         // dx: images are independent, so they run in parallel in fixed chunks
         if (!gx.IsEmpty)
             fixed (T* pgy = gy, pw = w, pgx = gx)
+                // Stryker disable once Arithmetic: the work estimate only decides how many threads share the images, not what each computes
                 RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.O, g.P, gb);
     }
@@ -248,6 +254,7 @@ internal static class Conv
 
         public static GradBody<T> Rent()
         {
+            // Stryker disable once NullCoalescing: memory only: a new body instead of the thread's spare one
             var b = t_spare ?? new GradBody<T>();
             t_spare = null;
             return b;
@@ -255,6 +262,7 @@ internal static class Conv
 
         public static void Return(GradBody<T> b)
         {
+            // Stryker disable once Statement: the pointers of a returned body are never read: Set fills them again before each use
             b.Set(null, null, null, null, null, null, default, 0, 0);
             t_spare = b;
         }
@@ -311,8 +319,10 @@ internal static class Conv
 
         public static Span<T> Get(int length)
         {
+            // Stryker disable once Equality,Boolean: memory only: which column sizes get a buffer of their own instead of the kept one; every size gets one large enough
             if (length > MaxKept) return new T[length];
             var b = t_buffer;
+            // Stryker disable once Equality: memory only: a kept buffer of exactly the length asked for is replaced by a new one of the same length
             if (b is null || b.Length < length) t_buffer = b = new T[length];
             return b.AsSpan(0, length);
         }
@@ -365,6 +375,7 @@ internal static class Conv
         }
         finally
         {
+            // Stryker disable once Statement: memory only: a column buffer not given back is collected, and the next Rent makes a new one
             System.Buffers.ArrayPool<T>.Shared.Return(cols);
         }
         if (!b.IsEmpty) ConvKernels.AddChannelBias(y, b, n, g.C, g.H * g.W);
@@ -378,9 +389,11 @@ internal static class Conv
         protected internal override void Backward(Tensor gy)
         {
             var g2 = gy.Contiguous();
-            Tensor? gx = NeedsGrad(0) ? Tensor.Zeros(_x!.ShapeArray, gy.DType) : null;
-            Tensor? gw = NeedsGrad(1) ? Tensor.Zeros(_w!.ShapeArray, gy.DType) : null;
-            Tensor? gb = NeedsGrad(2) ? Tensor.Zeros([g.C], gy.DType) : null;
+            Tensor? gx = null, gw = null, gb = null;
+            // each image's block of dx is written whole by its GEMM (no accumulation), so dx needs no clearing
+            if (NeedsGrad(0)) gx = Tensor.Empty(_x!.ShapeArray, gy.DType);
+            if (NeedsGrad(1)) gw = Tensor.Zeros(_w!.ShapeArray, gy.DType);
+            if (NeedsGrad(2)) gb = Tensor.Zeros([g.C], gy.DType);
             if (gy.DType == DType.Float32)
                 TransposeGrads<float>(g2.F, _x!.F, _w!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
             else
@@ -390,6 +403,7 @@ internal static class Conv
             if (gb is not null) Accumulate(2, gb);
         }
 
+        // Stryker disable once Block: memory only: the saved input and weight are kept until the graph is dropped
         protected override void ReleaseSaved()
         {
             _x = null;
@@ -416,6 +430,7 @@ internal static class Conv
         }
         finally
         {
+            // Stryker disable once Statement: memory only: a column buffer not given back is collected, and the next Rent makes a new one
             System.Buffers.ArrayPool<T>.Shared.Return(cols);
         }
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.C, g.H * g.W, gb);
