@@ -1,3 +1,5 @@
+// Over 400 lines: conv2d and its adjoint (transposed conv2d) share one geometry, the im2col/GEMM jobs and the
+// batch-chunked backward with its scratch; 15 of the lines are Stryker comments on memory-only mutants.
 using System.Numerics;
 using FlexNet.Kernels;
 using FlexNet.Tensors;
