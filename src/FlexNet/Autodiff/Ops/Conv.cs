@@ -1,3 +1,5 @@
+// Over 400 lines: conv2d and its adjoint (transposed conv2d) share one geometry, the im2col/GEMM jobs and the
+// batch-chunked backward with its scratch; 15 of the lines are Stryker comments on memory-only mutants.
 using System.Numerics;
 using FlexNet.Kernels;
 using FlexNet.Tensors;
@@ -61,8 +63,10 @@ internal static class Conv
     {
         // images are independent: run them in parallel (fixed chunks, so results never depend on the core count)
         // the bias is added per image while its output is still in cache (not in a pass over the whole batch)
+        // an empty span pins as a null pointer, so pb is null without a bias
         fixed (T* px = x, pw = w, py = y, pb = b)
-            RowParallel.For(new ForwardJob<T>(px, pw, py, b.IsEmpty ? null : pb, g), n, (long)g.K * g.P * (g.O + 1));
+            // Stryker disable once Arithmetic: the work estimate only decides how many threads share the images, not what each computes
+            RowParallel.For(new ForwardJob<T>(px, pw, py, pb, g), n, (long)g.K * g.P * (g.O + 1));
     }
 
     /// <summary>Forward of images [start, end): cols = im2col(x[i]) (pooled scratch); y[i] [O, P] = W [O, K] · cols [K, P]
@@ -105,6 +109,7 @@ internal static class Conv
             }
             finally
             {
+                // Stryker disable once Statement: memory only: a scratch not given back is collected, and the next Rent makes a new one
                 System.Buffers.ArrayPool<T>.Shared.Return(scratch);
             }
         }
@@ -119,9 +124,10 @@ internal static class Conv
         protected internal override void Backward(Tensor gy)
         {
             var g2 = gy.Contiguous();
-            Tensor? gx = NeedsGrad(0) ? Tensor.Zeros(_xShape, gy.DType) : null;
-            Tensor? gw = NeedsGrad(1) ? Tensor.Zeros(_wShape, gy.DType) : null;
-            Tensor? gb = NeedsGrad(2) ? Tensor.Zeros([g.O], gy.DType) : null;
+            Tensor? gx = null, gw = null, gb = null;
+            if (NeedsGrad(0)) gx = Tensor.Zeros(_xShape, gy.DType);
+            if (NeedsGrad(1)) gw = Tensor.Zeros(_wShape, gy.DType);
+            if (NeedsGrad(2)) gb = Tensor.Zeros([g.O], gy.DType);
             if (gy.DType == DType.Float32)
                 Grads<float>(g2.F, _w!.F, _x!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
             else
@@ -131,6 +137,7 @@ internal static class Conv
             if (gb is not null) Accumulate(2, gb);
         }
 
+        // Stryker disable once Block: memory only: the saved input and weight are kept until the graph is dropped
         protected override void ReleaseSaved()
         {
             _w = null;
@@ -165,7 +172,7 @@ internal static class Conv
     {
         int colsLen = g.K * g.P, imgOut = g.O * g.P, imgIn = g.C * g.H * g.W;
         int per = GradChunkImages(n, g);
-        if (per > 0)
+        if (per != 0)
         {
             // Coarse pieces: chunks of images claimed one at a time by whichever thread is free; each chunk computes
             // its images' dW and db into partials of its own (dW_c = Σ_{i in c} gy[i] · cols[i]ᵀ) and their dx;
@@ -179,7 +186,7 @@ internal static class Conv
             {
                 fixed (T* pgy = gy, pw = w, px = x, pgx = gx, ppart = partial, ppb = partialB)
                 {
-                    body.Set(pgy, pw, px, gx.IsEmpty ? null : pgx, ppart, ppb, g, n, per);
+                    body.Set(pgy, pw, px, pgx, ppart, ppb, g, n, per); // an empty gx pins as a null pointer
                     WorkerPool.For(chunks, body);
                 }
                 if (partial is not null && TransposedWeightGrad(g))
@@ -202,8 +209,11 @@ internal static class Conv
             }
             finally
             {
+                // Stryker disable once Statement: memory only: a new body is made when the thread has no spare one
                 GradBody<T>.Return(body);
+                // Stryker disable once Statement: memory only: a partial buffer not given back is collected, and the next Rent makes a new one
                 if (partial is not null) System.Buffers.ArrayPool<T>.Shared.Return(partial);
+                // Stryker disable once Statement: memory only: a partial buffer not given back is collected, and the next Rent makes a new one
                 if (partialB is not null) System.Buffers.ArrayPool<T>.Shared.Return(partialB);
             }
             return;
@@ -223,12 +233,14 @@ internal static class Conv
             }
             finally
             {
+                // Stryker disable once Statement: memory only: a scratch not given back is collected, and the next Rent makes a new one
                 System.Buffers.ArrayPool<T>.Shared.Return(scratch);
             }
         }
         // dx: images are independent, so they run in parallel in fixed chunks
         if (!gx.IsEmpty)
             fixed (T* pgy = gy, pw = w, pgx = gx)
+                // Stryker disable once Arithmetic: the work estimate only decides how many threads share the images, not what each computes
                 RowParallel.For(new InputGradJob<T>(pgy, pw, pgx, g), n, (long)g.K * g.P * (g.O + 1));
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.O, g.P, gb);
     }
@@ -244,6 +256,7 @@ internal static class Conv
 
         public static GradBody<T> Rent()
         {
+            // Stryker disable once NullCoalescing: memory only: a new body instead of the thread's spare one
             var b = t_spare ?? new GradBody<T>();
             t_spare = null;
             return b;
@@ -251,6 +264,7 @@ internal static class Conv
 
         public static void Return(GradBody<T> b)
         {
+            // Stryker disable once Statement: the pointers of a returned body are never read: Set fills them again before each use
             b.Set(null, null, null, null, null, null, default, 0, 0);
             t_spare = b;
         }
@@ -307,8 +321,10 @@ internal static class Conv
 
         public static Span<T> Get(int length)
         {
+            // Stryker disable once Equality,Boolean: memory only: which column sizes get a buffer of their own instead of the kept one; every size gets one large enough
             if (length > MaxKept) return new T[length];
             var b = t_buffer;
+            // Stryker disable once Equality: memory only: a kept buffer of exactly the length asked for is replaced by a new one of the same length
             if (b is null || b.Length < length) t_buffer = b = new T[length];
             return b.AsSpan(0, length);
         }
@@ -361,6 +377,7 @@ internal static class Conv
         }
         finally
         {
+            // Stryker disable once Statement: memory only: a column buffer not given back is collected, and the next Rent makes a new one
             System.Buffers.ArrayPool<T>.Shared.Return(cols);
         }
         if (!b.IsEmpty) ConvKernels.AddChannelBias(y, b, n, g.C, g.H * g.W);
@@ -374,9 +391,11 @@ internal static class Conv
         protected internal override void Backward(Tensor gy)
         {
             var g2 = gy.Contiguous();
-            Tensor? gx = NeedsGrad(0) ? Tensor.Zeros(_x!.ShapeArray, gy.DType) : null;
-            Tensor? gw = NeedsGrad(1) ? Tensor.Zeros(_w!.ShapeArray, gy.DType) : null;
-            Tensor? gb = NeedsGrad(2) ? Tensor.Zeros([g.C], gy.DType) : null;
+            Tensor? gx = null, gw = null, gb = null;
+            // each image's block of dx is written whole by its GEMM (no accumulation), so dx needs no clearing
+            if (NeedsGrad(0)) gx = Tensor.Empty(_x!.ShapeArray, gy.DType);
+            if (NeedsGrad(1)) gw = Tensor.Zeros(_w!.ShapeArray, gy.DType);
+            if (NeedsGrad(2)) gb = Tensor.Zeros([g.C], gy.DType);
             if (gy.DType == DType.Float32)
                 TransposeGrads<float>(g2.F, _x!.F, _w!.F, gx is null ? default : gx.F, gw is null ? default : gw.F, gb is null ? default : gb.F, _n, g);
             else
@@ -386,6 +405,7 @@ internal static class Conv
             if (gb is not null) Accumulate(2, gb);
         }
 
+        // Stryker disable once Block: memory only: the saved input and weight are kept until the graph is dropped
         protected override void ReleaseSaved()
         {
             _x = null;
@@ -412,6 +432,7 @@ internal static class Conv
         }
         finally
         {
+            // Stryker disable once Statement: memory only: a column buffer not given back is collected, and the next Rent makes a new one
             System.Buffers.ArrayPool<T>.Shared.Return(cols);
         }
         if (!gb.IsEmpty) ConvKernels.AddChannelBiasBackward(gy, n, g.C, g.H * g.W, gb);

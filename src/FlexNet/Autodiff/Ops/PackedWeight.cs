@@ -30,11 +30,14 @@ internal sealed class PackedWeight : IDisposable
     {
         if (w.Rank != 2 || !w.IsContiguous || !w.DType.IsFloatingPoint())
             throw new ShapeMismatchException($"PackedWeight: W {ShapeUtil.Format(w.Shape)} ({w.DType}) must be a contiguous floating-point [out, in] matrix.");
+        // Stryker disable once Statement: memory only: without it the packing of the other dtype stays pinned until the object is disposed; the new one replaces the same dtype's (GemmPackedB.Pack gives its old buffer back)
         Dispose();
         Out = w.ShapeArray[0];
         In = w.ShapeArray[1];
         DType = w.DType;
+        // Stryker disable once Assignment: memory only: Dispose above has given the old packer's buffer back, so a new packer costs one small object
         if (w.DType == DType.Float32) (_f ??= new GemmPackedB<float>()).Pack(transB: true, In, Out, w.F, In);
+        // Stryker disable once Assignment: memory only: Dispose above has given the old packer's buffer back, so a new packer costs one small object
         else (_d ??= new GemmPackedB<double>()).Pack(transB: true, In, Out, w.D, In);
         Source = w;
     }
@@ -67,7 +70,9 @@ internal sealed class PackedWeight : IDisposable
     public void Dispose()
     {
         Source = null;
+        // Stryker disable once Statement: memory only: the pinned packing stays until the next Pack of this object (for good if it is dropped); products throw either way (Source is null)
         _f?.Dispose();
+        // Stryker disable once Statement: memory only: the pinned packing stays until the next Pack of this object (for good if it is dropped); products throw either way (Source is null)
         _d?.Dispose();
     }
 }

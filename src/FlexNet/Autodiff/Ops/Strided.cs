@@ -8,10 +8,12 @@ internal static class Strided
     {
         int rank = shape.Length;
         int n = dst.Length;
+        // Stryker disable once Statement: without the return an empty tensor of rank >= 1 runs no row (o < n fails at once), and rank 0 always has one element
         if (n == 0) return;
         if (rank == 0) { dst[0] = src[srcOffset]; return; }
         int inner = shape[rank - 1], innerStride = strides[rank - 1];
         Span<int> idx = stackalloc int[Math.Max(rank, 1)];
+        // Stryker disable once Statement: stackalloc memory is zeroed already (FlexNet is not compiled with SkipLocalsInit); the Clear keeps it right if that changes
         idx.Clear();
         int off = srcOffset;
         for (int o = 0; o < n; o += inner)
@@ -36,10 +38,12 @@ internal static class Strided
     {
         int rank = shape.Length;
         int n = src.Length;
+        // Stryker disable once Statement: without the return an empty tensor of rank >= 1 runs no row (o < n fails at once), and rank 0 always has one element
         if (n == 0) return;
         if (rank == 0) { dst[dstOffset] += src[0]; return; }
         int inner = shape[rank - 1], innerStride = strides[rank - 1];
         Span<int> idx = stackalloc int[rank];
+        // Stryker disable once Statement: stackalloc memory is zeroed already (FlexNet is not compiled with SkipLocalsInit); the Clear keeps it right if that changes
         idx.Clear();
         int off = dstOffset;
         for (int o = 0; o < n; o += inner)
@@ -61,10 +65,12 @@ internal static class Strided
     {
         int rank = shape.Length;
         int n = src.Length;
+        // Stryker disable once Statement: without the return an empty tensor of rank >= 1 runs no row (o < n fails at once), and rank 0 always has one element
         if (n == 0) return;
         if (rank == 0) { dst[dstOffset] = src[0]; return; }
         int inner = shape[rank - 1], innerStride = strides[rank - 1];
         Span<int> idx = stackalloc int[rank];
+        // Stryker disable once Statement: stackalloc memory is zeroed already (FlexNet is not compiled with SkipLocalsInit); the Clear keeps it right if that changes
         idx.Clear();
         int off = dstOffset;
         for (int o = 0; o < n; o += inner)
