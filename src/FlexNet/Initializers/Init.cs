@@ -290,7 +290,6 @@ public static class Init
                 for (int c = 0; c < cols; c++)
                 {
                     if (r == c) continue;
-                    // Stryker disable once Equality: '<' to '<=' differs only when a draw equals the sparsity exactly (probability 2^-53 per draw)
                     if (rng.NextDouble() < options.Sparsity) v[r * cols + c] = 0;
                 }
         }

@@ -200,6 +200,27 @@ public sealed class InitMutationGapTests
     }
 
     [Fact]
+    public void GramSchmidtKeepsNearlyParallelColumnsOrthonormal()
+    {
+        // columns within 1e-9 of each other (cond ≈ 1e9): one Gram–Schmidt pass leaves QᵀQ − I near 1e-7, two near ε
+        double[][] a = [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1 + 1e-9], [1, 1 + 1e-9, 1, 1, 1], [1, 1, 1 - 1e-9, 1, 1 + 1e-9]];
+        var original = a.Select(c => c.ToArray()).ToArray();
+        Linalg.GramSchmidt(a);
+        for (int i = 0; i < 4; i++)
+        {
+            for (int j = 0; j < 4; j++)
+            {
+                double s = 0;
+                for (int k = 0; k < 5; k++) s += a[i][k] * a[j][k];
+                Assert.True(Math.Abs(s - (i == j ? 1 : 0)) < 1e-12, $"(QᵀQ)[{i}, {j}] = {s:R}");
+            }
+            double r = 0; // R[i, i] = q_i · a_i > 0
+            for (int k = 0; k < 5; k++) r += a[i][k] * original[i][k];
+            Assert.True(r > 0, $"R[{i}, {i}] = {r:R}");
+        }
+    }
+
+    [Fact]
     public void SpectralNormOfATinyMatrixConverges()
     {
         // a 7×5 matrix scaled by 1e-4 (σ² about 1e-7): the stopping rule is relative, and the iteration is on MᵀM
@@ -247,6 +268,20 @@ public sealed class InitMutationGapTests
         Assert.Equal(expected, w.ToDoubleArray());
         // exactly those draws were taken from the generator (a dense init draws no uniforms)
         for (int i = 0; i < 3; i++) Assert.Equal(z.NextNormal(), rng.NextNormal());
+    }
+
+    [Fact]
+    public void TheanetsSparsityZeroesOnlyDrawsStrictlyBelowIt()
+    {
+        // P(U < p) = p for a draw U on the generator's grid of 2^-53 and p on it: a draw equal to the sparsity keeps
+        // its entry. Take the sparsity equal to the first uniform draw (entry [0, 1]) of seed 41.
+        const int rows = 3, cols = 4;
+        var z = new RandomGenerator(41);
+        for (int i = 0; i < rows * cols; i++) z.NextNormal();
+        double p = z.NextDouble();
+        var w = Init.Theanets([rows, cols], new TheanetsInit(Sparsity: p), new RandomGenerator(41), DType.Float64).ToDoubleArray();
+        Assert.Equal(TheanetsByHand(rows, cols, 0, 1 / Math.Sqrt(rows + cols), p, new RandomGenerator(41)), w);
+        Assert.NotEqual(0, w[1]);
     }
 
     [Fact]
