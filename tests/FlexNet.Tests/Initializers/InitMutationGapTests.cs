@@ -200,6 +200,23 @@ public sealed class InitMutationGapTests
     }
 
     [Fact]
+    public void SpectralNormOfANearlyDegenerateMatrixStopsAtTheIterationCap()
+    {
+        // σ₁ = 1 and σ₂² = 1 − 1e-7: the Rayleigh quotient creeps up by about 1e-14 a step, so it would settle only
+        // after some 10^7 steps (seconds for a 32×32); the cap of 20,000 steps stops it within 3e-8 of σ₁.
+        const int n = 32;
+        var d = new double[n * n];
+        for (int i = 0; i < n; i++) d[i * n + i] = 0.5;
+        d[0] = 1;
+        d[n + 1] = Math.Sqrt(1 - 1e-7);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double sigma = Init.SpectralNorm(Tensor.FromArray(d, n, n));
+        clock.Stop();
+        Assert.InRange(sigma, 1 - 1e-7, 1);
+        Assert.True(clock.Elapsed.TotalSeconds < 5, $"took {clock.Elapsed.TotalSeconds:F1} s: the iteration is not capped");
+    }
+
+    [Fact]
     public void GramSchmidtKeepsNearlyParallelColumnsOrthonormal()
     {
         // columns within 1e-9 of each other (cond ≈ 1e9): one Gram–Schmidt pass leaves QᵀQ − I near 1e-7, two near ε
