@@ -195,7 +195,8 @@ public static class Init
 
     /// <summary>(Semi-)orthogonal matrix (Saxe et al.): the Q factor, with positive diag(R), of a Gaussian matrix,
     /// times gain. For [rows, cols] with rows ≥ cols the columns are orthonormal (QᵀQ = I), else the rows (QQᵀ = I);
-    /// higher ranks are flattened to [shape[0], Π rest].</summary>
+    /// higher ranks are flattened to [shape[0], Π rest]. The Gaussian matrix is [max, min] of the flattened shape,
+    /// drawn column by column from <paramref name="rng"/>; a wide shape gets Qᵀ. So a seed fixes the weights.</summary>
     /// <param name="shape">Shape of rank ≥ 2.</param>
     /// <param name="gain">Scale factor.</param>
     /// <param name="rng">Generator.</param>
@@ -263,7 +264,8 @@ public static class Init
 
     /// <summary>theanets' add_weights for a matrix [out, in] (= theanets' (nin, nout) transposed): diagonal d gives d·I;
     /// otherwise N(mean, std²) with std = 1/√(in + out) by default, then a sparsity mask that zeroes a random fraction
-    /// but keeps the leading min(in, out) diagonal, then (radius &gt; 0 and out a multiple of in) every square block
+    /// but keeps the leading min(in, out) diagonal (one uniform draw per off-diagonal entry, row by row, after the
+    /// rows·cols normal draws), then (radius &gt; 0 and out a multiple of in) every square block
     /// rescaled to spectral norm = radius.</summary>
     /// <param name="shape">Matrix shape [out, in].</param>
     /// <param name="options">mean / std / sparsity / diagonal / radius.</param>
@@ -283,10 +285,13 @@ public static class Init
         for (int i = 0; i < v.Length; i++) v[i] = options.Mean + std * rng.NextNormal();
         if (options.Sparsity > 0)
         {
-            int k = Math.Min(rows, cols);
+            // the diagonal entries (r == c) are the leading min(in, out) diagonal: they are kept and draw nothing
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++)
-                    if (!(r == c && r < k) && rng.NextDouble() < options.Sparsity) v[r * cols + c] = 0;
+                {
+                    if (r == c) continue;
+                    if (rng.NextDouble() < options.Sparsity) v[r * cols + c] = 0;
+                }
         }
         var w = Tensor.FromArray(v, shape);
         if (options.Radius > 0 && cols > 0 && rows % cols == 0) w = ScaleBlocksToSpectralNorm(w, options.Radius);

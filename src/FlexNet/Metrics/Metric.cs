@@ -51,11 +51,13 @@ public abstract class Metric
     }
 
     /// <summary>Output values as a [rows, C] double matrix (rank ≤ 1 outputs become one column).</summary>
-    private protected static (double[] Values, int Rows, int Cols) Matrix(Tensor output)
+    /// <exception cref="ShapeMismatchException">The last axis is empty (no classes).</exception>
+    private protected static (double[] Values, int Rows, int Cols) Matrix(Tensor output, string metric)
     {
         var v = output.ToDoubleArray();
         int cols = output.Rank == 0 ? 1 : output.Rank == 1 ? 1 : output.ShapeArray[^1];
-        return (v, cols == 0 ? 0 : v.Length / cols, cols);
+        if (cols == 0) throw new ShapeMismatchException($"{metric}: output {ShapeUtil.Format(output.Shape)} has no classes (its last axis is empty).");
+        return (v, v.Length / cols, cols);
     }
 }
 
@@ -78,8 +80,8 @@ public sealed class Accuracy : Metric
     /// <inheritdoc/>
     public override (double Sum, double Count) Evaluate(Tensor output, Tensor target)
     {
-        var (o, rows, c) = Matrix(output);
-        var labels = TopKAccuracy.Labels(target, rows, c, Name);
+        var (o, rows, c) = Matrix(output, Name);
+        var labels = TopKAccuracy.Labels(target, rows, c, Name, binary: c == 1);
         double hits = 0;
         for (int r = 0; r < rows; r++)
         {
@@ -96,7 +98,8 @@ public sealed class Accuracy : Metric
     }
 }
 
-/// <summary>Top-k accuracy: a sample counts when its label is among the k largest outputs (ties: earlier classes first).</summary>
+/// <summary>Top-k accuracy: a sample counts when its label is among the k largest outputs (ties: earlier classes first).
+/// Unlike <see cref="Accuracy"/>, a one-column output is one class, not binary: its only label is 0.</summary>
 public sealed class TopKAccuracy : Metric
 {
     /// <summary>Creates the metric.</summary>
@@ -119,8 +122,8 @@ public sealed class TopKAccuracy : Metric
     /// <inheritdoc/>
     public override (double Sum, double Count) Evaluate(Tensor output, Tensor target)
     {
-        var (o, rows, c) = Matrix(output);
-        var labels = Labels(target, rows, c, Name);
+        var (o, rows, c) = Matrix(output, Name);
+        var labels = Labels(target, rows, c, Name, binary: false);
         double hits = 0;
         for (int r = 0; r < rows; r++)
         {
@@ -136,21 +139,24 @@ public sealed class TopKAccuracy : Metric
         return (hits, rows);
     }
 
-    internal static int[] Labels(Tensor target, int rows, int c, string metric)
+    /// <summary>One class label per output row: Int32 labels as they are (checked against [0, C), or [0, 2) for
+    /// <paramref name="binary"/> outputs), float targets by arg-max over C (first on ties), or, for
+    /// <paramref name="binary"/> outputs, by <c>t &gt; 0.5</c>.</summary>
+    internal static int[] Labels(Tensor target, int rows, int c, string metric, bool binary)
     {
         if (target.DType == DType.Int32)
         {
             var l = target.ToInt32Array();
             if (l.Length != rows)
                 throw new ShapeMismatchException($"{metric}: {l.Length} labels for {rows} output rows (target {ShapeUtil.Format(target.Shape)}).");
-            int max = c == 1 ? 2 : c;
+            int max = binary ? 2 : c;
             for (int i = 0; i < l.Length; i++)
                 if ((uint)l[i] >= (uint)max) throw new ArgumentOutOfRangeException(nameof(target), $"{metric}: label {l[i]} at sample {i} is outside [0, {max}).");
             return l;
         }
         var t = target.ToDoubleArray();
         var r = new int[rows];
-        if (c == 1)
+        if (binary)
         {
             if (t.Length != rows) throw new ShapeMismatchException($"{metric}: target {ShapeUtil.Format(target.Shape)} does not match {rows} binary outputs.");
             for (int i = 0; i < rows; i++) r[i] = t[i] > 0.5 ? 1 : 0;

@@ -90,7 +90,7 @@ public class InitTests
     }
 
     /// <summary>Largest singular value by cyclic Jacobi on MᵀM (independent of the library's power iteration).</summary>
-    private static double JacobiSpectralNorm(double[] m, int rows, int cols)
+    internal static double JacobiSpectralNorm(double[] m, int rows, int cols)
     {
         var a = new double[cols, cols];
         for (int i = 0; i < cols; i++)
