@@ -152,29 +152,7 @@ public sealed class PlanMutationGapTests
         const int In = 2, H = 3, T = 4, N = 2;
         var net = new Network("beside", DType.Float64, seed: 3);
         var x = new InputLayer(In, sequenceLength: T, name: "x");
-        var gi = new Layer(H, "sigmoid", name: "i");
-        var gf = new Layer(H, "sigmoid", name: "f");
-        var gg = new Layer(H, "tanh", name: "g");
-        var go = new Layer(H, "sigmoid", name: "o");
-        var ig = new Layer(H, combine: CombineRule.Product, name: "i*g");
-        var fc = new Layer(H, combine: CombineRule.Product, name: "f*c");
-        var c = new Layer(H, name: "c");
-        var tc = new Layer(H, "tanh", name: "tanh(c)");
-        var h = new Layer(H, combine: CombineRule.Product, name: "h");
-        foreach (var gate in new[] { gi, gf, gg, go })
-        {
-            net.ConnectDense(x, gate);
-            net.ConnectDense(h, gate, delay: 1);
-        }
-        net.ConnectIdentity(gi, ig);
-        net.ConnectIdentity(gg, ig);
-        net.ConnectIdentity(gf, fc);
-        net.ConnectIdentity(c, fc, delay: 1);
-        net.ConnectIdentity(ig, c);
-        net.ConnectIdentity(fc, c);
-        net.ConnectIdentity(c, tc);
-        net.ConnectIdentity(go, h);
-        net.ConnectIdentity(tc, h);
+        var h = Testing.LstmCellGraph.Wire(net, x, H);
         var r = new Layer(2, name: "r");
         var wr = net.ConnectDense(x, r, name: "xr");
         net.ConnectIdentity(r, r, delay: 1);

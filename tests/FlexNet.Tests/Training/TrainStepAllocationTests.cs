@@ -109,30 +109,8 @@ public sealed class TrainStepAllocationTests
     {
         var net = new Network("lstm_cells", DType.Float32, seed);
         var x = new InputLayer(LstmIn, sequenceLength: LstmSteps, name: "x");
-        var gi = new Layer(LstmHidden, "sigmoid", name: "i");
-        var gf = new Layer(LstmHidden, "sigmoid", name: "f");
-        var gg = new Layer(LstmHidden, "tanh", name: "g");
-        var go = new Layer(LstmHidden, "sigmoid", name: "o");
-        var ig = new Layer(LstmHidden, combine: CombineRule.Product, name: "i*g");
-        var fc = new Layer(LstmHidden, combine: CombineRule.Product, name: "f*c");
-        var c = new Layer(LstmHidden, name: "c");
-        var tc = new Layer(LstmHidden, "tanh", name: "tanh(c)");
-        var h = new Layer(LstmHidden, combine: CombineRule.Product, name: "h");
+        var h = Testing.LstmCellGraph.Wire(net, x, LstmHidden);
         var head = new Layer(1, name: "head");
-        foreach (var gate in new[] { gi, gf, gg, go })
-        {
-            net.ConnectDense(x, gate);
-            net.ConnectDense(h, gate, delay: 1);
-        }
-        net.ConnectIdentity(gi, ig);
-        net.ConnectIdentity(gg, ig);
-        net.ConnectIdentity(gf, fc);
-        net.ConnectIdentity(c, fc, delay: 1);
-        net.ConnectIdentity(ig, c);
-        net.ConnectIdentity(fc, c);
-        net.ConnectIdentity(c, tc);
-        net.ConnectIdentity(go, h);
-        net.ConnectIdentity(tc, h);
         net.ConnectDense(h, head);
         net.AddOutput(head, OutputMode.LastStep);
         net.Compile();
