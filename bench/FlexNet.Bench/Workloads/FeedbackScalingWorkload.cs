@@ -35,13 +35,16 @@ internal sealed class FeedbackScalingWorkload : IWorkload
 
     public int Order => 75;
 
+    /// <summary>The trainer settings of every run here (a fresh object per run: the probe sets epochs and cancellation).</summary>
+    private static TrainerOptions Options() => new TrainerOptions { BatchSize = Batch, Loss = new CrossEntropy(), Optimizer = new Sgd(0.01, 0.9) };
+
     private (double Seconds, double PeakBytes) Measure(int t, int? window, Reporter reporter)
     {
         if (_runs.TryGetValue((t, window), out var r)) return r;
         var (x, y) = BenchSupport.PermutedTrain(Batch, [784], seed: 0);
         var net = FeedbackTrain.Build(0, t);
         net.TruncatedBptt = window;
-        var options = new TrainerOptions { BatchSize = Batch, Loss = new CrossEntropy(), Optimizer = new Sgd(0.01, 0.9) };
+        var options = Options();
         var probe = StepProbe.Run(net.AsTrainable(), options, new TensorDataset([x], [y]), Warmup + Measured);
         r = (probe.Median(k => probe.Seconds(k), Warmup), probe.Median(k => probe.PeakTensorBytes(k), Warmup));
         if (window is null) _cpu[t] = probe.Median(k => probe.CpuSeconds(k), Warmup);
@@ -59,9 +62,7 @@ internal sealed class FeedbackScalingWorkload : IWorkload
             // later ones (bench/NOTES.md section 23), which made the ratios look sublinear.
             var (wx, wy) = BenchSupport.PermutedTrain(Batch, [784], seed: 1);
             var warm = FeedbackTrain.Build(1, 8);
-            Timing.JitWarmup(() => StepProbe.Run(warm.AsTrainable(),
-                new TrainerOptions { BatchSize = Batch, Loss = new CrossEntropy(), Optimizer = new Sgd(0.01, 0.9) },
-                new TensorDataset([wx], [wy]), 4));
+            Timing.JitWarmup(() => StepProbe.Run(warm.AsTrainable(), Options(), new TensorDataset([wx], [wy]), 4));
             foreach (int t in Ts)
             {
                 var (s, _) = Measure(t, null, reporter);

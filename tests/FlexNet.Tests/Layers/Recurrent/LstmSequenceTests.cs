@@ -160,21 +160,27 @@ public class LstmSequenceTests
         const int steps = 3, n = 2, inF = 2, hs = 20;
         var cell = new LstmCell(inF, hs, rng: new RandomGenerator(60));
         var x = Tensor.Normal([steps, n, inF], 0, 1, new RandomGenerator(61), DType.Float32);
+        // dL/dh_T = 2e-38 is normal (and, as the caller's seed, reaches the op unchanged), but every gate
+        // gradient it makes is below float's smallest normal 1.18e-38: subnormal, or zero with the flush
+        var flushed = BiasGradient(cell, cell.BiasIh, x, 2e-38, flush: true);
+        Assert.All(flushed, v => Assert.Equal(0.0, v));
+        var kept = BiasGradient(cell, cell.BiasIh, x, 2e-38, flush: false);
+        Assert.Contains(kept, v => v != 0 && Math.Abs(v) < 1.1754943508222875e-38); // kept subnormal (sums over rows and steps may be normal)
+    }
+
+    /// <summary>Runs <paramref name="cell"/> over <paramref name="x"/> (last step only), seeds dL/dh_T with
+    /// <paramref name="seed"/> everywhere and returns the gradient of <paramref name="bias"/>, with
+    /// <see cref="Autograd.FlushSubnormals"/> set to <paramref name="flush"/> for the call (restored after).</summary>
+    internal static double[] BiasGradient(IRecurrentCell cell, Tensor bias, Tensor x, double seed, bool flush)
+    {
         bool saved = Autograd.FlushSubnormals;
         try
         {
-            foreach (bool flush in new[] { true, false })
-            {
-                Autograd.FlushSubnormals = flush;
-                cell.BiasIh.Grad = null;
-                var (y, _) = Recurrence.Run(cell, x, returnSequences: false);
-                // dL/dh_T = 2e-38 is normal (and, as the caller's seed, reaches the op unchanged), but every gate
-                // gradient it makes is below float's smallest normal 1.18e-38: subnormal, or zero with the flush
-                Autograd.Backward(y, Tensor.Full([n, hs], 2e-38, DType.Float32));
-                var g = cell.BiasIh.Grad!.ToDoubleArray();
-                if (flush) Assert.All(g, v => Assert.Equal(0.0, v));
-                else Assert.Contains(g, v => v != 0 && Math.Abs(v) < 1.1754943508222875e-38); // kept subnormal (sums over rows and steps may be normal)
-            }
+            Autograd.FlushSubnormals = flush;
+            bias.Grad = null;
+            var (y, _) = Recurrence.Run(cell, x, returnSequences: false);
+            Autograd.Backward(y, Tensor.Full(y.ShapeArray, seed, DType.Float32));
+            return bias.Grad!.ToDoubleArray();
         }
         finally { Autograd.FlushSubnormals = saved; }
     }
