@@ -48,6 +48,35 @@ internal static class BenchSupport
     }
 
     /// <summary>
+    /// Warms .NET's tiered JIT for a training workload (see <see cref="Timing.JitWarmup"/>): trains
+    /// <paramref name="model"/>, a throw-away copy of the workload's model with its own <paramref name="options"/>
+    /// (a fresh optimizer), on the workload's data until <paramref name="seconds"/> have passed (at least 30 steps).
+    /// The timed model, its optimizer state and its data order are untouched, so its warm-up steps, timed steps and
+    /// losses are those of the PyTorch script. Without this, the first repeats of workloads whose step is one large
+    /// op call per layer (LSTM: ~100 steps in all) ran partly on tier-0 and instrumented code.
+    /// </summary>
+    /// <returns>Steps trained.</returns>
+    public static long JitWarmupTraining(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, double seconds = 1.5)
+    {
+        using var cts = new CancellationTokenSource();
+        long start = Stopwatch.GetTimestamp(), steps = 0;
+        int n = x.Shape[options.InputBatchAxis];
+        options.Shuffle = false;
+        options.Epochs = 1_000_000;
+        options.Progress = ProgressMode.None;
+        options.CheckFinite = false;
+        options.CancellationToken = cts.Token;
+        options.OnBatchEnd = info =>
+        {
+            steps = info.Step + 1;
+            if (steps >= 30 && Stopwatch.GetElapsedTime(start).TotalSeconds >= seconds) cts.Cancel();
+        };
+        if (n < options.BatchSize) throw new ArgumentException($"bench: {n} samples are fewer than one batch of {options.BatchSize}");
+        new Trainer(model, options).Fit([x], [y]);
+        return steps;
+    }
+
+    /// <summary>
     /// Trains with <paramref name="options"/> (unshuffled, so batch k of the epoch is samples [k·B, (k+1)·B) of the
     /// data, cycled over epochs) for <paramref name="warmup"/> + repeats·<paramref name="steps"/> optimizer steps and
     /// times each repeat of <paramref name="steps"/> steps from the trainer's batch-end callback. The timed region is

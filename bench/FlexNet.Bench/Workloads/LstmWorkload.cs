@@ -13,7 +13,7 @@ namespace FlexNet.Bench.Workloads;
 /// lstm_train + lstm_cell_loop_train (shared/bench/pytorch/lstm_train.py): LSTM 32 → 256 (gates i, f, g, o, both
 /// bias vectors, h₀ = c₀ = 0, all parameters U(−1/16, 1/16)), Dense 256 → 1 on h_T, MSE, Adam 1e-3, batch 64,
 /// T = 50, the adding problem (x[:, :, 0] values, x[:, :, 1] two markers, the rest U(0,1) noise; a pool of 16
-/// batches cycled); 5 warm-up steps, then 5 timed repeats of 20 steps through <see cref="Trainer"/>; median
+/// batches cycled); 1.5 s of JIT warm-up on a throw-away model (<see cref="BenchSupport.JitWarmupTraining"/>), then the spec's 5 warm-up steps, then 5 timed repeats of 20 steps through <see cref="Trainer"/>; median
 /// sequences/s. <c>lstm_train</c> uses the catalog <see cref="LSTM"/> layer over the whole sequence (batch-first
 /// [64, 50, 32]); <c>lstm_cell_loop_train</c> the LSTM built as a graph of layers and connections, stepped 50 times
 /// (gates are sigmoid/tanh layers fed by dense connections from x(t) and h(t−1), products are Product-combine
@@ -100,25 +100,27 @@ internal sealed class LstmWorkload : IWorkload
         var (xs, ys) = AddingData(42);
         int n = Pool * B;
         var y = Tensor.FromArray(ys, n, 1);
-        IMultiTrainable model;
-        Tensor x;
-        Network? cells = null;
-        var options = new TrainerOptions { BatchSize = B, Loss = new MeanSquaredError(), Optimizer = new Adam(1e-3) };
-        if (name == "lstm_train")
+        var x = name == "lstm_train"
+            ? Tensor.FromArray(xs, n, T, In)
+            : Tensor.FromArray(xs, n, T, In).Transpose(0, 1).Contiguous(); // [T, N, In] for the graph cell
+        (IMultiTrainable Model, TrainerOptions Options, Network? Cells) Make(ulong seed)
         {
-            var m = new Sequential("lstm", DType.Float32, 0, new LSTM(H, returnSequences: false), new Dense(1));
-            m.InputShape = [T, In];
-            m.SequenceInput = false;
-            model = m.Network.AsTrainable();
-            x = Tensor.FromArray(xs, n, T, In);
+            var o = new TrainerOptions { BatchSize = B, Loss = new MeanSquaredError(), Optimizer = new Adam(1e-3) };
+            if (name == "lstm_train")
+            {
+                var m = new Sequential("lstm", DType.Float32, seed, new LSTM(H, returnSequences: false), new Dense(1));
+                m.InputShape = [T, In];
+                m.SequenceInput = false;
+                return (m.Network.AsTrainable(), o, null);
+            }
+            var net = BuildPrimitives(seed);
+            o.InputBatchAxis = 1;
+            return (net.AsTrainable(), o, net);
         }
-        else
-        {
-            cells = BuildPrimitives(0);
-            model = cells.AsTrainable();
-            x = Tensor.FromArray(xs, n, T, In).Transpose(0, 1).Contiguous(); // [T, N, In]
-            options.InputBatchAxis = 1;
-        }
+        var warm = Make(1234);
+        long warmSteps = BenchSupport.JitWarmupTraining(warm.Model, warm.Options, x, y);
+        reporter.Log($"{name}: JIT warm-up on a throw-away model, {warmSteps} steps");
+        var (model, options, cells) = Make(0);
         var (seconds, losses) = BenchSupport.TimeTrainerSteps(model, options, x, y, WarmupSteps, Repeats, Steps);
         var rates = seconds.Select(s => Steps * B / s).ToArray();
         reporter.Report(name, Timing.Median(rates), "sequences/s", rates);
