@@ -50,7 +50,7 @@ internal static class BenchSupport
     /// <summary>
     /// Warms .NET's tiered JIT for a training workload (see <see cref="Timing.JitWarmup"/>): trains
     /// <paramref name="model"/>, a throw-away copy of the workload's model with its own <paramref name="options"/>
-    /// (a fresh optimizer), on the workload's data until <paramref name="seconds"/> have passed (at least 30 steps).
+    /// (a fresh optimizer), on the workload's data until <paramref name="seconds"/> have passed and at least 100 steps have run (a method called once per step is promoted after about 60 calls: tier 0, then instrumented, then optimised).
     /// The timed model, its optimizer state and its data order are untouched, so its warm-up steps, timed steps and
     /// losses are those of the PyTorch script. Without this, the first repeats of workloads whose step is one large
     /// op call per layer (LSTM: ~100 steps in all) ran partly on tier-0 and instrumented code.
@@ -69,7 +69,7 @@ internal static class BenchSupport
         options.OnBatchEnd = info =>
         {
             steps = info.Step + 1;
-            if (steps >= 30 && Stopwatch.GetElapsedTime(start).TotalSeconds >= seconds) cts.Cancel();
+            if (steps >= 100 && Stopwatch.GetElapsedTime(start).TotalSeconds >= seconds) cts.Cancel();
         };
         if (n < options.BatchSize) throw new ArgumentException($"bench: {n} samples are fewer than one batch of {options.BatchSize}");
         new Trainer(model, options).Fit([x], [y]);
