@@ -113,7 +113,7 @@ public abstract class Connection
 
     internal int[] BuildOnce(int[] sourceShape, int[]? targetShape, DType dtype, RandomGenerator rng)
     {
-        if (IsBuilt && SourceShape is not null && ShapeUtil.SameShape(SourceShape, sourceShape) &&
+        if (IsBuilt && ShapeUtil.SameShape(SourceShape!, sourceShape) && // SourceShape is set whenever IsBuilt is
             _parameters.TrueForAll(p => p.DType == dtype))
             return OutputShape!;
         _parameters.Clear();

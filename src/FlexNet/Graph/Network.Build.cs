@@ -134,6 +134,7 @@ public sealed partial class Network
         }
         foreach (var c in _connections)
         {
+            // Stryker disable once Statement: speed only: a connection built above has its source's current shape and dtype, so BuildOnce returns its shape at once, and that shape is its target's InputShape (checked above, or the shape it was inferred from)
             if (built.Contains(c)) continue;
             var target = c.To.Combine == CombineRule.Concat ? null : c.To.InputShape;
             var shape = c.BuildOnce(c.From.OutputShape!, target, _dtype, rng);
@@ -143,9 +144,11 @@ public sealed partial class Network
         {
             if (layer.Combine == CombineRule.Concat)
             {
+                // Only a declared shape can disagree: without one, InputShape is the concatenation of these same
+                // connections, all built in the loop over the order (and not rebuilt since), so the message names it.
                 var s = ConcatShape(layer, incoming[layer]);
                 if (!ShapeUtil.SameShape(s, layer.InputShape!) || (layer.DeclaredShape is { } d && !ShapeUtil.SameShape(d, s)))
-                    throw new ShapeMismatchException($"Network '{Name}': concat layer '{layer.Name}' is declared {Connection.FormatShape(layer.DeclaredShape ?? layer.InputShape)} but its inputs concatenate to {ShapeUtil.Format(s)}.");
+                    throw new ShapeMismatchException($"Network '{Name}': concat layer '{layer.Name}' is declared {Connection.FormatShape(layer.DeclaredShape)} but its inputs concatenate to {ShapeUtil.Format(s)}.");
             }
             layer.BuildParameters(_dtype, rng);
         }

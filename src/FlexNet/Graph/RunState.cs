@@ -7,16 +7,16 @@ namespace FlexNet.Graph;
 /// stateful runs, every layer's latest output.</summary>
 internal sealed class RunState
 {
+    // A ring of depth k holds the last k outputs; a slot not written in this run is null, which is what Read returns
+    // before step 0 (delay > steps taken), so the ring needs no count of its own.
     private readonly Tensor?[][] _rings;
-    private readonly int[] _count;
     private readonly int[] _head;
 
     internal RunState(int[] depth, int batch)
     {
         Batch = batch;
         _rings = new Tensor?[depth.Length][];
-        for (int i = 0; i < depth.Length; i++) _rings[i] = depth[i] > 0 ? new Tensor?[depth[i]] : [];
-        _count = new int[depth.Length];
+        for (int i = 0; i < depth.Length; i++) _rings[i] = new Tensor?[depth[i]];
         _head = new int[depth.Length];
         Last = new Tensor?[depth.Length];
         Steps = new Tensor[]?[depth.Length];
@@ -27,10 +27,11 @@ internal sealed class RunState
     internal void Reset()
     {
         foreach (var ring in _rings) Array.Clear(ring);
-        Array.Clear(_count);
+        // Stryker disable once Statement: equivalent: the rings are empty, and Read and Push count from the head wherever it is
         Array.Clear(_head);
         Array.Clear(Last);
         Array.Clear(Steps);
+        // Stryker disable once Statement: equivalent: StepTime[i] is read only while Steps[i] is not null, and Steps is cleared above; the first step sets it again
         Array.Clear(StepTime);
     }
 
@@ -39,7 +40,6 @@ internal sealed class RunState
         Batch = other.Batch;
         _rings = new Tensor?[other._rings.Length][];
         for (int i = 0; i < _rings.Length; i++) _rings[i] = (Tensor?[])other._rings[i].Clone();
-        _count = (int[])other._count.Clone();
         _head = (int[])other._head.Clone();
         Last = (Tensor?[])other.Last.Clone();
         Steps = (Tensor[]?[])other.Steps.Clone();
@@ -59,9 +59,10 @@ internal sealed class RunState
     internal int[] StepTime { get; }
 
     /// <summary>The output of layer <paramref name="i"/> <paramref name="delay"/> steps ago, or null before step 0.</summary>
+    /// <param name="i">Plan position of a layer with a ring.</param>
+    /// <param name="delay">1 to the ring's depth.</param>
     internal Tensor? Read(int i, int delay)
     {
-        if (delay > _count[i]) return null;
         var ring = _rings[i];
         int at = _head[i] - delay;
         if (at < 0) at += ring.Length;
@@ -73,7 +74,6 @@ internal sealed class RunState
         var ring = _rings[i];
         ring[_head[i]] = y;
         _head[i] = (_head[i] + 1) % ring.Length;
-        if (_count[i] < ring.Length) _count[i]++;
     }
 
     /// <summary>Cuts the gradient path through the stored history (truncated BPTT window boundary).</summary>
@@ -96,6 +96,7 @@ internal sealed class RunState
             foreach (var t in ring)
                 if (t is not null) from.Transfer(t, to);
         foreach (var t in Last)
+            // Stryker disable once Statement: equivalent: windows need runs without a mask, whose steps write no Last (a kept state's Last is written after the last window), and a carried Last is a persisted copy that no scope owns
             if (t is not null) from.Transfer(t, to);
         foreach (var s in Steps)
             if (s is not null)
@@ -135,10 +136,9 @@ internal sealed class RunState
 
     internal static void RequireFinite(Layer layer, Tensor y, int step)
     {
-        var v = y.DType == DType.Float32 ? null : y.ToDoubleArray();
         int bad = 0;
-        if (v is null) { foreach (var f in y.ToFloatArray()) if (!float.IsFinite(f)) bad++; }
-        else { foreach (var d in v) if (!double.IsFinite(d)) bad++; }
+        if (y.DType == DType.Float32) { foreach (var f in y.ToFloatArray()) if (!float.IsFinite(f)) bad++; }
+        else { foreach (var d in y.ToDoubleArray()) if (!double.IsFinite(d)) bad++; }
         if (bad > 0)
             throw new NonFiniteValueException(
                 $"layer '{layer.Name}' produced {bad} non-finite values (output {ShapeUtil.Format(y.Shape)}) in phase 'forward' at time step {step}.");
