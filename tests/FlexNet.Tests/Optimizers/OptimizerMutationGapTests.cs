@@ -312,6 +312,7 @@ public sealed class OptimizerMutationGapTests
         Rejects(new Adam(beta1: 1), "Beta1", "adam: beta1 must be in [0, 1); got 1.");
         Rejects(new Adam(beta2: -0.1), "Beta2", "adam: beta2 must be in [0, 1); got -0.1.");
         Rejects(new Adam(beta2: 1), "Beta2", "adam: beta2 must be in [0, 1); got 1.");
+        Rejects(new Adam(-1), "LearningRate", "adam: learning rate must be finite and >= 0; got -1.");
         Rejects(new AdamW(epsilon: -1), "Epsilon", "adamw: epsilon must be >= 0; got -1.");
         Rejects(new Esgd(halflife: 0), "Halflife", "esgd: halflife must be > 0; got 0.");
         Rejects(new Esgd(epsilon: -1), "Epsilon", "esgd: epsilon must be >= 0; got -1.");
