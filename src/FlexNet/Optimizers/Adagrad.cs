@@ -60,7 +60,7 @@ public sealed record Adagrad : OptimizerRule
         T clr = C<T>(lr / (1 + (state.Step - 1) * LearningRateDecay)), wd = C<T>(WeightDecay), eps = C<T>(Epsilon);
         bool decay = WeightDecay != 0;
         int i = 0, n = w.Length, lanes = Vector<T>.Count;
-        if (Vector.IsHardwareAccelerated)
+        if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
         {
             // lane-wise the scalar expressions below: width-independent results
             Vector<T> vClr = new(clr), vWd = new(wd), vEps = new(eps);

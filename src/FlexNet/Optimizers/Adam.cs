@@ -65,17 +65,16 @@ public record Adam : OptimizerRule
         T stepSize = C<T>(lr / bc1), bc2Sqrt = C<T>(Math.Sqrt(bc2)), eps = C<T>(Epsilon);
         T oneMinusB1 = C<T>(1 - Beta1), b2 = C<T>(Beta2), oneMinusB2 = C<T>(1 - Beta2);
         T wd = C<T>(CoupledDecay), keep = C<T>(DecoupledFactor(lr));
-        bool decay = CoupledDecay != 0, decoupled = keep != T.One;
+        bool decay = CoupledDecay != 0;
         int i = 0, n = w.Length, lanes = Vector<T>.Count;
-        if (Vector.IsHardwareAccelerated)
+        if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
         {
             // lane-wise the same expressions as the scalar loop (no FMA contraction): width-independent results
             Vector<T> vStep = new(stepSize), vBc2 = new(bc2Sqrt), vEps = new(eps), vOmb1 = new(oneMinusB1), vB2 = new(b2),
                 vOmb2 = new(oneMinusB2), vWd = new(wd), vKeep = new(keep);
             for (; i <= n - lanes; i += lanes)
             {
-                var wi = new Vector<T>(w.Slice(i));
-                if (decoupled) wi *= vKeep;
+                var wi = new Vector<T>(w.Slice(i)) * vKeep; // keep = 1 (Adam) leaves w exactly as it is
                 var gi = new Vector<T>(g.Slice(i));
                 if (decay) gi += vWd * wi;
                 var m0 = new Vector<T>(m.Slice(i));
@@ -88,7 +87,7 @@ public record Adam : OptimizerRule
         }
         for (; i < n; i++)
         {
-            T wi = decoupled ? w[i] * keep : w[i];
+            T wi = w[i] * keep;
             T gi = decay ? g[i] + wd * wi : g[i];
             T mi = m[i] + oneMinusB1 * (gi - m[i]);
             T vi = b2 * v[i] + oneMinusB2 * gi * gi;

@@ -61,7 +61,7 @@ public sealed record Esgd : OptimizerRule
         T eta = C<T>(lr), wd = C<T>(WeightDecay), gamma = C<T>(Gamma), oneMinusGamma = C<T>(1 - Gamma), eps = C<T>(Epsilon);
         bool decay = WeightDecay != 0;
         int i = 0, n = w.Length, lanes = Vector<T>.Count;
-        if (Vector.IsHardwareAccelerated)
+        if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
         {
             // lane-wise the scalar expressions below, same order: width-independent results
             Vector<T> vEta = new(eta), vWd = new(wd), vGamma = new(gamma), vOmg = new(oneMinusGamma), vEps = new(eps);

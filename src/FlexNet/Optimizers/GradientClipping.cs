@@ -51,8 +51,8 @@ public static class GradientClipping
     {
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), $"ClipByGlobalNorm: max norm must be > 0; got {maxNorm}.");
         double norm = GlobalNorm(parameters);
-        double scale = maxNorm / (norm + 1e-6);
-        if (scale >= 1) return norm;
+        double scale = Math.Min(1, maxNorm / (norm + 1e-6));
+        if (scale == 1) return norm; // nothing to clip (multiplying by 1 would change nothing)
         for (int i = 0; i < parameters.Count; i++)
         {
             var g = parameters[i].Grad;

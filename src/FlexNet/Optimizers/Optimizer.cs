@@ -190,6 +190,7 @@ public sealed class Optimizer
             Shift(probe, -sign * h);
             for (int i = 0; i < n; i++)
             {
+                // Stryker disable once Statement : speed only: a parameter without a gradient is not probed, and Step skips it, so its product (of the closure's gradient or zeros) is computed and never read
                 if (probe[i] is null) continue;
                 var g = _params[i].Grad ?? Tensor.ZerosLike(_params[i]);
                 if (pass == 0) plus[i] = g;

@@ -62,7 +62,7 @@ public sealed record RmsProp : OptimizerRule
         T eta = C<T>(lr), wd = C<T>(WeightDecay), al = C<T>(Alpha), oneMinusAl = C<T>(1 - Alpha), eps = C<T>(Epsilon), mu = C<T>(Momentum);
         bool decay = WeightDecay != 0, mom = Momentum > 0;
         int i = 0, n = w.Length, lanes = Vector<T>.Count;
-        if (Vector.IsHardwareAccelerated)
+        if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
         {
             // lane-wise the scalar expressions below, same order: width-independent results
             Vector<T> vEta = new(eta), vWd = new(wd), vAl = new(al), vOma = new(oneMinusAl), vEps = new(eps), vMu = new(mu);

@@ -66,7 +66,7 @@ public sealed record Rprop : OptimizerRule
         T wd = C<T>(WeightDecay), up = C<T>(EtaPlus), down = C<T>(EtaMinus), lo = C<T>(MinStep), hi = C<T>(MaxStep);
         bool decay = WeightDecay != 0;
         int i = 0, n = w.Length, lanes = Vector<T>.Count;
-        if (Vector.IsHardwareAccelerated)
+        if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
         {
             // lane-wise the scalar branches below as masks: prod > 0 grows the step, prod < 0 shrinks it and
             // zeroes g; the move is sign(g)·s (0 for g = 0), exactly the scalar CopySign form for s > 0

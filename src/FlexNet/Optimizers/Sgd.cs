@@ -60,7 +60,7 @@ public record Sgd : OptimizerRule
         var vWd = new Vector<T>(wd);
         if (Momentum == 0)
         {
-            if (Vector.IsHardwareAccelerated)
+            if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
                 for (; i <= n - lanes; i += lanes)
                 {
                     var wi = new Vector<T>(w.Slice(i));
@@ -77,7 +77,7 @@ public record Sgd : OptimizerRule
         }
         var b = state.Slot<T>(0);
         bool first = state.Step == 1;
-        if (Vector.IsHardwareAccelerated)
+        if (/* Stryker disable once Boolean : speed only: the scalar loop below computes the same expressions in the same order (width-independent results), so without the vector loop every element gets the same value */ Vector.IsHardwareAccelerated)
         {
             var vMu = new Vector<T>(mu);
             var vDamp = new Vector<T>(damp);
