@@ -80,7 +80,7 @@ internal static class BufferPool
 
     private static long BytesOf(Array a) => (long)a.Length * (a is double[] ? 8 : 4);
 
-    private static Stack<Array>[] NewBuckets()
+    internal static Stack<Array>[] NewBuckets()
     {
         var b = new Stack<Array>[Buckets];
         for (int i = 0; i < b.Length; i++) b[i] = new Stack<Array>();
