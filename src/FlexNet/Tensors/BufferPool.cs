@@ -157,6 +157,7 @@ internal static class BufferPool
             }
         }
         long bytes = (long)len * dtype.SizeInBytes();
+        // Stryker disable once Statement: memory only: past the cap a buffer is dropped instead of kept; every rent works either way
         if (Volatile.Read(ref _pooledBytes) + bytes > MaxPooledBytes) return;
         var stack = For(dtype)[bucket];
         lock (stack) stack.Push(buffer);

@@ -107,6 +107,69 @@ public sealed class TensorMutationGapPoolTests
     }
 
     [Fact]
+    public void TheSharedBuckets_CountWhatTheyHold_SoRentingFreesRoomForReturns()
+    {
+        // 600 returns and rents of one 8 MB buffer pass 4 GB (MaxPooledBytes) in total: the buffer keeps coming back
+        // only if each rent takes its bytes off the pool's count again
+        var a = BufferPool.Rent(DType.Int32, 1 << 21);
+        for (int i = 0; i < 600; i++)
+        {
+            BufferPool.Return(a);
+            Assert.Same(a, BufferPool.Rent(DType.Int32, 1 << 21));
+        }
+        BufferPool.Forget(a);
+    }
+
+    [Fact]
+    public void TheThreadCache_KeepsEachDTypeApart_AndTakesOnlyItsOwnSizes()
+    {
+        OnFreshThread(() =>
+        {
+            var i32 = BufferPool.Rent(DType.Int32, 32);
+            BufferPool.Return(i32);
+            Assert.IsType<double[]>(BufferPool.Rent(DType.Float64, 32));
+            Assert.IsType<float[]>(BufferPool.Rent(DType.Float32, 32));
+            Assert.Same(i32, BufferPool.Rent(DType.Int32, 32));
+            // arrays the pool did not make (not a power of two, or below 16 elements) are dropped
+            BufferPool.Return(new float[20]);
+            BufferPool.Return(new float[8]);
+            Assert.Equal(16, BufferPool.Rent(DType.Float32, 16).Length);
+            Assert.Equal(16, BufferPool.Rent(DType.Float32, 9).Length);
+            // a ninth buffer of one size does not spill into the next size's slots
+            var next = BufferPool.Rent(DType.Float32, 64);
+            BufferPool.Return(next);
+            var nine = new Array[9];
+            for (int i = 0; i < 9; i++) nine[i] = BufferPool.Rent(DType.Float32, 32);
+            foreach (var b in nine) BufferPool.Return(b);
+            Assert.Same(next, BufferPool.Rent(DType.Float32, 64));
+            for (int i = 0; i < 9; i++) Assert.Equal(32, BufferPool.Rent(DType.Float32, 32).Length);
+            // and at the largest cached size, a ninth goes to the shared buckets
+            var top = new Array[9];
+            for (int i = 0; i < 9; i++) top[i] = BufferPool.Rent(DType.Float64, 1 << 14);
+            foreach (var b in top) BufferPool.Return(b);
+            for (int i = 0; i < 9; i++) Assert.Equal(1 << 14, BufferPool.Rent(DType.Float64, 1 << 14).Length);
+        });
+    }
+
+    [Fact]
+    public void ARankSixteenTensor_BuildsItsStridesOnTheStack()
+    {
+        OnFreshThread(() =>
+        {
+            int[] r15 = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2], r16 = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2];
+            using var scope = TensorScope.Begin();
+            for (int i = 0; i < 10; i++) { Tensor.Empty(r15, DType.Float32); Tensor.Empty(r16, DType.Float32); }
+            long t0 = GC.GetAllocatedBytesForCurrentThread();
+            Tensor.Empty(r15, DType.Float32);
+            long b15 = GC.GetAllocatedBytesForCurrentThread() - t0;
+            t0 = GC.GetAllocatedBytesForCurrentThread();
+            Tensor.Empty(r16, DType.Float32);
+            long b16 = GC.GetAllocatedBytesForCurrentThread() - t0;
+            Assert.Equal(b15, b16); // int[15] and int[16] take the same 88 bytes; no third array for rank 16
+        });
+    }
+
+    [Fact]
     public void SharedBuckets_AreOneStackPerSize()
     {
         var buckets = BufferPool.NewBuckets();
