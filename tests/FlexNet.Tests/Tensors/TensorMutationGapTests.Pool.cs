@@ -252,6 +252,16 @@ public sealed class TensorMutationGapPoolTests
         }
         Assert.True(movedOut.IsDisposed);
         Assert.False(detached.IsDisposed);
+        // keeping a tensor of an ended scope: it stays released, and the pool's count does not move
+        Tensor late;
+        var ended = TensorScope.Begin();
+        late = Tensor.Zeros([2]);
+        ended.Dispose();
+        Assert.Equal(out0, BufferPool.Outstanding);
+        Assert.Same(late, ended.Keep(late));
+        Assert.True(late.IsDisposed);
+        Assert.Null(late.Storage.Owner);
+        Assert.Equal(out0, BufferPool.Outstanding);
         Assert.Equal(new float[] { 5, 5, 5 }, detached.ToFloatArray());
         Assert.Equal(out0, BufferPool.Outstanding);
     }
@@ -349,6 +359,17 @@ public sealed class TensorMutationGapPoolTests
             Assert.Same(list, Owned(again));
             Assert.Empty(list);
             again.Dispose();
+            // a scope ended into its outer scope hands its list on too
+            var outer = TensorScope.Begin();
+            var inner = TensorScope.Begin();
+            var innerList = Owned(inner);
+            Tensor.Zeros(Shape4);
+            inner.EndIntoOuter();
+            var next = TensorScope.Begin();
+            Assert.Same(innerList, Owned(next));
+            Assert.Empty(innerList);
+            next.Dispose();
+            outer.Dispose();
         });
     }
 

@@ -274,6 +274,7 @@ public sealed class TensorMutationGapTests
         using (TensorScope.Begin()) dead = Tensor.Zeros([3]);
         Assert.Equal("Tensor[3] Float32 <released>", dead.ToString());
         Assert.Equal("Tensor[3] Int32 [123456789, -5, 0]", Tensor.FromArray(new[] { 123456789, -5, 0 }, 3).ToString());
+        Assert.Equal("Tensor[2] Int32 [2147483647, -2147483648]", Tensor.FromArray(new[] { int.MaxValue, int.MinValue }, 2).ToString());
         Assert.Equal("Tensor[2] Float32 [0.1, 0.3333333]", Tensor.FromArray(new float[] { 0.1f, 1f / 3 }, 2).ToString());
         Assert.Equal("Tensor[2] Float64 [0.3333333333, 2.5]", Tensor.FromArray(new double[] { 1.0 / 3, 2.5 }, 2).ToString());
     }
