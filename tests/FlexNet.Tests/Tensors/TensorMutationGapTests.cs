@@ -82,6 +82,7 @@ public sealed class TensorMutationGapTests
         Assert.Equal("Flatten: axes 1 on of [0, 65536, 65536, 2] hold more than 2147483647 elements.",
             Assert.Throws<ShapeMismatchException>(() => Tensor.Zeros([0, 65536, 65536, 2]).Flatten(1)).Message);
         Assert.Equal(new[] { 0, 65536 * 32767 }, Tensor.Zeros([0, 65536, 32767]).Flatten(1).Shape.ToArray());
+        Assert.Equal(new[] { 0, int.MaxValue }, Tensor.Zeros([0, int.MaxValue, 1]).Flatten(1).Shape.ToArray());
         Assert.Equal(new[] { 1 }, Tensor.Scalar(3).Flatten(0).Shape.ToArray());
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => a.Flatten(3));
         Assert.Equal("Flatten: axis 3 is out of range for rank 3. (Parameter 'axis')", e.Message);
