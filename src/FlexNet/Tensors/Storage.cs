@@ -22,7 +22,7 @@ internal sealed class Storage
         HandOffs = 0;
         Owner = null;
         _buffer = pooled ? BufferPool.Rent(dtype, length) : Allocate(dtype, length);
-        BornInBackward = pooled && Autodiff.Autograd.InBackward;
+        BornInBackward = Autodiff.Autograd.InBackward;
     }
 
     /// <summary>A buffer of <paramref name="length"/> elements for a tensor made while <paramref name="scope"/> is the
@@ -41,8 +41,9 @@ internal sealed class Storage
         return s;
     }
 
-    /// <summary>A pooled buffer made while <see cref="Autodiff.Autograd.Backward"/> ran on this thread: a gradient
-    /// temporary, which backward may hand back to the pool as soon as the node that consumed it is done.</summary>
+    /// <summary>A buffer made while <see cref="Autodiff.Autograd.Backward"/> ran on this thread: a gradient
+    /// temporary, which backward may hand back to the pool as soon as the node that consumed it is done (when it is
+    /// <see cref="Pooled"/>: backward checks that too).</summary>
     internal bool BornInBackward { get; private set; }
 
     /// <summary>How many times a tensor on this buffer became a node's pending gradient without a copy.</summary>

@@ -246,8 +246,12 @@ public sealed partial class Tensor
         startAxis = ShapeUtil.NormalizeAxis(startAxis, Rank, "Flatten");
         var s = new int[startAxis + 1];
         for (int d = 0; d < startAxis; d++) s[d] = _shape[d];
-        s[startAxis] = -1;
-        if (Length == 0) { s[startAxis] = 0; }
+        // the product of the flattened axes, not −1: an empty tensor keeps them ([0, 3, 1] → [0, 3], as in PyTorch)
+        long rest = 1;
+        for (int d = startAxis; d < Rank; d++) rest = Math.Min(rest * _shape[d], (long)int.MaxValue + 1);
+        if (rest > int.MaxValue)
+            throw new ShapeMismatchException($"Flatten: axes {startAxis} on of {ShapeUtil.Format(_shape)} hold more than {int.MaxValue} elements.");
+        s[startAxis] = (int)rest;
         return Reshape(s);
     }
 

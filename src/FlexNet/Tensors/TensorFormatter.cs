@@ -35,8 +35,8 @@ internal static class TensorFormatter
         if (dim == shape.Length)
         {
             double v = vals[pos++];
-            sb.Append(dt == DType.Int32 ? ((long)v).ToString(CultureInfo.InvariantCulture)
-                                        : v.ToString(dt == DType.Float32 ? "G7" : "G10", CultureInfo.InvariantCulture));
+            // an Int32 value has at most 10 digits, so G10 shows it exactly, as integer text
+            sb.Append(v.ToString(dt == DType.Float32 ? "G7" : "G10", CultureInfo.InvariantCulture));
             return;
         }
         sb.Append('[');

@@ -39,6 +39,7 @@ public sealed class TensorScope : IDisposable
     private void RecycleList()
     {
         _owned.Clear();
+        // Stryker disable once Assignment: memory only: = keeps the list of the scope that ended last instead of the first (both grown, both cleared)
         if (!Recycles) t_spareList ??= _owned; // a recycling scope object is itself reused, with its list
     }
 
@@ -129,6 +130,7 @@ public sealed class TensorScope : IDisposable
                 if (!live.Released)
                 {
                     safe = false;
+                    // Stryker disable once Statement: equivalent: without it the loop pins more live nodes, and the last loop unpins them all; nothing is reused either way
                     break;
                 }
                 live.Pinned = true; // a node shared with a dead tensor stays with the live one
@@ -256,6 +258,7 @@ public sealed class TensorScope : IDisposable
         if (Recycles)
         {
             _outer = null;
+            // Stryker disable once Assignment: memory only: = keeps the recycling scope that ended last (nested ones) instead of the first; either serves the next step
             t_spareRecycling ??= this;
         }
     }
