@@ -33,8 +33,20 @@ internal static class Binary
         if (a.IsContiguous && b.IsContiguous)
         {
             if (a.Length == y.Length && b.Length == y.Length) { Same(a.Data<T>(), b.Data<T>(), ys, kind); return; }
-            if (b.Length == 1 && a.Length == y.Length) { ScalarRight(a.Data<T>(), b.Data<T>()[0], ys, kind); return; }
-            if (a.Length == 1 && b.Length == y.Length) { ScalarLeft(a.Data<T>()[0], b.Data<T>(), ys, kind); return; }
+            // a one-element operand broadcasts to the other's shape, so the other has y's length already. The returns
+            // of these fast paths only save time: without them the paths below (at last General) write the same values.
+            if (b.Length == 1)
+            {
+                ScalarRight(a.Data<T>(), b.Data<T>()[0], ys, kind);
+                // Stryker disable once Statement : only speed, the paths below write the same values
+                return;
+            }
+            if (a.Length == 1)
+            {
+                ScalarLeft(a.Data<T>()[0], b.Data<T>(), ys, kind);
+                // Stryker disable once Statement : only speed, the paths below write the same values
+                return;
+            }
             // b broadcasts as a row over a's leading dimensions (bias add): b's shape is a suffix of y's shape
             if (a.Length == y.Length && IsSuffix(b.Shape, y.Shape))
             {
@@ -42,20 +54,30 @@ internal static class Binary
                 var as_ = a.Data<T>();
                 int w = bs.Length;
                 for (int o = 0; o < ys.Length; o += w) Same(as_.Slice(o, w), bs, ys.Slice(o, w), kind);
+                // Stryker disable once Statement : only speed, General writes the same values again
                 return;
             }
         }
         General<T>(a, b, y, kind);
     }
 
+    /// <summary>Whether <paramref name="small"/> (b's shape, broadcast to <paramref name="big"/>, y's shape, so never of
+    /// higher rank) is y's trailing dimensions after leading 1s. The caller has sent one-element and empty operands
+    /// elsewhere already (an empty b means an empty y, which the equal-length path takes). A wrong "false" only sends
+    /// the op through General, which gives the same values; the mutants that make it so are marked.</summary>
     private static bool IsSuffix(ReadOnlySpan<int> small, ReadOnlySpan<int> big)
     {
-        if (small.Length > big.Length) return false;
         int off = big.Length - small.Length;
         int firstNon1 = 0;
+        // Stryker disable once Equality : `>` gives false (General, same values); `<=` only differs when b is all 1s, which the one-element path takes; `!= 1` only refuses a leading 1 (General)
         while (firstNon1 < small.Length && small[firstNon1] == 1) firstNon1++;
-        for (int i = firstNon1; i < small.Length; i++) if (small[i] != big[off + i]) return false;
-        return ShapeUtil.Product(small) > 0;
+        for (int i = firstNon1; i < small.Length; i++)
+        {
+            // Stryker disable once Equality : b's dimensions after its leading 1s are 1 or y's, and the first is y's, so `==` only returns false (General, same values)
+            if (small[i] != big[off + i]) return false;
+        }
+        // Stryker disable once Boolean : false only sends the op through General, which writes the same values
+        return true;
     }
 
     private static void Same<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, Kind kind)
@@ -106,8 +128,8 @@ internal static class Binary
         Kind.Sub => a - b,
         Kind.Mul => a * b,
         Kind.Div => a / b,
-        Kind.Max => T.IsNaN(a) || T.IsNaN(b) ? T.NaN : T.Max(a, b),
-        _ => T.IsNaN(a) || T.IsNaN(b) ? T.NaN : T.Min(a, b),
+        Kind.Max => T.Max(a, b), // NaN when either is NaN (IEEE 754 maximum), as TensorPrimitives.Max on the fast paths
+        _ => T.Min(a, b),
     };
 
     /// <summary>Fully general strided broadcast loop (innermost dimension tight).</summary>
@@ -115,15 +137,16 @@ internal static class Binary
     {
         var shape = y.ShapeArray;
         int rank = shape.Length;
-        var ys = y.Data<T>();
-        if (ys.Length == 0) return;
+        var ys = y.Data<T>(); // an empty y runs no row below (o < 0 fails at once); rank 0 has one element
         var sa = ShapeUtil.BroadcastStrides(a.Shape, a.Strides, shape);
         var sb = ShapeUtil.BroadcastStrides(b.Shape, b.Strides, shape);
         var ab = a.Buffer<T>();
         var bb = b.Buffer<T>();
+        // Stryker disable once Statement : not reached: a rank-0 y needs rank-0 operands, which are contiguous and take Same
         if (rank == 0) { ys[0] = Op(ab[a.Offset], bb[b.Offset], kind); return; }
         int inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
         Span<int> idx = stackalloc int[rank];
+        // Stryker disable once Statement : stackalloc memory is zeroed already (FlexNet is not compiled with SkipLocalsInit); the Clear keeps it right if that changes
         idx.Clear();
         int oa = a.Offset, ob = b.Offset;
         for (int o = 0; o < ys.Length; o += inner)
@@ -154,8 +177,12 @@ internal static class Binary
             var n = NodePool<BinaryBackward>.Take() ?? new BinaryBackward();
             n.Rearm([a, b]);
             n._kind = kind;
-            n._a = kind is Kind.Add or Kind.Sub ? null : a;
-            n._b = kind is Kind.Add or Kind.Sub ? null : b;
+            // Add and Sub read neither (a recycled node comes released, so ReleaseSaved has set both to null)
+            if (kind is not (Kind.Add or Kind.Sub))
+            {
+                n._a = a;
+                n._b = b;
+            }
             return n;
         }
 
@@ -190,7 +217,7 @@ internal static class Binary
                     break;
                 default:
                     // gradient goes to the selected operand; ties split evenly (as PyTorch's maximum does)
-                    var (ga, gb) = SelectMasks(_a!, _b!, _kind == Kind.Max);
+                    var (ga, gb) = SelectMasks(_a!, _b!, gy.ShapeArray, _kind == Kind.Max);
                     if (NeedsGrad(0)) Accumulate(0, Apply(gy, ga, Kind.Mul));
                     if (NeedsGrad(1)) Accumulate(1, Apply(gy, gb, Kind.Mul));
                     break;
@@ -204,9 +231,10 @@ internal static class Binary
         }
     }
 
-    private static (Tensor, Tensor) SelectMasks(Tensor a, Tensor b, bool max)
+    /// <summary>Each operand's share of the gradient at every element of <paramref name="shape"/> (y's shape, the
+    /// broadcast of a's and b's): 1 for the selected one, 0 for the other, ½ each on ties.</summary>
+    private static (Tensor, Tensor) SelectMasks(Tensor a, Tensor b, int[] shape, bool max)
     {
-        var shape = ShapeUtil.Broadcast(a.Shape, b.Shape, "Maximum");
         var ae = Movement.Expand(a, shape).Contiguous();
         var be = Movement.Expand(b, shape).Contiguous();
         var ma = Tensor.Empty(shape, a.DType);
@@ -214,9 +242,16 @@ internal static class Binary
         for (int i = 0; i < ma.Length; i++)
         {
             double x = ae.GetFlat(ae.Offset + i), z = be.GetFlat(be.Offset + i);
-            double wa = x == z ? 0.5 : (max ? (x > z ? 1 : 0) : (x < z ? 1 : 0));
+            if (x == z)
+            {
+                ma.SetFlat(i, 0.5);
+                mb.SetFlat(i, 0.5);
+                continue;
+            }
+            // the selected value is x's (not a tie, and a NaN compares unequal: b gets it, as with x > z before)
+            double wa = (max ? Math.Max(x, z) : Math.Min(x, z)) == x ? 1 : 0;
             ma.SetFlat(i, wa);
-            mb.SetFlat(i, x == z ? 0.5 : 1 - wa);
+            mb.SetFlat(i, 1 - wa);
         }
         return (ma, mb);
     }

@@ -38,11 +38,27 @@ internal static class MatMul
     {
         int rs = t.StridesArray[^2], cs = t.StridesArray[^1];
         int rows = t.ShapeArray[^2], cols = t.ShapeArray[^1];
-        if (cs == 1 && (rs >= cols || rows <= 1)) { trans = false; ld = Math.Max(rs, cols); return true; }
-        if (rs == 1 && (cs >= rows || cols <= 1)) { trans = true; ld = Math.Max(cs, rows); return true; }
-        trans = false;
-        ld = 0;
-        return false;
+        // rows (columns) must not overlap; a single row (column) may have any row (column) stride. An operand refused
+        // here is copied (Compute): same values, but a copy of the whole operand, which
+        // OpsMutationGapTests8.MatMulReadsPlainAndTransposedOperandsWithoutACopy measures.
+        if (cs == 1 && (rs >= cols || rows == 1))
+        {
+            trans = false;
+            ld = Math.Max(rs, cols);
+        }
+        else if (rs == 1 && (cs >= rows || cols == 1))
+        {
+            trans = true;
+            ld = Math.Max(cs, rows);
+        }
+        else
+        {
+            // Stryker disable once Boolean : Compute calls Layout again on the copy, which sets trans
+            trans = false;
+            ld = 0;
+            return false;
+        }
+        return true;
     }
 
     private static void Compute(Tensor a, Tensor b, Tensor y, int[] batch, int m, int n, int k)
@@ -53,6 +69,7 @@ internal static class MatMul
         var sa = ShapeUtil.BroadcastStrides(a.Shape[..^2], a.Strides[..^2], batch);
         var sb = ShapeUtil.BroadcastStrides(b.Shape[..^2], b.Strides[..^2], batch);
         Span<int> idx = stackalloc int[Math.Max(batch.Length, 1)];
+        // Stryker disable once Statement : stackalloc memory is zeroed already (FlexNet is not compiled with SkipLocalsInit); the Clear keeps it right if that changes
         idx.Clear();
         for (int p = 0; p < batches; p++)
         {
