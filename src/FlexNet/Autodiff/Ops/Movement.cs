@@ -373,8 +373,8 @@ internal static class Movement
     {
         private readonly int[] _shape = x.ShapeArray;
 
-        // Stryker disable once Boolean : adopting the window of gy instead of copying it gives the same values: only
-        // a window of padding on the outermost axis alone is contiguous (else AccumulateInto copies), and nothing reads gy after this Backward
+        // Stryker disable once Boolean : adopting the window of gy instead of copying it gives the same values: AccumulateInto
+        // copies a non-contiguous window anyway, and nothing reads gy after this Backward
         protected internal override void Backward(Tensor gy) => Accumulate(0, Window(gy, _shape, pads), owned: false);
     }
 }
