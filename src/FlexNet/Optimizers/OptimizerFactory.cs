@@ -9,7 +9,8 @@ public static class OptimizerFactory
     /// <summary>The optimizers by name, each with its defaults (the rule's constructor defaults, written once).</summary>
     private static readonly Registry<Func<OptimizerRule>> Rules = BuildRules();
 
-    private static Registry<Func<OptimizerRule>> BuildRules()
+    /// <summary>A fresh registry (tests build it per test: the static one is built once per process).</summary>
+    internal static Registry<Func<OptimizerRule>> BuildRules()
     {
         var r = new Registry<Func<OptimizerRule>>("optimizer");
         r.Register("sgd", () => new Sgd());
@@ -59,6 +60,7 @@ public static class OptimizerFactory
             Sgd g => g with
             {
                 Momentum = Num(hyper, "momentum", g.Momentum), Dampening = Num(hyper, "dampening", g.Dampening),
+                // Stryker disable once Equality : ">= 0" differs only when parts[0] is "nesterov", which is refused above
                 Nesterov = Array.IndexOf(parts, "nesterov") > 0 || Bool(hyper, "nesterov", g.Nesterov),
             },
             Adam a => a with
