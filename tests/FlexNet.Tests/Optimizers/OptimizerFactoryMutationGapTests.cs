@@ -85,4 +85,16 @@ public sealed class OptimizerFactoryMutationGapTests
         var rp = (Rprop)OptimizerFactory.FromPyTorchName("Rprop", H("etas", "0.5, ,1.25"));
         Assert.Equal((0.5, 1.25), (rp.EtaMinus, rp.EtaPlus));
     }
+
+    [Fact]
+    public void NullArgumentsAndABadLearningRateAreRefusedByName()
+    {
+        Assert.Equal("op", Assert.Throws<ArgumentNullException>(() => OptimizerFactory.FromPyTorchName(null!, H())).ParamName);
+        Assert.Equal("hyper", Assert.Throws<ArgumentNullException>(() => OptimizerFactory.FromPyTorchName("SGD", null!)).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentNullException>(() => OptimizerFactory.Create(null!)).ParamName);
+        // Create validates the rule it made: a negative learning rate is refused, not returned
+        var e = Assert.ThrowsAny<ArgumentException>(() => OptimizerFactory.Create("sgd", -1.0));
+        Assert.Contains("-1", e.Message);
+        Assert.Equal(0.5, OptimizerFactory.Create("sgd", 0.5).LearningRate);
+    }
 }
