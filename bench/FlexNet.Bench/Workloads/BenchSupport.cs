@@ -58,22 +58,33 @@ internal static class BenchSupport
     /// <returns>Steps trained.</returns>
     public static long JitWarmupTraining(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, double seconds = 1.5)
     {
-        using var cts = new CancellationTokenSource();
-        long start = Stopwatch.GetTimestamp(), steps = 0;
         int n = x.Shape[options.InputBatchAxis];
+        if (n < options.BatchSize) throw new ArgumentException($"bench: {n} samples are fewer than one batch of {options.BatchSize}");
+        long start = Stopwatch.GetTimestamp(), steps = 0;
+        TrainUntil(model, options, x, y, epochs: 1_000_000, info =>
+        {
+            steps = info.Step + 1;
+            return steps >= 100 && Stopwatch.GetElapsedTime(start).TotalSeconds >= seconds;
+        });
+        return steps;
+    }
+
+    /// <summary>Trains <paramref name="model"/> through <see cref="Trainer"/> with <paramref name="options"/> set for a
+    /// benchmark (unshuffled, no progress output, no finite check) for at most <paramref name="epochs"/> epochs, until
+    /// <paramref name="stop"/>, called after every step, returns true.</summary>
+    private static void TrainUntil(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, int epochs, Func<BatchEndInfo, bool> stop)
+    {
+        using var cts = new CancellationTokenSource();
         options.Shuffle = false;
-        options.Epochs = 1_000_000;
+        options.Epochs = epochs;
         options.Progress = ProgressMode.None;
         options.CheckFinite = false;
         options.CancellationToken = cts.Token;
         options.OnBatchEnd = info =>
         {
-            steps = info.Step + 1;
-            if (steps >= 100 && Stopwatch.GetElapsedTime(start).TotalSeconds >= seconds) cts.Cancel();
+            if (stop(info)) cts.Cancel();
         };
-        if (n < options.BatchSize) throw new ArgumentException($"bench: {n} samples are fewer than one batch of {options.BatchSize}");
         new Trainer(model, options).Fit([x], [y]);
-        return steps;
     }
 
     /// <summary>
@@ -98,25 +109,16 @@ internal static class BenchSupport
         var marks = new long[repeats + 1];
         var cpu = new TimeSpan[repeats + 1];
         var losses = new double[repeats];
-        using var cts = new CancellationTokenSource();
-        options.Shuffle = false;
-        options.Epochs = (total + perEpoch - 1) / perEpoch;
-        options.Progress = ProgressMode.None;
-        options.CheckFinite = false;
-        options.CancellationToken = cts.Token;
-        options.OnBatchEnd = info =>
+        TrainUntil(model, options, x, y, (total + perEpoch - 1) / perEpoch, info =>
         {
             long s = info.Step - warmup;
-            if (s >= 0 && s % steps == 0)
-            {
-                int k = (int)(s / steps);
-                marks[k] = Stopwatch.GetTimestamp();
-                cpu[k] = Environment.CpuUsage.TotalTime;
-                if (k > 0) losses[k - 1] = info.Loss;
-                if (k == repeats) cts.Cancel();
-            }
-        };
-        new Trainer(model, options).Fit([x], [y]);
+            if (s < 0 || s % steps != 0) return false;
+            int k = (int)(s / steps);
+            marks[k] = Stopwatch.GetTimestamp();
+            cpu[k] = Environment.CpuUsage.TotalTime;
+            if (k > 0) losses[k - 1] = info.Loss;
+            return k == repeats;
+        });
         var seconds = new double[repeats];
         for (int k = 0; k < repeats; k++) seconds[k] = Stopwatch.GetElapsedTime(marks[k], marks[k + 1]).TotalSeconds;
         LastCpuSecondsPerStep = new double[repeats];
