@@ -62,7 +62,7 @@ public sealed class FrozenModel : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _model.Predict(input, batchSize);
+            return OneBatch(input, batchSize) ?? _model.Predict(input, batchSize);
         }
         finally
         {
@@ -70,6 +70,47 @@ public sealed class FrozenModel : IDisposable
             if (_disposed) Release(); // Dispose ran during the call: the packs go now
         }
     }
+
+    /// <summary>The common call without Predict's per-call garbage: a valid batch of one input that fits in one forward
+    /// pass runs the network directly in a recycling scope (its tensor objects reused from call to call), into arrays
+    /// kept here, and only the output is allocated. It computes what Predict computes for that call — one forward pass
+    /// over the whole batch, copied into a new tensor — so the bits are the same. Null for everything else (several
+    /// batches, one sample, several inputs or outputs, a wrong shape or dtype): Predict then runs, with its exceptions.</summary>
+    private Tensor? OneBatch(Tensor input, int batchSize)
+    {
+        var net = _model.Network;
+        if (input is null || net.Inputs.Count != 1 || net.Outputs.Count != 1) return null;
+        var layer = net.Inputs[0];
+        var shape = layer.OutputShape!;
+        int lead = layer.IsTemporal ? 2 : 1;
+        if (input.DType != DType || input.Rank != shape.Length + lead) return null;
+        for (int d = 0; d < shape.Length; d++)
+            if (input.ShapeArray[d + lead] != shape[d]) return null;
+        int n = input.ShapeArray[lead - 1];
+        if (n < 1 || n > batchSize) return null;
+        var inputs = _inputs;
+        var outputs = _outputs;
+        try
+        {
+            using (Autograd.NoGrad())
+            using (TensorScope.BeginRecycling())
+            {
+                inputs[0] = input;
+                var y = net.ForwardInto(inputs, false, null, outputs)[0];
+                Tensor result;
+                using (TensorScope.Suspend()) result = Tensor.Empty(y.ShapeArray, y.DType);
+                return result.CopyFrom(y);
+            }
+        }
+        finally
+        {
+            inputs[0] = null!; // holds neither the caller's tensor nor a pooled one between calls
+            outputs[0] = null!;
+        }
+    }
+
+    private readonly Tensor[] _inputs = new Tensor[1];
+    private readonly Tensor[] _outputs = new Tensor[1];
 
     /// <summary>Gives the packed weights back; <see cref="Predict"/> then throws <see cref="ObjectDisposedException"/>.
     /// May be called more than once.</summary>
