@@ -153,6 +153,25 @@ internal sealed class InferWorkload : IWorkload
                 reporter.Log($"mlp_infer_batch: frozen model (Model.Freeze) {Timing.Median(frozenRates):F0} samples/s " +
                              $"[{string.Join(", ", frozenRates.Select(v => v.ToString("F0")))}] beside Predict's {Timing.Median(rates):F0}; " +
                              $"{AllocatedPerCall(() => frozen.Predict(xb, xb.Shape[0])):F0} B/call allocated (Model.Predict {AllocatedPerCall(() => model.Predict(xb, xb.Shape[0])):F0} B/call; the output alone is {1024 * 10 * 4} B of data)");
+                // on a busy machine the two figures above come minutes apart: rounds that alternate 20 calls of each
+                // give the ratio under the same load
+                var ratios = new double[21];
+                for (int r = 0; r < ratios.Length; r++)
+                {
+                    double tp = Timing.TimeRepeats(() =>
+                    {
+                        for (int i = 0; i < calls; i++)
+                            using (TensorScope.Begin()) model.Predict(xb, xb.Shape[0]);
+                    }, 1, warmup: 0)[0];
+                    double tf = Timing.TimeRepeats(() =>
+                    {
+                        for (int i = 0; i < calls; i++)
+                            using (TensorScope.Begin()) frozen.Predict(xb, xb.Shape[0]);
+                    }, 1, warmup: 0)[0];
+                    ratios[r] = tp / tf;
+                }
+                reporter.Log($"mlp_infer_batch: frozen / Predict speed, alternating rounds of {calls} calls: median {Timing.Median(ratios):F3} " +
+                             $"[{string.Join(", ", ratios.Select(v => v.ToString("F2")))}]");
             }
         }
     }
