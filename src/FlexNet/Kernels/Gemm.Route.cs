@@ -20,7 +20,7 @@ internal static partial class Gemm
     /// <returns>True when the managed blocked driver runs the product (and packs Wᵀ).</returns>
     internal static bool PacksTransposedB<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Provider != GemmProvider.Managed || m <= 1 || n <= 1 || k <= 0) return false;
+        if (Provider != GemmProvider.Managed || m <= 1 || n <= 1) return false; // (k ≥ 1: a dense layer has inputs)
         // the driver's RowDots test: n ≤ NR/2 with A plain and B transposed, unless a test forces the packed path
         return n > PanelWidth<T>(BestTier) / 2 || ForcePackingOnThisThread;
     }

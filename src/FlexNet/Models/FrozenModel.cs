@@ -49,6 +49,8 @@ public sealed class FrozenModel : IDisposable
     /// <param name="input">A batch, or one sample.</param>
     /// <param name="batchSize">Samples per forward pass.</param>
     /// <returns>Output (detached, allocated outside any scope).</returns>
+    /// <remarks>The outputs are those of <see cref="Model.Predict"/> itself: for a <see cref="Classifier"/>, the network's
+    /// logits (not the classes of <see cref="Classifier.Predict"/>).</remarks>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     /// <exception cref="InvalidOperationException">Another thread is in <see cref="Predict"/> on this object.</exception>
     /// <exception cref="ShapeMismatchException">The input does not fit the input layer (names the layer and both shapes).</exception>

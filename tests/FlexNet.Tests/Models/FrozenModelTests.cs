@@ -182,6 +182,22 @@ public sealed class FrozenModelTests
     }
 
     [Fact]
+    public void BatchNormAndDropout_RunInEvaluationMode()
+    {
+        var m = new Sequential("bn", DType.Float64, 4, new Dense(32, "relu", name: "fc"), new BatchNorm(name: "bn"), new Dropout(0.5, name: "drop"),
+                               new Dense(3, name: "out")) { InputShape = [5] };
+        var x = Data(13, DType.Float64, 24, 5);
+        _ = m.Forward(x, training: true); // moves the running statistics away from 0 and 1
+        using var frozen = m.Freeze();
+        var want = m.Predict(x).ToDoubleArray();
+        Assert.Equal(want, frozen.Predict(x).ToDoubleArray());
+        Assert.Equal(want, frozen.Predict(x).ToDoubleArray()); // dropout off: the same at every call
+        _ = m.Forward(x, training: true); // the original's statistics move again; the snapshot's do not
+        Assert.NotEqual(want, m.Predict(x).ToDoubleArray());
+        Assert.Equal(want, frozen.Predict(x).ToDoubleArray());
+    }
+
+    [Fact]
     public void BadInputs_ThrowWhatPredictThrows()
     {
         var m = Mlp(DType.Float32);
