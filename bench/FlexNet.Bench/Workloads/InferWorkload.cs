@@ -21,6 +21,17 @@ internal sealed class InferWorkload : IWorkload
 
     public int Order => 60;
 
+    /// <summary>Managed bytes this thread allocates per call of <paramref name="call"/> (in a scope), over 10 calls after 2.</summary>
+    private static double AllocatedPerCall(Action call)
+    {
+        for (int i = 0; i < 2; i++)
+            using (TensorScope.Begin()) call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            using (TensorScope.Begin()) call();
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / 10.0;
+    }
+
     public void Run(string name, Reporter reporter)
     {
         var (images, _, _) = BenchSupport.Load("t10k");
@@ -69,6 +80,31 @@ internal sealed class InferWorkload : IWorkload
                 perRepeat[r] = Timing.Median(ts);
             }
             reporter.Log($"mlp_infer_latency: same math on NN.Linear/Relu directly {Timing.Median(perRepeat):F1} us/call");
+            // the frozen snapshot (Model.Freeze: private weights, packs kept between calls), measured the same way
+            using (var frozen = model.Freeze())
+            {
+                Timing.JitWarmup(() =>
+                {
+                    using var scope = TensorScope.Begin();
+                    frozen.Predict(singles[next++ % singles.Length]);
+                });
+                for (int i = 0; i < 1000; i++)
+                    using (TensorScope.Begin()) frozen.Predict(singles[i]);
+                var frozenRepeat = new double[5];
+                for (int r = 0; r < frozenRepeat.Length; r++)
+                {
+                    for (int i = 0; i < singles.Length; i++)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        using (TensorScope.Begin()) frozen.Predict(singles[i]);
+                        ts[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                    }
+                    frozenRepeat[r] = Timing.Median(ts);
+                }
+                reporter.Log($"mlp_infer_latency: frozen model (Model.Freeze) {Timing.Median(frozenRepeat):F1} us/call " +
+                             $"[{string.Join(", ", frozenRepeat.Select(v => v.ToString("F1")))}]; {AllocatedPerCall(() => frozen.Predict(singles[0])):F0} B/call allocated " +
+                             $"(Model.Predict {AllocatedPerCall(() => model.Predict(singles[0])):F0} B/call)");
+            }
         }
         else
         {
@@ -98,6 +134,45 @@ internal sealed class InferWorkload : IWorkload
                         NN.Linear(NN.Linear(NN.Linear(xb, w[0], w[1]).Relu(), w[2], w[3]).Relu(), w[4], w[5]);
             }, 7, warmup: 1);
             reporter.Log($"mlp_infer_batch: same math on NN.Linear/Relu directly {Timing.Median(times.Select(t => calls * 1024 / t).ToArray()):F0} samples/s");
+            // the frozen snapshot (Model.Freeze: private weights, packs kept between calls), measured the same way
+            using (var frozen = model.Freeze())
+            {
+                Timing.JitWarmup(() =>
+                {
+                    using var scope = TensorScope.Begin();
+                    frozen.Predict(xb, xb.Shape[0]);
+                });
+                for (int i = 0; i < 5; i++)
+                    using (TensorScope.Begin()) frozen.Predict(xb, xb.Shape[0]);
+                times = Timing.TimeRepeats(() =>
+                {
+                    for (int i = 0; i < calls; i++)
+                        using (TensorScope.Begin()) frozen.Predict(xb, xb.Shape[0]);
+                }, 7, warmup: 0);
+                var frozenRates = times.Select(t => calls * 1024 / t).ToArray();
+                reporter.Log($"mlp_infer_batch: frozen model (Model.Freeze) {Timing.Median(frozenRates):F0} samples/s " +
+                             $"[{string.Join(", ", frozenRates.Select(v => v.ToString("F0")))}] beside Predict's {Timing.Median(rates):F0}; " +
+                             $"{AllocatedPerCall(() => frozen.Predict(xb, xb.Shape[0])):F0} B/call allocated (Model.Predict {AllocatedPerCall(() => model.Predict(xb, xb.Shape[0])):F0} B/call; the output alone is {1024 * 10 * 4} B of data)");
+                // on a busy machine the two figures above come minutes apart: rounds that alternate 20 calls of each
+                // give the ratio under the same load
+                var ratios = new double[21];
+                for (int r = 0; r < ratios.Length; r++)
+                {
+                    double tp = Timing.TimeRepeats(() =>
+                    {
+                        for (int i = 0; i < calls; i++)
+                            using (TensorScope.Begin()) model.Predict(xb, xb.Shape[0]);
+                    }, 1, warmup: 0)[0];
+                    double tf = Timing.TimeRepeats(() =>
+                    {
+                        for (int i = 0; i < calls; i++)
+                            using (TensorScope.Begin()) frozen.Predict(xb, xb.Shape[0]);
+                    }, 1, warmup: 0)[0];
+                    ratios[r] = tp / tf;
+                }
+                reporter.Log($"mlp_infer_batch: frozen / Predict speed, alternating rounds of {calls} calls: median {Timing.Median(ratios):F3} " +
+                             $"[{string.Join(", ", ratios.Select(v => v.ToString("F2")))}]");
+            }
         }
     }
 }

@@ -225,7 +225,7 @@ internal sealed partial class ExecutionPlan
                 Array.Clear(DenseXs[i]);
                 Array.Clear(DenseWs[i]);
                 Array.Clear(DenseBs[i]);
-                // Stryker disable once Statement: memory only: DenseSum uses a pack only when its Source is that index's W, and a pack left from an earlier run was released (Source null) unless this run packed it again from W
+                // a kept pack (not released, Source still W) must not reach a later run whose batch reads W in place (FrozenModelTests)
                 Array.Clear(DensePacked[i]);
             }
             _state?.Reset();
@@ -236,9 +236,20 @@ internal sealed partial class ExecutionPlan
         internal Autodiff.Ops.PackedWeight Pack(Tensor w)
         {
             if (!Packed.TryGetValue(w, out var pw)) Packed[w] = pw = new Autodiff.Ops.PackedWeight();
-            // Stryker disable once Boolean,Statement: speed only: DenseSum uses a pack only when pw.Source is that very W, and otherwise runs the unpacked GEMM with the same W
-            if (!ReferenceEquals(pw.Source, w)) pw.Pack(w);
+            // Stryker disable once Boolean,Statement,Logical,Equality: speed only: DenseSum uses a pack only when pw.Source is that very W, and otherwise runs the unpacked GEMM with the same W; the provider test matters only when Gemm.Provider (process-wide) changes between runs of a plan with kept packs, which the tests never do
+            if (!ReferenceEquals(pw.Source, w) || pw.Provider != Gemm.Provider) // (a kept pack of another provider is made again)
+            {
+                pw.Pack(w);
+                _plan.PacksMade++;
+            }
             return pw;
+        }
+
+        /// <summary>Every pack gives its buffer back to the pool and the cache forgets them (kept packs, see ExecutionPlan.Frozen.cs).</summary>
+        internal void DropPacks()
+        {
+            foreach (var pw in Packed.Values) pw.Dispose();
+            Packed.Clear();
         }
 
         /// <summary>At the end of a run (also one that threw): every pack gives its buffer back to the pool and holds
@@ -399,6 +410,8 @@ internal sealed partial class ExecutionPlan
 
         // Stryker disable once Boolean: memory only: ReleasePacks after a run that packed nothing only drops released pack objects from the cache
         bool packed = false; // Wᵀ packed for the fused forward GEMMs, once per run (scratch.Pack)
+        bool keep = _net.KeepPacks; // a frozen model's private network: packs are kept from run to run (ExecutionPlan.Frozen.cs)
+        bool completed = false;
         // Stryker disable once Conditional,Equality: speed only: hoisting z₀ (or not) gives the same values up to summation order, at any T
         var invariant = T > 1 ? scratch.Invariant : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
         // Truncated BPTT with only last-step outputs: backward can never reach a window once the state is cut after
@@ -464,7 +477,8 @@ internal sealed partial class ExecutionPlan
                         var ws = scratch.DenseWs[i];
                         var bs = scratch.DenseBs[i];
                         // Stryker disable once Conditional,Logical,Equality: speed only: packed or not, DenseSum computes the same product (packs are made from the W in use)
-                        var wts = T > 1 && _everyStep[i] ? scratch.DensePacked[i] : null;
+                        bool perRun = T > 1 && _everyStep[i];
+                        var wts = perRun || keep ? scratch.DensePacked[i] : null;
                         int kept = conns.Length;
                         for (int j = 0; j < conns.Length; j++)
                         {
@@ -480,7 +494,8 @@ internal sealed partial class ExecutionPlan
                             c.TryGetAffine(out var w, out var b);
                             ws[j] = w;
                             bs[j] = b;
-                            if (wts is not null && w is { IsContiguous: /* Stryker disable once Boolean: speed only: dense weights are always contiguous, so the mutant packs nothing and DenseSum runs the unpacked GEMM */ true })
+                            if (wts is not null && w is { IsContiguous: /* Stryker disable once Boolean: speed only: dense weights are always contiguous, so the mutant packs nothing and DenseSum runs the unpacked GEMM */ true }
+                                && (perRun || KeptPackFits(w, n)))
                             {
                                 packed = true;
                                 wts[j] = scratch.Pack(w);
@@ -567,12 +582,15 @@ internal sealed partial class ExecutionPlan
                     list.Add(y);
                 }
             }
+            completed = true;
         }
         finally
         {
             // the last window's graph is what backward walks: its buffers go to the caller's scope
             window?.EndIntoOuter();
-            if (packed) scratch.ReleasePacks(); // forward only: backward reads W
+            // forward only: backward reads W. Kept packs stay, unless the run threw (its scratch is then dropped)
+            // Stryker disable once Logical: memory only: without the second term the packs of a kept-packs run that threw stay pinned until collected
+            if (packed && (!keep || !completed)) scratch.ReleasePacks();
         }
 
         var result = reuse is not null && reuse.Length == _outs.Length ? reuse : new Tensor[_outs.Length];

@@ -73,6 +73,7 @@ internal static unsafe class GemmDriver<T, TK>
             GemmVector<T>.RowDots(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        Gemm.BlockedRunsOnThisThread++; // test hook
         long work = (long)m * n * k;
         if (work >= BurstThreshold && work < ParallelThreshold)
         {

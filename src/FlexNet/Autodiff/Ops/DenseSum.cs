@@ -32,7 +32,10 @@ internal static class DenseSum
         // recorded: the node (a dead one of an earlier training step when there is one) owns the saved inputs
         // Stryker disable once NullCoalescing : a pooled dead node is re-armed in full; a new one differs in memory only
         var node = record ? NodePool<DenseSumBackward>.Take() ?? new DenseSumBackward() : null;
-        var saved = node is not null ? node.SavedInputs(k) : new Tensor[k];
+        // (not recorded: a pooled array for the contiguous inputs, given back after the product)
+        Tensor[] saved;
+        if (node is not null) saved = node.SavedInputs(k);
+        else saved = NodeArrays.Rent(k)!;
         for (int i = 0; i < k; i++)
         {
             var x = xs[i];
@@ -64,6 +67,7 @@ internal static class DenseSum
         }
         if (dtype == DType.Float32) Forward<float>(saved, ws, packed, bias, y, n, outF, act);
         else Forward<double>(saved, ws, packed, bias, y, n, outF, act);
+        if (node is null) NodeArrays.Return(saved);
 
         if (node is not null)
         {

@@ -35,6 +35,7 @@ internal sealed class PackedWeight : IDisposable
         Out = w.ShapeArray[0];
         In = w.ShapeArray[1];
         DType = w.DType;
+        Provider = Gemm.Provider;
         // Stryker disable once Assignment: memory only: Dispose above has given the old packer's buffer back, so a new packer costs one small object
         if (w.DType == DType.Float32) (_f ??= new GemmPackedB<float>()).Pack(transB: true, In, Out, w.F, In);
         // Stryker disable once Assignment: memory only: Dispose above has given the old packer's buffer back, so a new packer costs one small object
@@ -45,6 +46,9 @@ internal sealed class PackedWeight : IDisposable
     /// <summary>The weight that was packed (the product is used only for this very tensor); null when the object
     /// holds no packing.</summary>
     internal Tensor? Source { get; private set; }
+
+    /// <summary>The GEMM provider the packing was made for (its products run on that provider).</summary>
+    internal GemmProvider Provider { get; private set; }
 
     /// <summary>Rows of W (output features).</summary>
     internal int Out { get; private set; }
