@@ -15,8 +15,9 @@ internal sealed partial class ExecutionPlan
     /// <summary>Test hook: how many times this plan packed a weight (first uses, and every run without kept packs).</summary>
     internal int PacksMade;
 
-    /// <summary>Whether a kept pack of <paramref name="w"/> [out, in] replaces the GEMM of a batch of <paramref name="n"/>
-    /// (asked only with kept packs on).</summary>
+    /// <summary>Whether a pack of <paramref name="w"/> [out, in] (kept, or made once per run for a layer that runs at
+    /// every step) replaces the GEMM of a batch of <paramref name="n"/>: only where that GEMM packs Wᵀ itself, so that
+    /// results never depend on whether a pack was made.</summary>
     private static bool KeptPackFits(Tensor w, int n)
     {
         int outF = w.ShapeArray[0], inF = w.ShapeArray[1];

@@ -494,8 +494,10 @@ internal sealed partial class ExecutionPlan
                             c.TryGetAffine(out var w, out var b);
                             ws[j] = w;
                             bs[j] = b;
+                            // only where the unpacked GEMM packs Wᵀ itself (blocked path): there the pack gives the same bits;
+                            // the matrix-vector paths (batch 1, few outputs) round differently and read W in place
                             if (wts is not null && w is { IsContiguous: /* Stryker disable once Boolean: speed only: dense weights are always contiguous, so the mutant packs nothing and DenseSum runs the unpacked GEMM */ true }
-                                && (perRun || KeptPackFits(w, n)))
+                                && KeptPackFits(w, n))
                             {
                                 packed = true;
                                 wts[j] = scratch.Pack(w);

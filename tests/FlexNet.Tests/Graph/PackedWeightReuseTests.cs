@@ -125,3 +125,45 @@ public sealed class PackedWeightReuseTests
         pw.Dispose(); // twice is harmless
     }
 }
+
+/// <summary>
+/// The plan packs a layer's weight once per run (a layer that runs at every step of T &gt; 1) only where the unpacked
+/// GEMM would pack it itself: a batch of 1 or a layer of few outputs runs on GEMM's matrix-vector paths, which read W
+/// in place and round differently, so packing there would make the results depend on T.
+/// </summary>
+public sealed class PerRunPackRoutingTests
+{
+    private static (Network Net, Tensor X) Feedback(int batch, int hidden)
+    {
+        var net = new Network("route", DType.Float32, 5) { Steps = 3 };
+        var x = net.Add(new InputLayer(6, name: "x"));
+        var h = net.Add(new Layer(hidden, "tanh", name: "h"));
+        net.ConnectDense(x, h);
+        net.ConnectDense(h, h, delay: 1);
+        net.AddOutput(h, OutputMode.LastStep);
+        net.Compile();
+        return (net, Tensor.Normal([batch, 6], 0, 1, new RandomGenerator(3), DType.Float32));
+    }
+
+    [Theory]
+    [InlineData(1, 40)]  // batch 1: matrix-vector products
+    [InlineData(4, 8)]   // 8 outputs: dot products of W's rows (n ≤ NR/2 for every kernel width)
+    public void NoPackWhereTheGemmReadsWInPlace(int batch, int hidden)
+    {
+        var (net, xs) = Feedback(batch, hidden);
+        net.Forward([xs], training: false);
+        Assert.Equal(0, net.PacksMade);
+    }
+
+    [Fact]
+    public void PacksOncePerRunWhereTheGemmWouldPack()
+    {
+        if (FlexNet.Kernels.Gemm.Provider != FlexNet.Kernels.GemmProvider.Managed) return; // OpenBLAS never packs managed
+        var (net, xs) = Feedback(4, 40);
+        net.Forward([xs], training: false);
+        int first = net.PacksMade;
+        Assert.True(first >= 1, $"{first} packs in a run of 3 steps at batch 4 with 40 outputs");
+        net.Forward([xs], training: false);
+        Assert.Equal(2 * first, net.PacksMade); // packed again from W in the next run (not kept)
+    }
+}

@@ -8,7 +8,8 @@ namespace FlexNet.Autodiff.Ops;
 /// <summary>
 /// A dense weight W [out, in] packed once as the B operand of y = x·Wᵀ (<see cref="GemmPackedB{T}"/> of Wᵀ), for a
 /// layer that runs at every step of a sequence: the plan packs each such weight once per run instead of at each of
-/// the T forward products. Products are bit-identical to <see cref="Gemm"/> on W. It holds a snapshot of W (weights do
+/// the T forward products. Products are bit-identical to <see cref="Gemm"/> on W wherever Gemm runs its blocked (packing)
+/// path, which is the only place the plan uses a pack (<c>Gemm.PacksTransposedB</c>); its matrix-vector paths round differently. It holds a snapshot of W (weights do
 /// not change within a run) in a pinned pooled buffer: dispose it at the end of the run. A disposed object holds no
 /// snapshot (<see cref="Source"/> null, products throw) and may be packed again with <see cref="Pack"/>: the plan
 /// keeps the object from run to run, never the packed values.
