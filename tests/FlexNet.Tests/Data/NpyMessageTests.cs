@@ -46,6 +46,21 @@ public sealed class NpyMessageTests
         Assert.Equal("array", Assert.Throws<ArgumentNullException>(() => Npy.Write(new MemoryStream(), null!)).ParamName);
     }
 
+    /// <summary>A seekable stream that claims a length it does not have.</summary>
+    private sealed class Claims(byte[] bytes, long length) : MemoryStream(bytes)
+    {
+        public override long Length => length;
+    }
+
+    [Fact]
+    public void StreamReadErrors_NameTheFile()
+    {
+        Assert.Equal("NPY file 'd7': 3000000000 bytes; inputs over 2147483591 bytes are not supported.",
+            Assert.Throws<DatasetFormatException>(() => Npy.Read(new Claims([1, 2], 3_000_000_000), "d7")).Message);
+        Assert.Equal("NPY file 'd7': stream ended after 2 of 7 bytes (the file changed while being read?).",
+            Assert.Throws<DatasetFormatException>(() => Npy.Read(new Claims([1, 2], 7), "d7")).Message);
+    }
+
     [Fact]
     public void ShortFiles_AtEveryLengthBoundary()
     {
