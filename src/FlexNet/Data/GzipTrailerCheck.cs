@@ -155,7 +155,7 @@ internal static class GzipTrailerCheck
         {
             int n = inner.Read(buffer);
             uint c = _crc;
-            foreach (byte b in buffer[..n]) c = Table[(c ^ b) & 0xFF] ^ (c /* Stryker disable once Bitwise: equivalent: >> and >>> are the same shift of an unsigned value */ >> 8);
+            foreach (byte b in buffer[..n]) c = Table[(c ^ b) & 0xFF] ^ (/* Stryker disable once Bitwise: equivalent: >> and >>> are the same shift of an unsigned value */ c >> 8);
             _crc = c;
             _length += n;
             return n;

@@ -134,7 +134,7 @@ public static class Npy
     {
         // Stryker disable once Statement: equivalent: AtomicFile.Write throws the same ArgumentNullException naming 'path'
         ArgumentNullException.ThrowIfNull(path);
-        // Stryker disable once Statement: equivalent: Write(Stream, null) inside AtomicFile.Write throws the same ArgumentNullException naming 'array', before the temporary file is kept
+        // Stryker disable once Statement: equivalent: Write(Stream, null) inside AtomicFile.Write throws the same ArgumentNullException naming 'array'; the temporary file is deleted, the destination untouched
         ArgumentNullException.ThrowIfNull(array);
         AtomicFile.Write(path, s => Write(s, array));
     }
