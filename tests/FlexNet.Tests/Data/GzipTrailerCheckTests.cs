@@ -283,7 +283,7 @@ public sealed class GzipTrailerCheckTests
     public void Diagnose_OfANonSeekableStream_IsNull()
     {
         uint crc = Crc(Payload);
-        using var s = new Tests.IO.SafeTensorFileTests.NonSeekableStream(Member(Payload, crc: ~crc));
+        using var s = new IdxMessageTests.Trickle(Member(Payload, crc: ~crc));
         Assert.Null(GzipTrailerCheck.DiagnoseTrailer(s, 0));
     }
 
