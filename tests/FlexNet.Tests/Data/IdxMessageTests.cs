@@ -154,10 +154,10 @@ public sealed class IdxMessageTests
     [Fact]
     public void DataArrivingInAGzip_GrowsTheBufferWithTheData_NotWithTheClaim()
     {
-        // The header claims 2,000,000,000 bytes; 3,000,000 arrive. The buffer doubles from 1 MiB as data arrives:
-        // 1 + 2 + 4 MiB, never the claim.
+        // The header claims 64,000,000 bytes; 3,000,000 arrive. The buffer doubles from 1 MiB as data arrives:
+        // 1 + 2 + 4 MiB, never the claim. (A claim of 64 MB keeps a wrong version's allocations small enough to fail fast.)
         const int have = 3_000_000;
-        byte[] head = IdxTests.Make(0x08, [2_000_000_000], []);
+        byte[] head = IdxTests.Make(0x08, [64_000_000], []);
         var gz = new List<byte>(G.Header());
         byte[] payload = [.. head, .. new byte[have]];
         for (int at = 0; at < payload.Length; at += 60_000)
@@ -170,7 +170,7 @@ public sealed class IdxMessageTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         string msg = Assert.Throws<DatasetFormatException>(() => Idx.Read(new MemoryStream(bytes), "x1")).Message;
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(Gz("truncated data: shape [2000000000] needs 2000000000 bytes from offset 8, the decompressed stream ends at offset 3000008", 3000008), msg);
+        Assert.Equal(Gz("truncated data: shape [64000000] needs 64000000 bytes from offset 8, the decompressed stream ends at offset 3000008", 3000008), msg);
         Assert.True(allocated < 12 << 20, $"allocated {allocated} bytes for {have} bytes of data");
     }
 
