@@ -36,6 +36,7 @@ public static class Csv
 
     private static CsvTable ReadCore(string path, bool hasHeader, char delimiter, int? labelColumn, string? labelName)
     {
+        // Stryker disable once Statement: equivalent: new StreamReader(null) throws the same ArgumentNullException naming 'path'
         ArgumentNullException.ThrowIfNull(path);
         if (delimiter is '"' or '\r' or '\n')
             throw new ArgumentException($"CSV delimiter cannot be a quote or a line break. Received: '{delimiter}'.", nameof(delimiter));
@@ -54,7 +55,7 @@ public static class Csv
             lineNo++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             Split(line, delimiter, fields, path, lineNo);
-            if (cols < 0)
+            if (cols == -1) // the first non-blank line
             {
                 cols = fields.Count;
                 headerLine = lineNo;

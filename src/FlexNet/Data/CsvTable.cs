@@ -60,7 +60,7 @@ public sealed class CsvTable
         for (int i = 0; i < Labels.Length; i++)
         {
             float v = Labels[i];
-            if (v < 0 || v != MathF.Floor(v) || v > int.MaxValue || (classCount is int k && v >= k))
+            if (v < 0 || v != MathF.Floor(v) || v >= 2147483648f /* 2^31: (float)int.MaxValue rounds up to it, so > int.MaxValue let 2^31 through */ || (classCount is int k && v >= k))
                 throw new DatasetFormatException(
                     $"CSV '{SourceName}', line {_lines[i]}: label {v} is not a class index{(classCount is int c ? $" in 0..{c - 1}" : " (a non-negative integer)")}.");
             result[i] = (int)v;

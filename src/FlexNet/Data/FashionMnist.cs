@@ -30,14 +30,14 @@ public static class FashionMnist
     /// The data directory: the value of <c>FASHION_MNIST_DIR</c> when set and non-empty, else
     /// <c>/usr/share/datasets/fashion-mnist</c> when it exists, else <c>null</c>.
     /// </summary>
-    public static string? DefaultDirectory
+    public static string? DefaultDirectory =>
+        ResolveDirectory(Environment.GetEnvironmentVariable(DirectoryVariable), Directory.Exists(SystemDirectory));
+
+    /// <summary>The rule of <see cref="DefaultDirectory"/>, given the variable's value and whether the system folder exists.</summary>
+    internal static string? ResolveDirectory(string? variable, bool systemDirectoryExists)
     {
-        get
-        {
-            string? env = Environment.GetEnvironmentVariable(DirectoryVariable);
-            if (!string.IsNullOrWhiteSpace(env)) return env;
-            return Directory.Exists(SystemDirectory) ? SystemDirectory : null;
-        }
+        if (!string.IsNullOrWhiteSpace(variable)) return variable;
+        return systemDirectoryExists ? SystemDirectory : null;
     }
 
     /// <summary>
