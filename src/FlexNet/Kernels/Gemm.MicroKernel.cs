@@ -94,6 +94,8 @@ internal struct GemmR7 : IGemmConst { public static int Value => 7; }
 internal struct GemmR8 : IGemmConst { public static int Value => 8; }
 internal struct GemmRowPointers : IGemmFlag { public static bool Value => true; }
 internal struct GemmColumnSteps : IGemmFlag { public static bool Value => false; }
+internal struct GemmEpilogueOn : IGemmFlag { public static bool Value => true; }
+internal struct GemmEpilogueOff : IGemmFlag { public static bool Value => false; }
 
 /// <summary>Scalar pieces shared by all micro-kernels.</summary>
 internal static unsafe class GemmTile<T> where T : unmanaged, INumber<T>
@@ -197,40 +199,48 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
     {
+        // the epilogue is a type-level flag: the plain product compiles without any of its code
+        if (epi.On) Rows<GemmEpilogueOn>(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi);
+        else Rows<GemmEpilogueOff>(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, default);
+    }
+
+    private static void Rows<TE>(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta, GemmEpilogue<T> epi) where TE : struct, IGemmFlag
+    {
         if (rsA == 1)
         {
             switch (rows)
             {
-                case 8: Body<GemmR8, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 7: Body<GemmR7, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 6: Body<GemmR6, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 5: Body<GemmR5, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 4: Body<GemmR4, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 3: Body<GemmR3, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 2: Body<GemmR2, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                default: Body<GemmR1, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 8: Body<GemmR8, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 7: Body<GemmR7, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 6: Body<GemmR6, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 5: Body<GemmR5, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 4: Body<GemmR4, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 3: Body<GemmR3, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 2: Body<GemmR2, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                default: Body<GemmR1, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
             }
         }
         else
         {
             switch (rows)
             {
-                case 8: Body<GemmR8, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 7: Body<GemmR7, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 6: Body<GemmR6, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 5: Body<GemmR5, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 4: Body<GemmR4, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 3: Body<GemmR3, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                case 2: Body<GemmR2, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
-                default: Body<GemmR1, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 8: Body<GemmR8, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 7: Body<GemmR7, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 6: Body<GemmR6, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 5: Body<GemmR5, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 4: Body<GemmR4, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 3: Body<GemmR3, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 2: Body<GemmR2, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                default: Body<GemmR1, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    private static void Body<TR, TA>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta, GemmEpilogue<T> epi) where TR : struct, IGemmConst where TA : struct, IGemmFlag
+    private static void Body<TR, TA, TE>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta, GemmEpilogue<T> epi) where TR : struct, IGemmConst where TA : struct, IGemmFlag where TE : struct, IGemmFlag
     {
         int w = TO.Count;
         TV c00 = TO.Zero, c01 = TO.Zero, c10 = TO.Zero, c11 = TO.Zero;
@@ -253,7 +263,7 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
             b += rsB;
         }
 
-        if (cols == 2 * w && epi.On)
+        if (TE.Value && cols == 2 * w)
         {
             // epilogue (last k block only, decided by the driver): bias vectors loaded once for all rows
             int mode = GemmTile<T>.Mode(beta);
@@ -294,7 +304,7 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
             if (TR.Value > 5) { TO.Store(c50, tile + 5 * ts); TO.Store(c51, tile + 5 * ts + w); }
             if (TR.Value > 6) { TO.Store(c60, tile + 6 * ts); TO.Store(c61, tile + 6 * ts + w); }
             if (TR.Value > 7) { TO.Store(c70, tile + 7 * ts); TO.Store(c71, tile + 7 * ts + w); }
-            GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta, epi);
+            GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta, TE.Value ? epi : default);
         }
     }
 
