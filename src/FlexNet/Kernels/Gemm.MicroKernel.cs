@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the micro-kernel contract, its epilogue and every kernel (scalar, 128/256/512-bit register
+// tile) side by side, so the update order that makes all tiers and tails agree bit for bit is read in one place.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;

@@ -238,7 +238,7 @@ public sealed class GemmEpilogueTests
     [Theory]
     [InlineData(DType.Float32)]
     [InlineData(DType.Float64)]
-    public void DenseReluModel_Predict_Frozen_AndTraining_EqualTheUnfusedLayers(DType dtype)
+    public void DenseModel_PredictAndFrozen_EqualTheUnfusedLayers(DType dtype)
     {
         var model = new Sequential("mlp", dtype, 3, new Dense(64, "relu", name: "h1"), new Dense(48, "tanh", name: "h2"),
             new Dense(40, "relu", name: "h3"), new Dense(10, name: "out")) { InputShape = [20] };
