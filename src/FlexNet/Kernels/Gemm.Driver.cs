@@ -61,33 +61,41 @@ internal static unsafe class GemmDriver<T, TK>
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb,
         T beta, T* c, int ldc)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, default);
+
+    /// <summary>The product, with <paramref name="epi"/> (see <see cref="GemmEpilogue{T}"/>, bias of C's column 0)
+    /// applied by the micro-kernels on the last k block. Returns false when the product took a matrix-vector path
+    /// that has no epilogue: then C holds the plain product and the caller applies the epilogue itself.</summary>
+    public static bool Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb,
+        T beta, T* c, int ldc, GemmEpilogue<T> epi)
     {
         if (m == 1 || n == 1)
         {
             GemmVector<T>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, KcStep(k));
-            return;
+            return !epi.On;
         }
         // few outputs per row, W's rows along k (x·Wᵀ): dot products, not a panel mostly of padding
         if (n <= TK.NR / 2 && !transA && transB && !Gemm.ForcePackingOnThisThread)
         {
             GemmVector<T>.RowDots(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            return;
+            return !epi.On;
         }
         Gemm.BlockedRunsOnThisThread++; // test hook
         long work = (long)m * n * k;
         if (work >= BurstThreshold && work < ParallelThreshold)
         {
             bool burst = System.Diagnostics.Stopwatch.GetTimestamp() - t_lastMidSizeEnd < BurstTicks;
-            Split(burst, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            Split(burst, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi);
             t_lastMidSizeEnd = System.Diagnostics.Stopwatch.GetTimestamp();
-            return;
+            return true;
         }
-        Split(work >= ParallelThreshold, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        Split(work >= ParallelThreshold, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi);
+        return true;
     }
 
     /// <summary>The product on this thread (<paramref name="split"/> false) or over the workers.</summary>
     private static void Split(bool split, bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b,
-        int ldb, T beta, T* c, int ldc)
+        int ldb, T beta, T* c, int ldc, GemmEpilogue<T> epi)
     {
         nint rsA = transA ? 1 : lda, csA = transA ? lda : 1;
         nint rsB = transB ? 1 : ldb, csB = transB ? ldb : 1;
@@ -96,7 +104,7 @@ internal static unsafe class GemmDriver<T, TK>
         // inside a parallel region (e.g. one image of a convolution) the split would only run inline, in order
         if (cores < 2 || !split || WorkerPool.InsideRegion)
         {
-            Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc);
+            Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, default, epi);
             return;
         }
 
@@ -112,7 +120,7 @@ internal static unsafe class GemmDriver<T, TK>
         int tasks = (int)Math.Min(units, wanted);
         if (tasks < 2)
         {
-            Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc);
+            Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, default, epi);
             return;
         }
         int chunk = (units + tasks - 1) / tasks * unit;
@@ -130,7 +138,7 @@ internal static unsafe class GemmDriver<T, TK>
         int[]? flagArray = null;
         try
         {
-            job.Set(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, splitM, chunk);
+            job.Set(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, splitM, chunk, epi);
             if (!shared)
             {
                 WorkerPool.For(tasks, job);
@@ -170,10 +178,10 @@ internal static unsafe class GemmDriver<T, TK>
     /// <summary>One GEMM on the calling thread (blocks, packs, micro-kernels).</summary>
     public static void Serial(int m, int n, int k, T alpha, T* a, nint rsA, nint csA, T* b, nint rsB, nint csB,
         T beta, T* c, nint ldc)
-        => Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, default);
+        => Serial(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, default, default);
 
     private static void Serial(int m, int n, int k, T alpha, T* a, nint rsA, nint csA, T* b, nint rsB, nint csB,
-        T beta, T* c, nint ldc, in SharedB shared)
+        T beta, T* c, nint ldc, in SharedB shared, GemmEpilogue<T> epi)
     {
         int mr = TK.MR, nr = TK.NR;
         int kcMax = KcStep(k);
@@ -189,7 +197,7 @@ internal static unsafe class GemmDriver<T, TK>
         int bLen = shared.Buffer != null ? 0 : directB ? (n % nr == 0 ? 0 : nr * kcMax) : RoundUp(ncMax, nr) * kcMax;
         if (aLen == 0 && bLen == 0)
         {
-            Blocked(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, directA, directB, null, null, in shared);
+            Blocked(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, directA, directB, null, null, in shared, epi);
             return;
         }
         int alignElems = AlignBytes / sizeof(T);
@@ -201,7 +209,7 @@ internal static unsafe class GemmDriver<T, TK>
                 T* aBuf = AlignUp(pool);
                 T* bBuf = AlignUp(aBuf + aLen);
                 Blocked(m, n, k, alpha, a, rsA, csA, b, rsB, csB, beta, c, ldc, directA, directB, aBuf, bBuf,
-                    in shared);
+                    in shared, epi);
             }
         }
         finally
@@ -211,7 +219,7 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     private static void Blocked(int m, int n, int k, T alpha, T* a, nint rsA, nint csA, T* b, nint rsB, nint csB,
-        T beta, T* c, nint ldc, bool directA, bool directB, T* aBuf, T* bBuf, in SharedB shared)
+        T beta, T* c, nint ldc, bool directA, bool directB, T* aBuf, T* bBuf, in SharedB shared, GemmEpilogue<T> epi)
     {
         int mr = TK.MR, nr = TK.NR;
         bool isShared = shared.Buffer != null;
@@ -224,6 +232,7 @@ internal static unsafe class GemmDriver<T, TK>
             {
                 int kc = Math.Min(kcStep, k - pc);
                 T betaEff = pc == 0 ? beta : T.One;
+                bool last = pc + kc == k; // the epilogue goes with the last k block only
                 T* bSrc = b + pc * rsB + jc * csB;
                 T* bBlock = bBuf;
                 if (isShared) bBlock = shared.Block(pc, kc, jc, nc);
@@ -248,6 +257,7 @@ internal static unsafe class GemmDriver<T, TK>
                         else if (jr < ncFull) { bPanel = bSrc + jr; bStride = rsB; }
                         else { bPanel = bBuf; bStride = nr; }
                         T* cCol = cBlock + jr;
+                        GemmEpilogue<T> e = last ? epi.At(jc + jr) : default;
 
                         for (int ir = 0; ir < mc; ir += mr)
                         {
@@ -256,7 +266,7 @@ internal static unsafe class GemmDriver<T, TK>
                             nint rs, cs;
                             if (directA) { aPanel = aSrc + ir * rsA; rs = rsA; cs = csA; }
                             else { aPanel = aBuf + (nint)ir * kc; rs = 1; cs = rows; }
-                            TK.Run(rows, cols, kc, aPanel, rs, cs, bPanel, bStride, cCol + ir * ldc, ldc, alpha, betaEff);
+                            TK.Run(rows, cols, kc, aPanel, rs, cs, bPanel, bStride, cCol + ir * ldc, ldc, alpha, betaEff, e);
                         }
                     }
                 }
@@ -343,9 +353,12 @@ internal static unsafe class GemmDriver<T, TK>
 
         public SharedB Shared;
 
+        private GemmEpilogue<T> _epi;
+
         public void Set(int m, int n, int k, T alpha, T* a, nint rsA, nint csA, T* b, nint rsB, nint csB, T beta,
-            T* c, nint ldc, bool splitM, int chunk)
+            T* c, nint ldc, bool splitM, int chunk, GemmEpilogue<T> epi)
         {
+            _epi = epi;
             _m = m; _n = n; _k = k; _alpha = alpha; _beta = beta;
             _a = a; _rsA = rsA; _csA = csA; _b = b; _rsB = rsB; _csB = csB; _c = c; _ldc = ldc;
             _splitM = splitM; _chunk = chunk;
@@ -356,6 +369,7 @@ internal static unsafe class GemmDriver<T, TK>
         {
             _a = null; _b = null; _c = null;
             Shared = default;
+            _epi = default;
         }
 
         private void Execute(int task)
@@ -365,13 +379,13 @@ internal static unsafe class GemmDriver<T, TK>
             {
                 int rows = Math.Min(_chunk, _m - start);
                 Serial(rows, _n, _k, _alpha, _a + start * _rsA, _rsA, _csA, _b, _rsB, _csB, _beta,
-                    _c + start * _ldc, _ldc, in Shared);
+                    _c + start * _ldc, _ldc, in Shared, _epi);
             }
             else
             {
                 int cols = Math.Min(_chunk, _n - start);
                 Serial(_m, cols, _k, _alpha, _a, _rsA, _csA, _b + start * _csB, _rsB, _csB, _beta,
-                    _c + start, _ldc, default);
+                    _c + start, _ldc, default, _epi.At(start));
             }
         }
     }

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the micro-kernel contract, its epilogue and every kernel (scalar, 128/256/512-bit register
+// tile) side by side, so the update order that makes all tiers and tails agree bit for bit is read in one place.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -34,7 +36,40 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged
 
     /// <summary>Runs the micro-kernel on one block of C (see the interface remarks).</summary>
     static abstract void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta);
+        T alpha, T beta, GemmEpilogue<T> epi);
+}
+
+/// <summary>
+/// What the micro-kernel applies to a C tile after its update, on the registers before the store (the GEMM
+/// epilogue): <c>c = c + bias[j]</c> (when <see cref="Bias"/> is set), then <c>c = max(c, 0)</c> (when
+/// <see cref="Relu"/>), with the operations of <see cref="AddOp{T}"/>, <see cref="AddReluOp{T}"/> and
+/// <see cref="ReluOp{T}"/>, so the result is bit-identical to the GEMM followed by <see cref="Activations.BiasAct{T}"/>.
+/// The drivers pass it only with the last k block; <c>default</c> is no epilogue.
+/// </summary>
+internal readonly unsafe struct GemmEpilogue<T> where T : unmanaged
+{
+    /// <summary>Bias of the tile's first column (null: no bias).</summary>
+    public readonly T* Bias;
+
+    /// <summary>Apply <c>max(c, 0)</c> after the bias.</summary>
+    public readonly bool Relu;
+
+    public GemmEpilogue(T* bias, bool relu)
+    {
+        Bias = bias;
+        Relu = relu;
+    }
+
+    /// <summary>True when there is anything to apply.</summary>
+    public bool On
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Bias != null || Relu;
+    }
+
+    /// <summary>The same epilogue for a tile starting <paramref name="col"/> columns further right.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public GemmEpilogue<T> At(nint col) => new(Bias == null ? null : Bias + col, Relu);
 }
 
 /// <summary>A compile-time integer for generic specialisation.</summary>
@@ -61,6 +96,8 @@ internal struct GemmR7 : IGemmConst { public static int Value => 7; }
 internal struct GemmR8 : IGemmConst { public static int Value => 8; }
 internal struct GemmRowPointers : IGemmFlag { public static bool Value => true; }
 internal struct GemmColumnSteps : IGemmFlag { public static bool Value => false; }
+internal struct GemmEpilogueOn : IGemmFlag { public static bool Value => true; }
+internal struct GemmEpilogueOff : IGemmFlag { public static bool Value => false; }
 
 /// <summary>Scalar pieces shared by all micro-kernels.</summary>
 internal static unsafe class GemmTile<T> where T : unmanaged, INumber<T>
@@ -70,7 +107,8 @@ internal static unsafe class GemmTile<T> where T : unmanaged, INumber<T>
     public static int Mode(T beta) => beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
 
     /// <summary>Applies the C update from an accumulator tile (row stride <paramref name="ts"/>).</summary>
-    public static void Update(T* tile, int ts, int rows, int cols, T* c, nint ldc, T alpha, T beta)
+    public static void Update(T* tile, int ts, int rows, int cols, T* c, nint ldc, T alpha, T beta,
+        GemmEpilogue<T> epi)
     {
         int mode = Mode(beta);
         for (int r = 0; r < rows; r++)
@@ -82,6 +120,25 @@ internal static unsafe class GemmTile<T> where T : unmanaged, INumber<T>
                 T v = t[j] * alpha;
                 if (mode == 1) v += cr[j];
                 else if (mode == 2) v += cr[j] * beta;
+                cr[j] = v;
+            }
+        }
+        if (epi.On) Epilogue(rows, cols, c, ldc, epi);
+    }
+
+    /// <summary>The epilogue on a stored tile, element by element with the scalar forms of
+    /// <see cref="AddOp{T}"/> / <see cref="AddReluOp{T}"/> / <see cref="ReluOp{T}"/>.</summary>
+    private static void Epilogue(int rows, int cols, T* c, nint ldc, GemmEpilogue<T> epi)
+    {
+        T* bias = epi.Bias;
+        for (int r = 0; r < rows; r++)
+        {
+            T* cr = c + r * ldc;
+            for (int j = 0; j < cols; j++)
+            {
+                T v = cr[j];
+                if (bias != null) v += bias[j];
+                if (epi.Relu) v = T.Max(v, T.Zero);
                 cr[j] = v;
             }
         }
@@ -98,8 +155,8 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int NC => 1024;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
-        => GemmRegisterTile<T, Vector512<T>, GemmV512<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta);
+        T alpha, T beta, GemmEpilogue<T> epi)
+        => GemmRegisterTile<T, Vector512<T>, GemmV512<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi);
 }
 
 /// <summary>6 x 16 (float) / 6 x 8 (double) micro-kernel on <see cref="Vector256{T}"/>: 12 accumulators.</summary>
@@ -112,8 +169,8 @@ internal unsafe struct Kernel256<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int NC => 1024;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
-        => GemmRegisterTile<T, Vector256<T>, GemmV256<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta);
+        T alpha, T beta, GemmEpilogue<T> epi)
+        => GemmRegisterTile<T, Vector256<T>, GemmV256<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi);
 }
 
 /// <summary>6 x 8 (float) / 6 x 4 (double) micro-kernel on <see cref="Vector128{T}"/>: 12 accumulators.</summary>
@@ -126,8 +183,8 @@ internal unsafe struct Kernel128<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int NC => 1024;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
-        => GemmRegisterTile<T, Vector128<T>, GemmV128<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta);
+        T alpha, T beta, GemmEpilogue<T> epi)
+        => GemmRegisterTile<T, Vector128<T>, GemmV128<T>>.Run(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi);
 }
 
 /// <summary>
@@ -142,42 +199,50 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
 {
     /// <summary>Runs the tile for <paramref name="rows"/> ≤ 8 rows (see <see cref="IGemmKernel{T}"/>).</summary>
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
+        T alpha, T beta, GemmEpilogue<T> epi)
+    {
+        // the epilogue is a type-level flag: the plain product compiles without any of its code
+        if (epi.On) Rows<GemmEpilogueOn>(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi);
+        else Rows<GemmEpilogueOff>(rows, cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, default);
+    }
+
+    private static void Rows<TE>(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta, GemmEpilogue<T> epi) where TE : struct, IGemmFlag
     {
         if (rsA == 1)
         {
             switch (rows)
             {
-                case 8: Body<GemmR8, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 7: Body<GemmR7, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 6: Body<GemmR6, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 5: Body<GemmR5, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 4: Body<GemmR4, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 3: Body<GemmR3, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 2: Body<GemmR2, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                default: Body<GemmR1, GemmColumnSteps>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
+                case 8: Body<GemmR8, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 7: Body<GemmR7, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 6: Body<GemmR6, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 5: Body<GemmR5, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 4: Body<GemmR4, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 3: Body<GemmR3, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 2: Body<GemmR2, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                default: Body<GemmR1, GemmColumnSteps, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
             }
         }
         else
         {
             switch (rows)
             {
-                case 8: Body<GemmR8, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 7: Body<GemmR7, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 6: Body<GemmR6, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 5: Body<GemmR5, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 4: Body<GemmR4, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 3: Body<GemmR3, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                case 2: Body<GemmR2, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
-                default: Body<GemmR1, GemmRowPointers>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta); break;
+                case 8: Body<GemmR8, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 7: Body<GemmR7, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 6: Body<GemmR6, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 5: Body<GemmR5, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 4: Body<GemmR4, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 3: Body<GemmR3, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                case 2: Body<GemmR2, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
+                default: Body<GemmR1, GemmRowPointers, TE>(cols, kc, a, rsA, csA, b, rsB, c, ldc, alpha, beta, epi); break;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    private static void Body<TR, TA>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta) where TR : struct, IGemmConst where TA : struct, IGemmFlag
+    private static void Body<TR, TA, TE>(int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
+        T alpha, T beta, GemmEpilogue<T> epi) where TR : struct, IGemmConst where TA : struct, IGemmFlag where TE : struct, IGemmFlag
     {
         int w = TO.Count;
         TV c00 = TO.Zero, c01 = TO.Zero, c10 = TO.Zero, c11 = TO.Zero;
@@ -200,7 +265,23 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
             b += rsB;
         }
 
-        if (cols == 2 * w)
+        if (TE.Value && cols == 2 * w)
+        {
+            // epilogue (last k block only, decided by the driver): bias vectors loaded once for all rows
+            int mode = GemmTile<T>.Mode(beta);
+            TV va = TO.Broadcast(alpha), vb = TO.Broadcast(beta);
+            bool hasBias = epi.Bias != null, relu = epi.Relu;
+            TV e0 = hasBias ? TO.Load(epi.Bias) : TO.Zero, e1 = hasBias ? TO.Load(epi.Bias + w) : TO.Zero;
+            UpdateEpi(c, c00, c01, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 1) UpdateEpi(c + ldc, c10, c11, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 2) UpdateEpi(c + 2 * ldc, c20, c21, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 3) UpdateEpi(c + 3 * ldc, c30, c31, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 4) UpdateEpi(c + 4 * ldc, c40, c41, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 5) UpdateEpi(c + 5 * ldc, c50, c51, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 6) UpdateEpi(c + 6 * ldc, c60, c61, va, vb, mode, hasBias, e0, e1, relu);
+            if (TR.Value > 7) UpdateEpi(c + 7 * ldc, c70, c71, va, vb, mode, hasBias, e0, e1, relu);
+        }
+        else if (cols == 2 * w)
         {
             int mode = GemmTile<T>.Mode(beta);
             TV va = TO.Broadcast(alpha), vb = TO.Broadcast(beta);
@@ -225,7 +306,7 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
             if (TR.Value > 5) { TO.Store(c50, tile + 5 * ts); TO.Store(c51, tile + 5 * ts + w); }
             if (TR.Value > 6) { TO.Store(c60, tile + 6 * ts); TO.Store(c61, tile + 6 * ts + w); }
             if (TR.Value > 7) { TO.Store(c70, tile + 7 * ts); TO.Store(c71, tile + 7 * ts + w); }
-            GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta);
+            GemmTile<T>.Update(tile, ts, TR.Value, cols, c, ldc, alpha, beta, TE.Value ? epi : default);
         }
     }
 
@@ -250,6 +331,39 @@ internal static unsafe class GemmRegisterTile<T, TV, TO>
         TO.Store(x0, c);
         TO.Store(x1, c + w);
     }
+
+    /// <summary><see cref="Update"/>, then <c>+ bias</c> (when <paramref name="hasBias"/>) and <c>max(., 0)</c>
+    /// (when <paramref name="relu"/>) on the registers, as <see cref="AddOp{T}"/> / <see cref="AddReluOp{T}"/> /
+    /// <see cref="ReluOp{T}"/> compute them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateEpi(T* c, TV x0, TV x1, TV va, TV vb, int mode, bool hasBias, TV e0, TV e1, bool relu)
+    {
+        int w = TO.Count;
+        x0 = TO.Mul(x0, va);
+        x1 = TO.Mul(x1, va);
+        if (mode == 1)
+        {
+            x0 = TO.Add(x0, TO.Load(c));
+            x1 = TO.Add(x1, TO.Load(c + w));
+        }
+        else if (mode == 2)
+        {
+            x0 = TO.Add(x0, TO.Mul(TO.Load(c), vb));
+            x1 = TO.Add(x1, TO.Mul(TO.Load(c + w), vb));
+        }
+        if (hasBias)
+        {
+            x0 = TO.Add(x0, e0);
+            x1 = TO.Add(x1, e1);
+        }
+        if (relu)
+        {
+            x0 = TO.Max(x0, TO.Zero);
+            x1 = TO.Max(x1, TO.Zero);
+        }
+        TO.Store(x0, c);
+        TO.Store(x1, c + w);
+    }
 }
 
 /// <summary>4 x 4 scalar micro-kernel (used when no SIMD is accelerated).</summary>
@@ -263,7 +377,7 @@ internal unsafe struct KernelScalar<T> : IGemmKernel<T> where T : unmanaged, INu
 
     [SkipLocalsInit]
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
-        T alpha, T beta)
+        T alpha, T beta, GemmEpilogue<T> epi)
     {
         T* acc = stackalloc T[16];
         for (int i = 0; i < 16; i++) acc[i] = T.Zero;
@@ -286,6 +400,6 @@ internal unsafe struct KernelScalar<T> : IGemmKernel<T> where T : unmanaged, INu
             acc[4 * r + 2] = s2;
             acc[4 * r + 3] = s3;
         }
-        GemmTile<T>.Update(acc, 4, rows, cols, c, ldc, alpha, beta);
+        GemmTile<T>.Update(acc, 4, rows, cols, c, ldc, alpha, beta, epi);
     }
 }

@@ -123,6 +123,28 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
     /// <paramref name="transA"/>) with row stride <paramref name="lda"/>; C with row stride <paramref name="ldc"/>.
     /// <c>beta == 0</c> overwrites C without reading it.</summary>
     internal void Multiply(bool transA, int m, T alpha, ReadOnlySpan<T> a, int lda, T beta, Span<T> c, int ldc)
+        => MultiplyEpi(transA, m, alpha, a, lda, beta, c, ldc, default);
+
+    /// <summary><see cref="Multiply(bool, int, T, ReadOnlySpan{T}, int, T, Span{T}, int)"/> followed by
+    /// <c>C = act(C + bias)</c> (<see cref="Activations.BiasAct{T}"/>, bias [N] or empty), bit-identical to the two
+    /// calls: bias and ReLU go in the micro-kernels' epilogue (see <see cref="GemmEpilogue{T}"/>) on the managed
+    /// provider; tanh, sigmoid and OpenBLAS products take the separate pass. C must be contiguous (<paramref name="ldc"/> = N).</summary>
+    internal unsafe void MultiplyBiasAct(bool transA, int m, T alpha, ReadOnlySpan<T> a, int lda, T beta, Span<T> c, int ldc,
+        ReadOnlySpan<T> bias, FusedActivation act)
+    {
+        Gemm.CheckBiasAct(m, N, ldc, c.Length, bias.Length, act);
+        if (m == 0) return;
+        bool fusable = _provider == GemmProvider.Managed && Gemm.Fusable(act, bias.Length);
+        fixed (T* pb = bias)
+        {
+            var epi = fusable ? new GemmEpilogue<T>(bias.IsEmpty ? null : pb, act == FusedActivation.Relu) : default;
+            MultiplyEpi(transA, m, alpha, a, lda, beta, c, ldc, epi);
+            if (epi.On) Gemm.FusedEpiloguesOnThisThread++;
+        }
+        if (!fusable) Activations.BiasAct<T>(c[..(m * N)], bias, c[..(m * N)], m, N, act);
+    }
+
+    private void MultiplyEpi(bool transA, int m, T alpha, ReadOnlySpan<T> a, int lda, T beta, Span<T> c, int ldc, GemmEpilogue<T> epi)
     {
         ObjectDisposedException.ThrowIf(_array is null, this);
         if (m < 0) throw new ShapeMismatchException($"GemmPackedB.Multiply: m={m} must be non-negative.");
@@ -142,10 +164,10 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         {
             switch (_tier)
             {
-                case GemmKernelTier.Vector512: PackedDriver<T, Kernel512<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc); break;
-                case GemmKernelTier.Vector256: PackedDriver<T, Kernel256<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc); break;
-                case GemmKernelTier.Vector128: PackedDriver<T, Kernel128<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc); break;
-                default: PackedDriver<T, KernelScalar<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc); break;
+                case GemmKernelTier.Vector512: PackedDriver<T, Kernel512<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc, epi); break;
+                case GemmKernelTier.Vector256: PackedDriver<T, Kernel256<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc, epi); break;
+                case GemmKernelTier.Vector128: PackedDriver<T, Kernel128<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc, epi); break;
+                default: PackedDriver<T, KernelScalar<T>>.Run(transA, m, N, K, KcStep, alpha, pa, lda, _data, beta, pc, ldc, epi); break;
             }
         }
     }
@@ -195,7 +217,8 @@ internal static unsafe class PackedDriver<T, TK>
 {
     [ThreadStatic] private static Job? t_job;
 
-    internal static void Run(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta, T* c, int ldc)
+    internal static void Run(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta, T* c, int ldc,
+        GemmEpilogue<T> epi = default)
     {
         int nr = TK.NR;
         int panels = (n + nr - 1) / nr;
@@ -204,14 +227,14 @@ internal static unsafe class PackedDriver<T, TK>
         int tasks = cores < 2 || work < GemmDriver<T, TK>.ParallelThreshold ? 1 : Math.Min(panels, cores);
         if (tasks == 1)
         {
-            Range(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, 0, panels);
+            Range(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, 0, panels, epi);
             return;
         }
         var job = t_job ?? new Job();
         t_job = null; // a nested call on this thread gets its own
         try
         {
-            job.Set(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, panels, tasks);
+            job.Set(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, panels, tasks, epi);
             WorkerPool.For(tasks, job);
         }
         finally
@@ -223,7 +246,7 @@ internal static unsafe class PackedDriver<T, TK>
 
     /// <summary>Column panels [p0, p1) of C, every row, every k block.</summary>
     internal static void Range(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta,
-        T* c, int ldc, int p0, int p1)
+        T* c, int ldc, int p0, int p1, GemmEpilogue<T> epi = default)
     {
         int mr = TK.MR, nr = TK.NR;
         long nPad = (n + nr - 1) / nr * (long)nr;
@@ -232,6 +255,7 @@ internal static unsafe class PackedDriver<T, TK>
         {
             int kc = Math.Min(kcStep, k - pc);
             T betaEff = pc == 0 ? beta : T.One;
+            bool last = pc + kc == k; // the epilogue goes with the last k block only
             T* bBlock = b + pc * nPad;
             for (int ir = 0; ir < m; ir += mr)
             {
@@ -241,7 +265,8 @@ internal static unsafe class PackedDriver<T, TK>
                 for (int p = p0; p < p1; p++)
                 {
                     int jr = p * nr;
-                    TK.Run(rows, Math.Min(nr, n - jr), kc, aPanel, rsA, csA, bBlock + (nint)jr * kc, nr, cRow + jr, ldc, alpha, betaEff);
+                    TK.Run(rows, Math.Min(nr, n - jr), kc, aPanel, rsA, csA, bBlock + (nint)jr * kc, nr, cRow + jr, ldc, alpha, betaEff,
+                        last ? epi.At(jr) : default);
                 }
             }
         }
@@ -253,10 +278,12 @@ internal static unsafe class PackedDriver<T, TK>
         private int _m, _n, _k, _kcStep, _lda, _ldc, _panels, _tasks;
         private T _alpha, _beta;
         private T* _a, _b, _c;
+        private GemmEpilogue<T> _epi;
 
         public void Set(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta, T* c, int ldc,
-            int panels, int tasks)
+            int panels, int tasks, GemmEpilogue<T> epi)
         {
+            _epi = epi;
             (_transA, _m, _n, _k, _kcStep, _alpha, _lda, _beta, _ldc) = (transA, m, n, k, kcStep, alpha, lda, beta, ldc);
             _a = a;
             _b = b;
@@ -267,13 +294,14 @@ internal static unsafe class PackedDriver<T, TK>
         public void Clear()
         {
             _a = null; _b = null; _c = null;
+            _epi = default;
         }
 
         public void Run(int index)
         {
             // contiguous, balanced panel ranges: task i always gets the same columns for the same shape
             int p0 = (int)((long)_panels * index / _tasks), p1 = (int)((long)_panels * (index + 1) / _tasks);
-            Range(_transA, _m, _n, _k, _kcStep, _alpha, _a, _lda, _b, _beta, _c, _ldc, p0, p1);
+            Range(_transA, _m, _n, _k, _kcStep, _alpha, _a, _lda, _b, _beta, _c, _ldc, p0, p1, _epi);
         }
     }
 }

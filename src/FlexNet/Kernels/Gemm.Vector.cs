@@ -346,6 +346,9 @@ internal unsafe interface IGemmVecOps<TV, T> where TV : struct where T : unmanag
 
     /// <summary>Sum of the lanes.</summary>
     static abstract T Sum(TV v);
+
+    /// <summary>Lane-wise maximum (the vector <c>Max</c> of <see cref="AddReluOp{T}"/>, for the GEMM epilogue).</summary>
+    static abstract TV Max(TV x, TV y);
 }
 
 internal unsafe struct GemmV512<T> : IGemmVecOps<Vector512<T>, T> where T : unmanaged, INumber<T>
@@ -358,6 +361,7 @@ internal unsafe struct GemmV512<T> : IGemmVecOps<Vector512<T>, T> where T : unma
     public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
     public static Vector512<T> Mul(Vector512<T> x, Vector512<T> y) => x * y;
     public static T Sum(Vector512<T> v) => Vector512.Sum(v);
+    public static Vector512<T> Max(Vector512<T> x, Vector512<T> y) => Vector512.Max(x, y);
 
     public static Vector512<T> Mask(int count)
         => Vector512.LessThan(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(count)));
@@ -396,6 +400,7 @@ internal unsafe struct GemmV256<T> : IGemmVecOps<Vector256<T>, T> where T : unma
     public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
     public static Vector256<T> Mul(Vector256<T> x, Vector256<T> y) => x * y;
     public static T Sum(Vector256<T> v) => Vector256.Sum(v);
+    public static Vector256<T> Max(Vector256<T> x, Vector256<T> y) => Vector256.Max(x, y);
 
     public static Vector256<T> Mask(int count)
         => Vector256.LessThan(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(count)));
@@ -435,6 +440,7 @@ internal unsafe struct GemmV128<T> : IGemmVecOps<Vector128<T>, T> where T : unma
     public static Vector128<T> Add(Vector128<T> x, Vector128<T> y) => x + y;
     public static Vector128<T> Mul(Vector128<T> x, Vector128<T> y) => x * y;
     public static T Sum(Vector128<T> v) => Vector128.Sum(v);
+    public static Vector128<T> Max(Vector128<T> x, Vector128<T> y) => Vector128.Max(x, y);
 
     public static Vector128<T> Mask(int count)
         => Vector128.LessThan(Vector128<T>.Indices, Vector128.Create(T.CreateTruncating(count)));

@@ -81,23 +81,36 @@ internal static class DenseSum
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var ys = y.Data<T>();
+        var bs = bias is null ? default : bias.Data<T>();
+        int last = xs.Length - 1;
         bool first = true;
-        for (int i = 0; i < xs.Length; i++)
+        for (int i = 0; i <= last; i++)
         {
             var x = xs[i].Data<T>();
             if (ws[i] is { } w)
             {
                 int inF = xs[i].ShapeArray[1];
+                T beta = first ? T.Zero : T.One;
+                // the last term a GEMM: bias + activation go in its epilogue (bit-identical to the separate pass below,
+                // which the GEMM takes itself where it cannot fuse); an identity input last keeps the separate pass
+                bool fuse = i == last;
                 if (i < packed.Length && packed[i] is { } pw && ReferenceEquals(pw.Source, w))
-                    pw.MultiplyInto<T>(n, x, first ? T.Zero : T.One, ys); // Wᵀ packed once per run by the plan
+                {
+                    // Wᵀ packed once per run by the plan
+                    if (fuse) pw.MultiplyBiasActInto<T>(n, x, beta, ys, bs, act);
+                    else pw.MultiplyInto<T>(n, x, beta, ys);
+                }
+                else if (fuse)
+                    Gemm.RunBiasAct(false, true, n, outF, inF, T.One, x, inF, w.Data<T>(), inF, beta, ys, outF, bs, act);
                 else
-                    Gemm.Run(false, true, n, outF, inF, T.One, x, inF, w.Data<T>(), inF, first ? T.Zero : T.One, ys, outF);
+                    Gemm.Run(false, true, n, outF, inF, T.One, x, inF, w.Data<T>(), inF, beta, ys, outF);
+                if (fuse) return;
             }
             else if (first) x.CopyTo(ys);
             else TensorPrimitives.Add(ys, x, ys);
             first = false;
         }
-        Activations.BiasAct<T>(ys, bias is null ? default : bias.Data<T>(), ys, n, outF, act);
+        Activations.BiasAct<T>(ys, bs, ys, n, outF, act);
     }
 
     private sealed class DenseSumBackward : Node

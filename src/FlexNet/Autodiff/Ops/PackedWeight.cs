@@ -71,6 +71,21 @@ internal sealed class PackedWeight : IDisposable
         else throw new ArgumentException($"PackedWeight: a {DType} weight used with {typeof(T).Name} data.");
     }
 
+    /// <summary>y [n, Out] = act(x [n, In]·Wᵀ + beta·y + bias), bit-identical to <see cref="MultiplyInto{T}"/> followed
+    /// by <see cref="Activations.BiasAct{T}"/> (bias and ReLU in the GEMM epilogue, see <see cref="GemmPackedB{T}.MultiplyBiasAct"/>).</summary>
+    internal void MultiplyBiasActInto<T>(int n, ReadOnlySpan<T> x, T beta, Span<T> y, ReadOnlySpan<T> bias, FusedActivation act)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ObjectDisposedException.ThrowIf(Source is null, this); // no packing held: never the values of an earlier run
+        if (typeof(T) == typeof(float) && DType == DType.Float32 && _f is not null)
+            _f.MultiplyBiasAct(false, n, 1f, MemoryMarshal.Cast<T, float>(x), In, (float)(object)beta, MemoryMarshal.Cast<T, float>(y), Out,
+                MemoryMarshal.Cast<T, float>(bias), act);
+        else if (typeof(T) == typeof(double) && DType == DType.Float64 && _d is not null)
+            _d.MultiplyBiasAct(false, n, 1d, MemoryMarshal.Cast<T, double>(x), In, (double)(object)beta, MemoryMarshal.Cast<T, double>(y), Out,
+                MemoryMarshal.Cast<T, double>(bias), act);
+        else throw new ArgumentException($"PackedWeight: a {DType} weight used with {typeof(T).Name} data.");
+    }
+
     /// <summary>Returns the buffer to the pool; the object holds no packing until the next <see cref="Pack"/>.</summary>
     public void Dispose()
     {
