@@ -84,6 +84,24 @@ public sealed class GzipTrailerCheckTests
     // ---- CRC-32 ----
 
     [Fact]
+    public void Crc32Table_MadeFresh_IsTheCrcOfEachSingleByteWithoutPreAndPostConditioning()
+    {
+        // table[i] = CRC register after shifting byte i through 8 steps of the reflected polynomial, which is the
+        // test's own CRC of that byte with the initial and final XOR with 0xFFFFFFFF undone: crc(b) = ~T[~b & 0xFF] ^ ...;
+        // simplest independent form: the register for one byte with init 0 and no final XOR, by the bit-serial rule
+        uint[] t = GzipTrailerCheck.Crc32Stream.MakeTable();
+        Assert.Equal(256, t.Length);
+        for (uint i = 0; i < 256; i++)
+        {
+            uint c = i;
+            for (int bit = 0; bit < 8; bit++) c = (c >> 1) ^ ((c & 1) * 0xEDB88320u);
+            Assert.True(c == t[i], $"table[{i}] = 0x{t[i]:X8}, want 0x{c:X8}");
+        }
+        Assert.Equal(0x77073096u, t[1]); // published entries of the standard table
+        Assert.Equal(0x2D02EF8Du, t[255]);
+    }
+
+    [Fact]
     public void Crc32_MatchesThePublishedCheckValue_AndTheBitwiseLoopOnEveryByte()
     {
         Assert.Equal(0xCBF43926u, Crc("123456789"u8)); // the test's own loop, anchored

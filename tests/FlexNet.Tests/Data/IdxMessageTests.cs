@@ -112,6 +112,9 @@ public sealed class IdxMessageTests
         Assert.Equal(Raw("truncated data: shape [10] needs 10 bytes from offset 8, the file ends at offset 11", 11), ReadRaw(cut));
         Assert.Equal(Raw("truncated data: shape [10] needs 10 bytes from offset 8, the file ends at offset 11", 11), ReadTrickle(cut));
         Assert.Equal(Gz("truncated data: shape [10] needs 10 bytes from offset 8, the decompressed stream ends at offset 11", 11), ReadGz(cut));
+        byte[] cut2 = IdxTests.Make(0x08, [2, 5], [1, 2, 3]); // a shape of rank 2: its sizes are listed with ", "
+        Assert.Equal(Raw("truncated data: shape [2, 5] needs 10 bytes from offset 12, the file ends at offset 15", 15), ReadRaw(cut2));
+        Assert.Equal(Raw("truncated data: shape [2, 5] needs 10 bytes from offset 12, the file ends at offset 15", 15), ReadTrickle(cut2));
         byte[] extra = IdxTests.Make(0x08, [2, 2], [1, 2, 3, 4, 5, 6]);
         Assert.Equal(Raw("trailing garbage: 2 bytes after the 4 data bytes of shape [2, 2]", 16), ReadRaw(extra));
         Assert.Equal(Raw("trailing garbage after the 4 data bytes of shape [2, 2]", 16), ReadTrickle(extra));

@@ -137,6 +137,10 @@ public sealed class NpyMessageTests
         int start = 10 + f8.Length;
         Assert.Equal(Msg($"truncated data: <f8 shape (3) needs 24 bytes from offset {start}, only 23 present", start + 23), Fails(File(f8, data: new byte[23])));
         Assert.Equal(Msg("2 trailing bytes after the 24 data bytes of shape (3)", start + 24), Fails(File(f8, data: new byte[26])));
+        string f8x2 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)}"; // rank 2: sizes listed with ", "
+        int start2 = 10 + f8x2.Length;
+        Assert.Equal(Msg($"truncated data: <f8 shape (2, 3) needs 48 bytes from offset {start2}, only 47 present", start2 + 47), Fails(File(f8x2, data: new byte[47])));
+        Assert.Equal(Msg("1 trailing bytes after the 48 data bytes of shape (2, 3)", start2 + 48), Fails(File(f8x2, data: new byte[49])));
     }
 
     [Fact]
