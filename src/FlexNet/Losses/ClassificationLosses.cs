@@ -66,6 +66,7 @@ public sealed class KLDivergence : Loss
         using (Autograd.NoGrad()) tlogt = t * t.Clip(1e-30, double.MaxValue).Log();
         var logp = FromLogits ? NN.LogSoftmax(output, -1) : output.Clip(1e-8, 1).Log();
         var r = tlogt - t * logp;
+        // Stryker disable once Equality : equivalent: at rank 1, Sum(-1) and Sum() give the same scalar
         return r.Rank <= 1 ? r.Sum() : r.Sum(-1);
     }
 }

@@ -73,8 +73,9 @@ public sealed class CrossEntropy : Loss
     internal static Tensor LabelRows(Tensor logits, Tensor labels)
     {
         int m = logits.ShapeArray[0], c = logits.ShapeArray[1];
-        // the labels as a contiguous Int32 tensor of this step (no int[] copy per step); the node reads them in backward
-        var labT = labels.DType == DType.Int32 ? labels.Contiguous() : Tensor.FromArray(labels.ToInt32Array(), labels.Length);
+        // the labels as a contiguous Int32 tensor of this step (no int[] copy per step); the node reads them in backward.
+        // They are Int32: PerSample, the only caller, takes this path for Int32 targets only.
+        var labT = labels.Contiguous();
         var lab = labT.Data<int>();
         for (int i = 0; i < m; i++)
             if ((uint)lab[i] >= (uint)c)
@@ -106,6 +107,7 @@ public sealed class CrossEntropy : Loss
         /// <summary>A node for the rows' losses (a dead one of an earlier training step when there is one).</summary>
         internal static LabelRowsBackward Make(Tensor logits, Tensor logp, Tensor labels)
         {
+            // Stryker disable once NullCoalescing : a pooled dead node is re-armed in full; a new one differs in memory only
             var n = NodePool<LabelRowsBackward>.Take() ?? new LabelRowsBackward();
             n.Rearm([logits]);
             n._logp = logp;
@@ -148,6 +150,7 @@ public sealed class CrossEntropy : Loss
             Accumulate(0, gx);
         }
 
+        // Stryker disable once Block : memory only: the node drops its saved tensors when it is released; a pooled node is re-armed (Make) before it is read again
         protected override void ReleaseSaved()
         {
             _logp = null;

@@ -30,7 +30,9 @@ public abstract class Loss
     /// <summary>The losses by name: theanets' names with Keras' and PyTorch's as aliases.</summary>
     private static readonly Registry<Func<Loss>> Losses = Build();
 
-    private static Registry<Func<Loss>> Build()
+    /// <summary>A fresh registry of the built-in losses (internal: tests check a fresh one, since the static one is built
+    /// once per process).</summary>
+    internal static Registry<Func<Loss>> Build()
     {
         var r = new Registry<Func<Loss>>("loss");
         r.Register("mse", () => new MeanSquaredError(), "mean_squared_error", "MSELoss");
@@ -99,6 +101,7 @@ public abstract class Loss
             default:
                 // Σ w over the broadcast sample shape (a constant: weights carry no gradient)
                 double sw;
+                // Stryker disable once Arithmetic : equivalent: w / 1 is w * 1 (the ones only broadcast w to the sample shape)
                 using (Autodiff.Autograd.NoGrad()) sw = (w * Tensor.Ones(per.ShapeArray, per.DType)).Sum().Item();
                 return sw > 0 ? weighted.Sum() / sw : weighted.Sum() * 0.0;
         }
@@ -127,6 +130,7 @@ public abstract class Loss
         {
             throw new ShapeMismatchException($"{Name} loss: {what} {ShapeUtil.Format(w.Shape)} do not broadcast to the per-sample shape {ShapeUtil.Format(per.Shape)}.");
         }
+        // Stryker disable once Conditional : equivalent: To(the same dtype) is a copy with the same values
         return w.DType == per.DType ? w.Detach() : w.Detach().To(per.DType);
     }
 
@@ -138,6 +142,7 @@ public abstract class Loss
     {
         if (!ShapeUtil.SameShape(output.Shape, target.Shape))
             throw new ShapeMismatchException($"{Name} loss: target {ShapeUtil.Format(target.Shape)} must have the output's shape {ShapeUtil.Format(output.Shape)}.");
+        // Stryker disable once Conditional : equivalent: To(the same dtype) is a copy with the same values (the target carries no gradient)
         return target.DType == output.DType ? target : target.To(output.DType);
     }
 
