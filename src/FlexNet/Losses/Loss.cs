@@ -103,7 +103,9 @@ public abstract class Loss
                 double sw;
                 // Stryker disable once Arithmetic : equivalent: w / 1 is w * 1 (the ones only broadcast w to the sample shape)
                 using (Autodiff.Autograd.NoGrad()) sw = (w * Tensor.Ones(per.ShapeArray, per.DType)).Sum().Item();
-                return sw > 0 ? weighted.Sum() / sw : weighted.Sum() * 0.0;
+                if (sw > 0) return weighted.Sum() / sw;
+                // Stryker disable once Linq : equivalent: with no positive weight the loss is 0 (Max times 0.0 is the same 0), kept in the graph so its gradient is 0
+                return weighted.Sum() * 0.0;
         }
     }
 
@@ -151,6 +153,7 @@ public abstract class Loss
     /// <returns>Per-sample values.</returns>
     protected static Tensor FeatureMean(Tensor elementwise) => elementwise.Rank <= 1 ? elementwise : elementwise.Mean(LastAxis);
 
+    // Stryker disable once Unary : a static initializer, run once per process before any mutant is active; Rank3OutputsAverageOverTheLastAxis fails with [1] (planted by hand)
     private static readonly int[] LastAxis = [-1]; // Mean(-1) would allocate its params array at every call (read only)
 
     /// <summary>Creates a registered loss by name (case-insensitive).</summary>
