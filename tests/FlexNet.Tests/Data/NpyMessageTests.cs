@@ -17,7 +17,8 @@ public sealed class NpyMessageTests
         return Raw(h, major, data);
     }
 
-    private static byte[] Raw(byte[] h, int major, byte[]? data)
+    /// <summary>An NPY file built byte by byte: magic, version, header length (u16 for 1.x, u32 otherwise), header, data.</summary>
+    internal static byte[] Raw(byte[] h, int major, byte[]? data)
     {
         var ms = new MemoryStream();
         ms.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', (byte)major, 0]);

@@ -124,16 +124,7 @@ public sealed class NpyTests : IDisposable
     }
 
     private static byte[] Handmade(string header, int major = 1, byte[]? data = null)
-    {
-        byte[] h = Encoding.Latin1.GetBytes(header);
-        var ms = new MemoryStream();
-        ms.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', (byte)major, 0]);
-        if (major == 1) ms.Write(BitConverter.GetBytes((ushort)h.Length));
-        else ms.Write(BitConverter.GetBytes((uint)h.Length));
-        ms.Write(h);
-        ms.Write(data ?? []);
-        return ms.ToArray();
-    }
+        => NpyMessageTests.Raw(Encoding.Latin1.GetBytes(header), major, data);
 
     [Fact]
     public void ReadsVersion2And3Headers_DoubleQuotes_AndPython2Longs()
