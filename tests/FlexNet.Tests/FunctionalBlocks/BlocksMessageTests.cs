@@ -158,12 +158,25 @@ public class BlocksMessageTests
         Assert.Equal("Block 'linear1': units must be positive. Received: -3 (Parameter 'units')", e1.Message);
         // 65536² = 2³² features: rejected before any weight is allocated
         var e2 = Assert.Throws<ShapeMismatchException>(() => Blocks.Linear(Blocks.Input([65536, 65536]), 1));
-        Assert.Equal("Blocks.Linear 'linear1': input 'input' of per-sample shape [65536, 65536] has too many features (4294967296).", e2.Message);
+        Assert.Equal("Blocks.Linear 'linear1': input 'input' of per-sample shape [65536, 65536] has more than 2147483591 features.", e2.Message);
+        // 2⁶⁴ features wrapped a long product to 0 and built a weight [1, 0]
+        var e3 = Assert.Throws<ShapeMismatchException>(() => Blocks.Linear(Blocks.Input([65536, 65536, 65536, 65536]), 1));
+        Assert.Equal("Blocks.Linear 'linear1': input 'input' of per-sample shape [65536, 65536, 65536, 65536] has more than 2147483591 features.", e3.Message);
+        // Array.MaxLength + 1 features, one unit: the first count past the limit
+        var e4 = Assert.Throws<ShapeMismatchException>(() => Blocks.Linear(Blocks.Input([2147483592]), 1, name: "big"));
+        Assert.Equal("Blocks.Linear 'big': input 'input' of per-sample shape [2147483592] has more than 2147483591 features.", e4.Message);
+        // few enough features, too many weights: 2 × 2³⁰ = 2³¹, and Array.MaxLength features with 2 units
+        var e5 = Assert.Throws<ShapeMismatchException>(() => Blocks.Linear(Blocks.Input([1024, 1048576]), 2));
+        Assert.Equal("Blocks.Linear 'linear1': input 'input' of per-sample shape [1024, 1048576] has 1073741824 features; a weight [2, 1073741824] would hold more than 2147483591 elements.", e5.Message);
+        var e6 = Assert.Throws<ShapeMismatchException>(() => Blocks.Linear(Blocks.Input([2147483591]), 2));
+        Assert.Equal("Blocks.Linear 'linear1': input 'input' of per-sample shape [2147483591] has 2147483591 features; a weight [2, 2147483591] would hold more than 2147483591 elements.", e6.Message);
+        // the largest weight a test can afford, to show the check lets ordinary ones through
+        Assert.Equal([3], Blocks.Linear(Blocks.Input([1000, 1000]), 3, bias: false).Shape);
 
         Assert.Throws<ArgumentNullException>("input", () => Blocks.Dropout(null!, 0.5));
-        var e3 = Assert.Throws<ArgumentOutOfRangeException>(() => Blocks.Dropout(vec, 1));
-        Assert.Equal("p", e3.ParamName);
-        Assert.Equal("Blocks.Dropout 'dropout1': the drop probability must be in [0, 1). Received: 1 (Parameter 'p')", e3.Message);
+        var ed = Assert.Throws<ArgumentOutOfRangeException>(() => Blocks.Dropout(vec, 1));
+        Assert.Equal("p", ed.ParamName);
+        Assert.Equal("Blocks.Dropout 'dropout1': the drop probability must be in [0, 1). Received: 1 (Parameter 'p')", ed.Message);
         Assert.Throws<ArgumentOutOfRangeException>("p", () => Blocks.Dropout(vec, double.NaN));
         Assert.Equal("Dropout(0.25)", Blocks.Dropout(vec, 0.25).Description);
     }
@@ -199,6 +212,20 @@ public class BlocksMessageTests
                 for (int i = 0; i < ys.Length; i++) Assert.Equal(expected[i], ys[i], 12);
             }
         }
+    }
+
+    [Fact]
+    public void ConvRejectsAWeightTooLargeForOneArrayByName()
+    {
+        // 2 × 65536 × 128 × 128 = 2³¹ elements; the kernel fits the 128 × 128 input
+        var e = Assert.Throws<ShapeMismatchException>(() => Blocks.Conv(Blocks.Input([65536, 128, 128]), 2, 128, name: "wide"));
+        Assert.Equal("Blocks.Conv 'wide': a weight [2, 65536, 128, 128] for input 'input' of per-sample shape [65536, 128, 128] would hold more than 2147483591 elements.", e.Message);
+        // the fit of the kernel is checked first
+        var e2 = Assert.Throws<ShapeMismatchException>(() => Blocks.Conv(Blocks.Input([65536, 4, 4]), 65536, 5));
+        Assert.Contains("the 5×5 kernel does not fit the height 4", e2.Message);
+        // 65536³ would wrap a product of ints; 65536 × 65536 × 1 × 1 = 2³² does not fit either
+        var e3 = Assert.Throws<ShapeMismatchException>(() => Blocks.Conv(Blocks.Input([65536, 2, 2]), 65536, 1));
+        Assert.Equal("Blocks.Conv 'conv1': a weight [65536, 65536, 1, 1] for input 'input' of per-sample shape [65536, 2, 2] would hold more than 2147483591 elements.", e3.Message);
     }
 
     private static string Row(string name, string description, string shape, long own) =>
