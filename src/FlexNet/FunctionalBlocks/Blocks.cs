@@ -72,7 +72,8 @@ public static class Blocks
     /// <param name="bias">Whether to add a per-channel bias.</param>
     /// <param name="name">Block name (default <c>conv{index}</c>).</param>
     /// <returns>The convolution block.</returns>
-    /// <exception cref="ShapeMismatchException">The input is not [C, H, W], or the kernel does not fit in the (padded) input.</exception>
+    /// <exception cref="ShapeMismatchException">The input is not [C, H, W], the kernel does not fit in the (padded) input, or
+    /// the weight [F, C, k, k] would hold more than <see cref="Array.MaxLength"/> elements.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A non-positive filter count, kernel size or stride.</exception>
     public static Block Conv(Block input, int filters, int kernel, RandomGenerator? rng = null, int stride = 1,
                              Padding padding = default, bool bias = true, string? name = null)
@@ -88,6 +89,10 @@ public static class Blocks
         int c = s[0];
         int oh = ConvOut(name, input, s[1], kernel, stride, padding, padding.Top, padding.Bottom, "height");
         int ow = ConvOut(name, input, s[2], kernel, stride, padding, padding.Left, padding.Right, "width");
+        // the weight [F, C, k, k] must fit in one array (the kernel fits the padded input, which alone does not bound it)
+        // Stryker disable once Equality : >= differs only for a weight of exactly Array.MaxLength elements, which the original then allocates (8.6 GB): no test can run it
+        if (Capped(Capped(Capped(filters, c), kernel), kernel) > Array.MaxLength)
+            throw new ShapeMismatchException($"Blocks.Conv '{name}': a weight [{filters}, {c}, {kernel}, {kernel}] for input '{input.Name}' of per-sample shape {Format(s)} would hold more than {Array.MaxLength} elements.");
         Tensor w;
         Tensor? b = null;
         using (TensorScope.Suspend())
@@ -99,7 +104,9 @@ public static class Blocks
         if (b is not null) b.Name = name + ".bias";
         var prevOut = input.Output;
         var prevEval = input.EvalOutput;
-        return new Block(input, name, $"Conv2d({c} → {filters}, {kernel}×{kernel}, stride {stride}, padding {(padding.IsSame ? "same" : padding == Padding.Valid ? "valid" : padding.ToString())})",
+        // Padding.ToString() gives "same", "1" or "(1, 0, 2, 0)"; only no padding at all gets a word of its own
+        string pad = padding == Padding.Valid ? "valid" : padding.ToString();
+        return new Block(input, name, $"Conv2d({c} → {filters}, {kernel}×{kernel}, stride {stride}, padding {pad})",
             input.DType, [filters, oh, ow],
             x => NN.Conv2d(prevOut(x), w, b, stride, padding),
             x => NN.Conv2d(prevEval(x), w, b, stride, padding),
@@ -167,15 +174,20 @@ public static class Blocks
     /// <param name="name">Block name (default <c>linear{index}</c>).</param>
     /// <returns>The linear block.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A non-positive unit count.</exception>
+    /// <exception cref="ShapeMismatchException">D or the weight [units, D] exceeds <see cref="Array.MaxLength"/> elements.</exception>
     public static Block Linear(Block input, int units, RandomGenerator? rng = null, bool bias = true, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         name ??= "linear" + (input.Index + 1);
         Positive(name, "units", units);
         long features = 1;
-        foreach (int d in input.Shape) features *= d;
-        if (features > int.MaxValue)
-            throw new ShapeMismatchException($"Blocks.Linear '{name}': input '{input.Name}' of per-sample shape {Format(input.Shape)} has too many features ({features}).");
+        foreach (int d in input.Shape) features = Capped(features, d); // [65536, 65536, 65536, 65536] must not wrap to 0
+        if (features > Array.MaxLength)
+            throw new ShapeMismatchException($"Blocks.Linear '{name}': input '{input.Name}' of per-sample shape {Format(input.Shape)} has more than {Array.MaxLength} features.");
+        // the weight [units, D] must fit in one array: checked here, by name, instead of failing in the allocation
+        // Stryker disable once Equality : >= differs only for a weight of exactly Array.MaxLength elements, which the original then allocates (8.6 GB): no test can run it
+        if (Capped(features, units) > Array.MaxLength)
+            throw new ShapeMismatchException($"Blocks.Linear '{name}': input '{input.Name}' of per-sample shape {Format(input.Shape)} has {features} features; a weight [{units}, {features}] would hold more than {Array.MaxLength} elements.");
         int fin = (int)features;
         Tensor w;
         Tensor? b = null;
@@ -191,7 +203,9 @@ public static class Blocks
         var prevEval = input.EvalOutput;
         return new Block(input, name, flatten ? $"Linear(flatten {Format(input.Shape)} = {fin} → {units})" : $"Linear({fin} → {units})",
             input.DType, [units],
+            // Stryker disable once Conditional : speed only: Flatten() of an [N, D] batch is a reshape to the same [N, D] (same values, same gradient); skipping it saves a node per call
             x => NN.Linear(flatten ? prevOut(x).Flatten() : prevOut(x), w, b),
+            // Stryker disable once Conditional : speed only: as above, for the inference pipeline
             x => NN.Linear(flatten ? prevEval(x).Flatten() : prevEval(x), w, b),
             b is null ? [w] : [w, b]);
     }
@@ -226,6 +240,9 @@ public static class Blocks
             throw new ShapeMismatchException($"Blocks.Conv '{name}': the {kernel}×{kernel} kernel does not fit the {axis} {size} (padded {padded}) of input '{input.Name}' of per-sample shape {Format(input.Shape)}.");
         return (padded - kernel) / stride + 1;
     }
+
+    /// <summary>a·b for 0 ≤ a ≤ Array.MaxLength + 1 and 0 ≤ b ≤ int.MaxValue, capped at Array.MaxLength + 1 (no overflow: a·b &lt; 2⁶²).</summary>
+    private static long Capped(long a, int b) => Math.Min(a * b, (long)Array.MaxLength + 1);
 
     private static void Positive(string name, string what, int value)
     {
