@@ -15,6 +15,12 @@ public class BlocksMessageTests
     [Fact]
     public void InputRejectsBadDeclarationsAndBatchesWithWholeMessages()
     {
+        // null or blank arguments, each by its own check (the 10:14 rerun's two survivors)
+        Assert.Equal("shape", Assert.Throws<ArgumentNullException>(() => Blocks.Input(null!)).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentNullException>(() => Blocks.Input([3], name: null!)).ParamName);
+        var blank = Assert.Throws<ArgumentException>(() => Blocks.Input([3], name: " "));
+        Assert.Equal("name", blank.ParamName);
+        Assert.IsNotType<ShapeMismatchException>(blank);
         var e1 = Assert.Throws<ArgumentException>(() => Blocks.Input([3], DType.Int32));
         Assert.Equal("dtype", e1.ParamName);
         Assert.Equal("Blocks.Input 'input': dtype must be Float32 or Float64. Received: Int32 (Parameter 'dtype')", e1.Message);
