@@ -111,7 +111,11 @@ internal sealed class MachineWorkload : IWorkload
         {
             // Zen 5 (family 0x1A): four FP pipes, two of them FMA, 512 bits wide on server parts.
             if (family >= 0x1A) return (2, $"AMD family {family} (Zen 5): 2 FMA pipes, full-width AVX-512");
-            // Zen 2-4 (0x17, 0x19): two 256-bit FMA pipes; AVX-512 (Zen 4) runs as two halves = one 512-bit FMA.
+            // Zen and Zen+ (family 0x17, models below 0x30): two 128-bit FMA pipes, so one 256-bit FMA per cycle.
+            int.TryParse(info.GetValueOrDefault("model", "0"), out int cpuModel);
+            if (family == 0x17 && cpuModel < 0x30)
+                return (lanes >= 8 ? 1 : 2, $"AMD family {family} model {cpuModel} (Zen/Zen+): 2 FMA pipes of 128 bits");
+            // Zen 2-4 (0x17 from model 0x30, 0x19): two 256-bit FMA pipes; AVX-512 (Zen 4) runs as two halves = one 512-bit FMA.
             if (lanes == 16) return (1, $"AMD family {family} (Zen 4): AVX-512 on two 256-bit FMA pipes");
             return (2, $"AMD family {family}: 2 FMA pipes of 256 bits");
         }
