@@ -75,14 +75,24 @@ public static class Init
     /// <summary>(fan_in, fan_out) of a [out, in, k...] shape.</summary>
     /// <param name="shape">Shape of rank ≥ 1.</param>
     /// <returns>The fans.</returns>
-    /// <exception cref="ShapeMismatchException">The shape has rank 0.</exception>
+    /// <exception cref="ShapeMismatchException">The shape has rank 0, a negative dimension, or a fan above
+    /// <see cref="int.MaxValue"/>.</exception>
     public static (int FanIn, int FanOut) Fans(ReadOnlySpan<int> shape)
     {
         if (shape.Length == 0) throw new ShapeMismatchException("Init.Fans: a scalar shape [] has no fan-in or fan-out.");
+        for (int d = 0; d < shape.Length; d++)
+            if (shape[d] < 0)
+                throw new ShapeMismatchException($"Init.Fans: shape {ShapeUtil.Format(shape)} has a negative dimension.");
         if (shape.Length == 1) return (shape[0], shape[0]);
-        int receptive = 1;
-        for (int d = 2; d < shape.Length; d++) receptive *= shape[d];
-        return (shape[1] * receptive, shape[0] * receptive);
+        // in long, saturated at 2^31 (a later zero dimension still gives 0): each factor is below 2^31, so no
+        // product wraps
+        const long Saturated = (long)int.MaxValue + 1;
+        long receptive = 1;
+        for (int d = 2; d < shape.Length; d++) receptive = Math.Min(receptive * shape[d], Saturated);
+        long fanIn = shape[1] * receptive, fanOut = shape[0] * receptive;
+        if (receptive > int.MaxValue || fanIn > int.MaxValue || fanOut > int.MaxValue)
+            throw new ShapeMismatchException($"Init.Fans: shape {ShapeUtil.Format(shape)} has a fan above {int.MaxValue}.");
+        return ((int)fanIn, (int)fanOut);
     }
 
     /// <summary>Glorot / Xavier uniform: U(−a, a), a = gain·√(6 / (fan_in + fan_out)).</summary>

@@ -68,6 +68,29 @@ public sealed class InitMutationGapTests
     }
 
     [Fact]
+    public void FansAboveInt32AreRefusedInsteadOfWrapping_ZeroAndLargeFansAreExact()
+    {
+        // 65,536 × 65,536 = 2^32 would wrap to 0 in int arithmetic (then √(6 / 0) = ∞ bounds)
+        Assert.Equal("Init.Fans: shape [2, 65536, 65536] has a fan above 2147483647.", Message(() => Init.Fans([2, 65536, 65536])));
+        Assert.Equal("Init.Fans: shape [3, 2, 1073741824] has a fan above 2147483647.", Message(() => Init.Fans([3, 2, 1 << 30])));
+        // the receptive field alone above 2^31, and a fan_out above it while fan_in is not
+        Assert.Equal("Init.Fans: shape [1, 1, 65536, 65536] has a fan above 2147483647.", Message(() => Init.Fans([1, 1, 65536, 65536])));
+        Assert.Equal("Init.Fans: shape [1073741824, 1, 2] has a fan above 2147483647.", Message(() => Init.Fans([1 << 30, 1, 2])));
+        // 2^64 wraps even a long to 0: the product saturates instead
+        Assert.Equal("Init.Fans: shape [1, 1, 65536, 65536, 65536, 65536] has a fan above 2147483647.",
+            Message(() => Init.Fans([1, 1, 65536, 65536, 65536, 65536])));
+        Assert.Equal("Init.Fans: shape [4, -3] has a negative dimension.", Message(() => Init.Fans([4, -3])));
+        Assert.Equal("Init.Fans: shape [-4] has a negative dimension.", Message(() => Init.Fans([-4])));
+        Assert.Equal("Init.Fans: shape [2, 65536, 65536] has a fan above 2147483647.",
+            Assert.Throws<ShapeMismatchException>(() => Init.GlorotUniform([2, 65536, 65536])).Message);
+        // exactly at the limit, and a zero dimension after a saturated product: exact
+        Assert.Equal((int.MaxValue, 1), Init.Fans([1, int.MaxValue]));
+        Assert.Equal((1 << 30, 1 << 30), Init.Fans([2, 2, 1 << 29]));
+        Assert.Equal((0, 0), Init.Fans([3, 5, 65536, 65536, 0]));
+        Assert.Equal((0, 6), Init.Fans([6, 0]));
+    }
+
+    [Fact]
     public void ShapeErrorsNameTheInitialiserAndTheShape()
     {
         Assert.Equal("Init.Fans: a scalar shape [] has no fan-in or fan-out.", Message(() => Init.Fans([])));
