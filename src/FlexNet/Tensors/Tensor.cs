@@ -115,7 +115,8 @@ public sealed partial class Tensor
     {
         // Stryker disable once Statement,String: equivalent: Debug.Assert is compiled out of the Release build the tests run
         Debug.Assert(IsContiguous, "Data<T> on a non-contiguous view");
-        return new Span<T>(Storage.Array<T>(), Offset, Length);
+        // an empty view may start past the end of its buffer (a slice of an empty [0, 4H] tensor at column H)
+        return Length == 0 ? Span<T>.Empty : new Span<T>(Storage.Array<T>(), Offset, Length);
     }
 
     /// <summary>The whole underlying buffer (for strided kernels).</summary>

@@ -377,11 +377,13 @@ public sealed class GatedCellMutationGapTests
     }
 
     /// <summary>An empty batch steps to an empty output and zero weight gradients (the fused ops skip their kernels for
-    /// N = 0; running them over zero rows would do nothing either). The peephole LSTM is left out: its composite gates
-    /// slice an empty [0, 4H] tensor at a nonzero offset, which the binary ops reject (a separate gap).</summary>
+    /// N = 0; running them over zero rows would do nothing either). The peephole LSTM's composite gates slice an empty
+    /// [0, 4H] tensor at a nonzero offset, past the end of its empty buffer: that view's data is the empty span (it
+    /// threw ArgumentOutOfRangeException before).</summary>
     [Theory]
     [InlineData("GruCell")]
     [InlineData("LstmCell")]
+    [InlineData("LstmCell+peepholes")]
     public void AnEmptyBatchStepsToAnEmptyOutputAndZeroGradients(string name)
     {
         var c = Build(name, 3, 4);
