@@ -52,6 +52,26 @@ public sealed class CellMutationGapTests
         };
     }
 
+    /// <summary>Asserts that <paramref name="p"/> is a trainable parameter of <paramref name="shape"/> and
+    /// <paramref name="dtype"/> holding the next draws of <paramref name="rng"/> as U(−k, k) = −k + 2k·u, each inside
+    /// the bound; returns its values. Shared with <see cref="GatedCellMutationGapTests"/>.</summary>
+    internal static double[] AssertSeededDraws(Tensor p, int[] shape, DType dtype, RandomGenerator rng, double k, string what)
+    {
+        Assert.Equal(shape, p.ShapeArray);
+        Assert.Equal(dtype, p.DType);
+        Assert.True(p.RequiresGrad, $"{what} is trainable");
+        var values = p.ToDoubleArray();
+        var want = new double[values.Length];
+        for (int j = 0; j < want.Length; j++)
+        {
+            double u = -k + 2 * k * rng.NextDouble();
+            want[j] = dtype == DType.Float32 ? (float)u : u;
+        }
+        T.Close(want, values, 1e-15, 0, what);
+        Assert.All(values, v => Assert.InRange(Math.Abs(v), 0, k));
+        return values;
+    }
+
     public static TheoryData<string, DType> FreshKinds()
     {
         var data = new TheoryData<string, DType>();
@@ -75,24 +95,16 @@ public sealed class CellMutationGapTests
         {
             var (name, shape, drawn) = spec[i];
             var p = cell.Parameters[i];
-            Assert.Equal(shape, p.ShapeArray);
-            Assert.Equal(dtype, p.DType);
-            Assert.True(p.RequiresGrad, $"{kind} {name} is trainable");
-            var values = p.ToDoubleArray();
             if (!drawn)
             {
-                Assert.All(values, v => Assert.Equal(0.0, v));
+                Assert.Equal(shape, p.ShapeArray);
+                Assert.Equal(dtype, p.DType);
+                Assert.True(p.RequiresGrad, $"{kind} {name} is trainable");
+                Assert.All(p.ToDoubleArray(), v => Assert.Equal(0.0, v));
                 continue;
             }
-            var want = new double[values.Length];
-            for (int j = 0; j < want.Length; j++)
-            {
-                double u = -k + 2 * k * rng.NextDouble();
-                want[j] = dtype == DType.Float32 ? (float)u : u;
-            }
-            T.Close(want, values, 1e-15, 0, $"{kind} {dtype} {name}");
-            // U(−1/√H, 1/√H): inside the bound, and a few hundred draws come close to it
-            Assert.All(values, v => Assert.InRange(Math.Abs(v), 0, k));
+            var values = AssertSeededDraws(p, shape, dtype, rng, k, $"{kind} {dtype} {name}");
+            // a few hundred draws of U(−1/√H, 1/√H) come close to the bound
             if (values.Length >= 100) Assert.True(values.Max(Math.Abs) > 0.9 * k, $"{kind} {name}: max |w| {values.Max(Math.Abs)} of bound {k}");
         }
         if (cell is RrnnCell r)

@@ -54,19 +54,7 @@ public sealed class GatedCellMutationGapTests
         for (int i = 0; i < spec.Length; i++)
         {
             var (name, shape) = spec[i];
-            var p = cell.Parameters[i];
-            Assert.Equal(shape, p.ShapeArray);
-            Assert.Equal(dtype, p.DType);
-            Assert.True(p.RequiresGrad, $"{kind} {name} is trainable");
-            var values = p.ToDoubleArray();
-            var want = new double[values.Length];
-            for (int j = 0; j < want.Length; j++)
-            {
-                double u = -k + 2 * k * rng.NextDouble();
-                want[j] = dtype == DType.Float32 ? (float)u : u;
-            }
-            T.Close(want, values, 1e-15, 0, $"{kind} {dtype} {name}");
-            Assert.All(values, v => Assert.InRange(Math.Abs(v), 0, k));
+            CellMutationGapTests.AssertSeededDraws(cell.Parameters[i], shape, dtype, rng, k, $"{kind} {dtype} {name}");
         }
     }
 
