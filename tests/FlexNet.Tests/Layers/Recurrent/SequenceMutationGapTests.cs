@@ -258,8 +258,8 @@ public sealed class SequenceMutationGapTests
         }
     }
 
-    /// <summary>Both biases as results of other ops, each also used once more after the sequence: their gradients are
-    /// pending sums that later uses add to in place, so the two must not share one buffer.</summary>
+    /// <summary>Both biases as results of other ops, each also used once more: their gradients are pending sums that
+    /// the other uses add to in place, so the sequence must not hand the two one shared buffer.</summary>
     [Fact]
     public void ElmanBiasGradientsAreSeparateBuffersWhenTheBiasesAreResultsOfOps()
     {
@@ -268,7 +268,7 @@ public sealed class SequenceMutationGapTests
         foreach (var t in baseline) t.RequireGrad();
         (Rnn(baseline, RecurrentActivation.Tanh, false) * g).Sum().Backward();
         double[] cIh = [1, 2, 3, 4, 5, 6], cHh = [-3, 0.5, 7, 1, -1, 2];
-        foreach (bool extraOnIh in new[] { false, true })
+        foreach (bool extraFirst in new[] { false, true })
         {
             var a = RnnArgs();
             foreach (var t in a) t.RequireGrad();
@@ -276,18 +276,19 @@ public sealed class SequenceMutationGapTests
             used[3] = a[3] * 1.0;
             used[4] = a[4] * 1.0;
             var y = Rnn(used, RecurrentActivation.Tanh, false);
-            // the extra use comes after the sequence in the recording, so backward adds it after the sequence's node ran
-            var extra = extraOnIh ? (used[3] * Tensor.FromArray(cIh, [Hs])).Sum() : (used[4] * Tensor.FromArray(cHh, [Hs])).Sum();
-            ((y * g).Sum() + extra).Backward();
+            var extra = (used[3] * Tensor.FromArray(cIh, [Hs])).Sum() + (used[4] * Tensor.FromArray(cHh, [Hs])).Sum();
+            // the walk's order follows the operands: with the extra uses first, their gradients are added after the
+            // sequence's node ran (into the pending gradients it handed on); second, before
+            (extraFirst ? extra + (y * g).Sum() : (y * g).Sum() + extra).Backward();
             var wantIh = baseline[3].Grad!.ToDoubleArray();
             var wantHh = baseline[4].Grad!.ToDoubleArray();
             for (int j = 0; j < Hs; j++)
             {
-                if (extraOnIh) wantIh[j] += cIh[j];
-                else wantHh[j] += cHh[j];
+                wantIh[j] += cIh[j];
+                wantHh[j] += cHh[j];
             }
-            T.Close(wantIh, a[3].Grad!.ToDoubleArray(), 1e-14, 1e-14, $"b_ih (extra use on b_ih: {extraOnIh})");
-            T.Close(wantHh, a[4].Grad!.ToDoubleArray(), 1e-14, 1e-14, $"b_hh (extra use on b_ih: {extraOnIh})");
+            T.Close(wantIh, a[3].Grad!.ToDoubleArray(), 1e-14, 1e-14, $"b_ih (extra uses first: {extraFirst})");
+            T.Close(wantHh, a[4].Grad!.ToDoubleArray(), 1e-14, 1e-14, $"b_hh (extra uses first: {extraFirst})");
         }
     }
 
