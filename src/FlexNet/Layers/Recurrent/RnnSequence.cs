@@ -52,7 +52,9 @@ internal static class RnnSequence
             TensorPrimitives.Add(bIh.Contiguous().D, bHh.Contiguous().D, bias.D);
             Forward<double>(s, bias.D, p.D, y.D, steps, n, inF, hs);
         }
+        // Stryker disable once Statement: memory only: p and the summed bias go back to the pool (a plain allocation is collected instead)
         Autograd.ReleaseTemporary(p);
+        // Stryker disable once Statement: memory only (as the line above)
         Autograd.ReleaseTemporary(bias);
         if (Autograd.IsEnabled && (x.RequiresGrad || wIh.RequiresGrad || wHh.RequiresGrad || bIh.RequiresGrad
                                    || bHh.RequiresGrad || h0.RequiresGrad))
@@ -105,10 +107,13 @@ internal static class RnnSequence
 
         protected internal override void Backward(Tensor gy)
         {
+            // Stryker disable once String,Statement: unreachable: a second backward through a released graph is refused by the walk before any node runs
             var s = _s ?? throw new InvalidOperationException("RnnSequenceBackward: saved values were released.");
+            // Stryker disable once Conditional: equivalent: a contiguous gradient copied once more gives the same values
             var g = gy.IsContiguous ? gy : gy.Contiguous();
             if (g.DType == DType.Float32) Run<float>(s, g);
             else Run<double>(s, g);
+            // Stryker disable once Statement,Boolean: memory only: which buffer goes back to the pool after the walk is done with it
             if (!ReferenceEquals(g, gy)) Autograd.ReleaseTemporary(g);
         }
 
@@ -130,6 +135,7 @@ internal static class RnnSequence
                 // dh = dY_t (+ g_later·W_hh, already in dh), then g_t = dh ⊙ act′(h_t)
                 if (later >= 0) TensorPrimitives.Add(dh, dy.Slice(t * nh, nh), dh);
                 else dy.Slice(t * nh, nh).CopyTo(dh);
+                // Stryker disable once Statement: equivalent: g = dh ⊙ act′ with |act′| ≤ 1 is subnormal or zero wherever dh is, and g is flushed below
                 if (flush) Subnormals.FlushToZero(dh);
                 var gt = gAll.Slice(t * nh, nh);
                 gt.Clear();
@@ -137,6 +143,7 @@ internal static class RnnSequence
                 if (flush) Subnormals.FlushToZero(gt);
                 later = t;
                 // dh_{t−1} = g_t·W_hh [N, H]·[H, H]
+                // Stryker disable once Equality: equivalent: one more product into dh, which is then discarded (h0 needs no gradient)
                 if (k > 0 || needH0) Gemm.Run(false, false, n, hs, hs, T.One, gt, hs, w, hs, T.Zero, dh, hs);
             }
             var x = s.X.Data<T>();
@@ -153,6 +160,7 @@ internal static class RnnSequence
                 // dW_hh = Σ_t g_tᵀ·h_{t−1}: the steps whose h_{t−1} is a row of Y in one product, then the first step's h0
                 var target = LstmSequence.GradTarget<T>(Inputs[2]!, out T beta, out var temp);
                 int first = s.Reverse ? steps - 1 : 0;
+                // Stryker disable once Equality: equivalent: with one step the product runs over zero rows and leaves β·target
                 if (steps > 1)
                 {
                     var gSteps = s.Reverse ? gAll[..((steps - 1) * nh)] : gAll[nh..];
@@ -168,8 +176,11 @@ internal static class RnnSequence
                 var db = Tensor.Empty([hs], dtype);
                 db.Data<T>().Clear();
                 RowSum.AddColumnSums<T>(gAll, rows, hs, db.Data<T>());
+                // Stryker disable once Boolean: memory only: one input adopting db is safe (the other gets a copy); both adopting it is caught by SequenceMutationGapTests
                 if (NeedsGrad(3)) Accumulate(3, db, owned: false);
+                // Stryker disable once Boolean: memory only (as the line above)
                 if (NeedsGrad(4)) Accumulate(4, db, owned: false);
+                // Stryker disable once Statement: memory only
                 Autograd.ReleaseTemporary(db);
             }
             if (NeedsGrad(0))
@@ -179,7 +190,9 @@ internal static class RnnSequence
                 Accumulate(0, dx);
             }
             if (needH0) Accumulate(5, dhTensor);
+            // Stryker disable once Statement: memory only
             else Autograd.ReleaseTemporary(dhTensor);
+            // Stryker disable once Statement: memory only
             Autograd.ReleaseTemporary(gAllTensor);
         }
 

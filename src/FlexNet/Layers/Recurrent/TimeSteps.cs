@@ -44,6 +44,7 @@ internal static class TimeSteps
 
         internal DType DType { get; } = x.DType;
 
+        // Stryker disable once Boolean: memory only: owned: false hands on a copy of the same gradient
         protected internal override void Backward(Tensor gy) => Accumulate(0, gy, owned: true);
     }
 
