@@ -10,9 +10,10 @@ public sealed class Dropout : CatalogLayer
     /// <param name="rate">Drop probability p in [0, 1).</param>
     /// <param name="name">Layer name.</param>
     /// <param name="seed">Seed of the mask generator.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A rate outside [0, 1) (or NaN), as <see cref="DropoutLayer"/>.</exception>
     public Dropout(double rate, string? name = null, ulong? seed = null) : base(name, null)
     {
-        if (rate < 0 || rate >= 1) throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1). Received: {rate}");
+        if (!(rate >= 0 && rate < 1)) throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1). Received: {rate}");
         Rate = rate;
         Seed = seed;
     }
