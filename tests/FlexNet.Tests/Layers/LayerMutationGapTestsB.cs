@@ -77,12 +77,12 @@ public sealed class LayerMutationGapTestsB
     }
 
     /// <summary>h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh) over x [T, N, F] from h = 0, in plain loops: [T, N, H].</summary>
-    private static double[] Elman(RnnCell cell, double[] x, int steps, int n, int f)
+    private static double[] Elman(RnnCell cell, double[] x, int steps, int n, int f, double[]? h0 = null)
     {
         double[] wi = cell.WeightIh.ToDoubleArray(), wh = cell.WeightHh.ToDoubleArray(), bi = cell.BiasIh.ToDoubleArray(), bh = cell.BiasHh.ToDoubleArray();
         int hs = bi.Length;
         var y = new double[steps * n * hs];
-        var h = new double[n * hs];
+        var h = h0 ?? new double[n * hs];
         for (int t = 0; t < steps; t++)
         {
             var next = new double[n * hs];
@@ -188,6 +188,25 @@ public sealed class LayerMutationGapTestsB
         var fits = new BidirectionalLayer(new RNN(2, name: "g"), bw, "bj");
         fits.Run(T.Rand(35, 3, 2, 3).Detach());
         Assert.Same(cell, bw.Cell);
+    }
+
+    [Fact]
+    public void BothHalvesOfANodeStartFromItsInitialStateInput()
+    {
+        const int steps = 3, n = 2, f = 3;
+        var bi = new BidirectionalLayer(new RNN(2, name: "f"), name: "bi");
+        var xin = Input([steps, f]);
+        var hin = Input(2);
+        var m = new Model([xin, hin], [bi.Call(xin, hin)], "m", DType.Float64);
+        var x = T.Rand(38, n, steps, f).Detach();
+        var h0 = T.Rand(39, n, 2).Detach();
+        var y = m.Forward([x, h0], false)[0];
+        Assert.Equal([n, steps, 4], y.ShapeArray);
+        var xt = x.Transpose(0, 1).Contiguous().ToDoubleArray(); // time-major [T, N, F]
+        var yf = Elman((RnnCell)bi.Forward.Cell!, xt, steps, n, f, h0.ToDoubleArray());
+        var yb = Flip(Elman((RnnCell)bi.Backward.Cell!, Flip(xt, steps), steps, n, f, h0.ToDoubleArray()), steps);
+        var expected = Tensor.FromArray(ConcatRows(yf, 2, yb, 2), steps, n, 4).Transpose(0, 1).Contiguous().ToDoubleArray();
+        T.Close(expected, y.ToDoubleArray(), 1e-12, 1e-12, "bidirectional from h0");
     }
 
     [Fact]
