@@ -446,6 +446,7 @@ public sealed class LayerMutationGapTestsC
                      (new LayerInit(null, [new("sparsity", 0.5)]), "theanets"),
                      (new LayerInit("glorot_uniform", [new("sparsity_weight", 0.5), new("sparsity", 0.0)]), "glorot"),
                      (new LayerInit("torch", [new("sparsity", 0.5)]), "torch"),
+                     (new LayerInit("default", [new("sparsity", 0.5)]), "torch"),
                  })
         {
             int rows = 5, cols = 6;
@@ -506,5 +507,69 @@ public sealed class LayerMutationGapTestsC
         rng = new RandomGenerator(11);
         want = Normals(rng, 3, 1, 0.5).Select(v => (double)(float)v).ToArray();
         Assert.Equal(want, Apply(new LayerInit(null, [new("mean_bias", 1.0), new("std_bias", 0.5)]), [3], "bias", dtype: DType.Float32));
+    }
+
+    [Fact]
+    public void TorchAndAZeroSparsityDrawNothingFromTheNetworkGenerator()
+    {
+        foreach (var init in new[] { new LayerInit("torch"), new LayerInit("default"), new LayerInit("TORCH", [new("std_bias", 1.0)]) })
+        {
+            var net = new RandomGenerator(11);
+            var p = Param([3, 4]);
+            init.Apply(p, "weight", 0, net, "n.weight");
+            Same(Original([3, 4]), p.ToDoubleArray(), init.Scheme!);
+            Assert.Equal(new RandomGenerator(11).NextUInt64(), net.NextUInt64());
+        }
+        // sparsity 0: the theanets draws (15 pairs, no spare left) and nothing more
+        var g = new RandomGenerator(11);
+        var q = Param([5, 6]);
+        new LayerInit(null, [new("sparsity", 0.0)]).Apply(q, "weight", 0, g, "n.weight");
+        var replay = new RandomGenerator(11);
+        Same(Normals(replay, 30, 0, 1 / Math.Sqrt(11)), q.ToDoubleArray(), "sparsity 0");
+        Assert.Equal(replay.NextUInt64(), g.NextUInt64());
+    }
+
+    // ---------------------------------------------------------------- LayerNorm
+
+    [Fact]
+    public void LayerNormLayerRejectsANonPositiveOrNonFiniteEpsilon()
+    {
+        foreach (double bad in new[] { 0.0, -1.0, double.PositiveInfinity, double.NaN, double.NegativeInfinity })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LayerNormLayer(bad));
+            Assert.Equal("epsilon", e.ParamName);
+            Assert.Equal($"LayerNorm: epsilon must be positive. Received: {bad} (Parameter 'epsilon')", e.Message);
+        }
+        var l = new LayerNormLayer(double.Epsilon, "n");
+        Assert.Equal(double.Epsilon, l.Epsilon);
+        Assert.Equal("LayerNorm", l.Kind);
+    }
+
+    [Fact]
+    public void LayerNormChecksEpsilonAndBuildsTrainableGammaAndBetaUnderItsInitSettings()
+    {
+        foreach (double bad in new[] { 0.0, -1.0 })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LayerNorm(bad));
+            Assert.Equal($"LayerNorm: epsilon must be positive. Received: {bad} (Parameter 'epsilon')", e.Message);
+        }
+        var ln = new LayerNorm(1e-3, "ln", new LayerInit(null, [new("mean_gamma", 2.0), new("mean_beta", -1.0)]));
+        var config = ln.GetConfig()!;
+        Assert.Equal("layernorm", config["form"]);
+        Assert.Equal("layernorm", ln.Form);
+        Assert.Equal(1e-3, config["epsilon"]);
+        var x = FlexNet.Models.Functional.Input(4);
+        var m = new FlexNet.Models.Model(x, ln.Call(x), "m", DType.Float64, 3);
+        var gamma = m.Parameters.Single(t => t.Name == "ln.gamma");
+        var beta = m.Parameters.Single(t => t.Name == "ln.beta");
+        Assert.True(gamma.RequiresGrad);
+        Assert.True(beta.RequiresGrad);
+        Assert.Equal([2.0, 2, 2, 2], gamma.ToDoubleArray());
+        Assert.Equal([-1.0, -1, -1, -1], beta.ToDoubleArray());
+        // y = γ·(x − μ)/√(σ² + ε) + β on a plain row
+        double[] row = [1, 2, 4, 7];
+        double mu = row.Average(), v = row.Select(r => (r - mu) * (r - mu)).Average();
+        var y = m.Forward(Tensor.FromArray(row, 1, 4)).ToDoubleArray();
+        T.Close(row.Select(r => 2 * (r - mu) / Math.Sqrt(v + 1e-3) - 1).ToArray(), y, 1e-12, 1e-12, "layernorm");
     }
 }
