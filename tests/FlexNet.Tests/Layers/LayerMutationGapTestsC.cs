@@ -572,4 +572,38 @@ public sealed class LayerMutationGapTestsC
         var y = m.Forward(Tensor.FromArray(row, 1, 4)).ToDoubleArray();
         T.Close(row.Select(r => 2 * (r - mu) / Math.Sqrt(v + 1e-3) - 1).ToArray(), y, 1e-12, 1e-12, "layernorm");
     }
+
+    // ---------------------------------------------------------------- LocalResponseNorm
+
+    [Fact]
+    public void LocalResponseNormChecksItsArgumentsWithTheWholeMessageAndKeepsTheEdges()
+    {
+        foreach (int bad in new[] { 0, -2 })
+        {
+            Assert.Equal($"LRN: size must be >= 1. Received: {bad} (Parameter 'size')", Assert.Throws<ArgumentOutOfRangeException>(() => new LocalResponseNorm(bad)).Message);
+            Assert.Equal($"LRN: size must be >= 1. Received: {bad} (Parameter 'size')", Assert.Throws<ArgumentOutOfRangeException>(() => new LocalResponseNormLayer(bad)).Message);
+        }
+        foreach (var (alpha, k) in new[] { (0.1, 0.0), (0.1, -1.0), (-0.5, 1.0) })
+        {
+            Assert.Equal($"LRN: k must be > 0 and alpha >= 0. Received: k={k}, alpha={alpha} (Parameter 'k')",
+                         Assert.Throws<ArgumentOutOfRangeException>(() => new LocalResponseNorm(3, alpha, 0.75, k)).Message);
+            Assert.Equal($"LRN: k must be > 0, alpha >= 0 and beta finite. Received: k={k}, alpha={alpha}, beta=0.75 (Parameter 'k')",
+                         Assert.Throws<ArgumentOutOfRangeException>(() => new LocalResponseNormLayer(3, alpha, 0.75, k)).Message);
+        }
+        foreach (var (alpha, beta, k) in new[] { (0.1, 0.75, double.NaN), (double.NaN, 0.75, 1.0), (0.1, 0.75, double.PositiveInfinity), (double.PositiveInfinity, 0.75, 1.0), (0.1, double.NaN, 1.0), (0.1, double.NegativeInfinity, 1.0) })
+            Assert.Equal($"LRN: k must be > 0, alpha >= 0 and beta finite. Received: k={k}, alpha={alpha}, beta={beta} (Parameter 'k')",
+                         Assert.Throws<ArgumentOutOfRangeException>(() => new LocalResponseNormLayer(3, alpha, beta, k)).Message);
+        // the edges: one channel, alpha 0, the smallest positive k, any finite beta
+        var b = new LocalResponseNorm(1, 0.0, -2.0, double.Epsilon, "lrn");
+        Assert.Equal((1, 0.0, -2.0, double.Epsilon), (b.Size, b.Alpha, b.Beta, b.K));
+        Assert.Equal("lrn", b.Form);
+        var config = b.GetConfig()!;
+        Assert.Equal("lrn", config["form"]);
+        Assert.Equal((1, 0.0, -2.0, double.Epsilon), ((int)config["size"], (double)config["alpha"], (double)config["beta"], (double)config["k"]));
+        Assert.False(config.ContainsKey("init"));
+        var l = new LocalResponseNormLayer(1, 0.0, -2.0, double.Epsilon);
+        Assert.Equal((1, 0.0, -2.0, double.Epsilon), (l.Size, l.Alpha, l.Beta, l.K));
+        Assert.Equal("LRN(1)", l.Kind);
+        Assert.Equal("LRN(7)", new LocalResponseNormLayer(7).Kind);
+    }
 }
