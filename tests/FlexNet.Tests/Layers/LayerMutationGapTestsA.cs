@@ -45,6 +45,15 @@ public sealed class LayerMutationGapTestsA
         return (net, x);
     }
 
+    /// <summary>Attaches <paramref name="layer"/> to <paramref name="x"/>, makes its node the output and builds.</summary>
+    private static Layer AttachAndBuild(Network net, InputLayer x, CatalogLayer layer)
+    {
+        var node = layer.Attach(net, x);
+        net.AddOutput(node);
+        net.Build();
+        return node;
+    }
+
     // ------------------------------------------------------------------ BatchNorm builder and BatchNormLayer
 
     [Fact]
@@ -191,9 +200,7 @@ public sealed class LayerMutationGapTestsA
     {
         var (net, x) = Net(3, 3);
         var dense = new Dense(2, init: "ones", name: "d");
-        var node = dense.Attach(net, x);
-        net.AddOutput(node);
-        net.Build();
+        var node = AttachAndBuild(net, x, dense);
         Assert.All(dense.Weight.ToDoubleArray(), v => Assert.Equal(1.0, v));
         using (Autograd.NoGrad()) dense.Weight.CopyFrom(Tensor.Full([2, 3], 0.25, DType.Float64));
         node.Activation = "tanh"; // invalidates the build
@@ -232,9 +239,7 @@ public sealed class LayerMutationGapTestsA
     {
         var (net, x) = Net(3, 3);
         var bn = new BatchNorm(name: "bn", init: new LayerInit(null, Attrs(("mean_beta", 0.5), ("std_beta", 0))));
-        var node = (BatchNormLayer)bn.Attach(net, x);
-        net.AddOutput(node);
-        net.Build();
+        var node = (BatchNormLayer)AttachAndBuild(net, x, bn);
         Assert.Equal([0.5, 0.5, 0.5], node.Beta!.ToDoubleArray());
         Assert.Equal([1.0, 1.0, 1.0], node.Gamma!.ToDoubleArray()); // a scale keeps its default
     }
@@ -454,9 +459,7 @@ public sealed class LayerMutationGapTestsA
     {
         var (net, x) = Net(2, 3);
         var kind = new Dense(3, useBias: false, connection: "elementwise", name: "k");
-        var node = kind.Attach(net, x);
-        net.AddOutput(node);
-        net.Build();
+        var node = AttachAndBuild(net, x, kind);
         Assert.Null(kind.Bias);
         Assert.Null(node.Bias);
     }
@@ -468,9 +471,7 @@ public sealed class LayerMutationGapTestsA
     {
         var (net, x) = Net(2, 3);
         var d = new Dense(2, connection: "dense", name: "d");
-        var node = d.Attach(net, x);
-        net.AddOutput(node);
-        net.Build();
+        var node = AttachAndBuild(net, x, d);
         Assert.Equal([2, 3], d.Weight.ShapeArray);
         Assert.Equal([2], d.Bias!.ShapeArray);
         Assert.IsType<DenseConnection>(Assert.Single(d.Connections));
@@ -497,8 +498,7 @@ public sealed class LayerMutationGapTestsA
         var (net, x) = Net(2, 3);
         var init = new LayerInit(null, Attrs(("mean_weight", 0.25), ("std_weight", 0), ("mean_bias", 0.5), ("std_bias", 0)));
         var kind = new Dense(3, connection: "elementwise", name: "k", init: init);
-        net.AddOutput(kind.Attach(net, x));
-        net.Build();
+        AttachAndBuild(net, x, kind);
         var edge = Assert.IsType<ElementwiseConnection>(Assert.Single(kind.Connections));
         Assert.Equal([0.25, 0.25, 0.25], edge.Weight.ToDoubleArray());
         Assert.Equal([0.5, 0.5, 0.5], kind.Bias!.ToDoubleArray());
@@ -534,8 +534,7 @@ public sealed class LayerMutationGapTestsA
         const ulong seed = 21;
         var (net, x) = Net(seed, nin);
         var probe = new Probe(nout, "p", mean, std);
-        net.AddOutput(probe.Attach(net, x));
-        net.Build();
+        AttachAndBuild(net, x, probe);
         var w = Assert.Single(probe.Parameters);
         Assert.Equal("p.w", w.Name);
         Assert.Equal([nin, nout], w.ShapeArray);

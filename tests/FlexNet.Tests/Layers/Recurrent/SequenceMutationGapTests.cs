@@ -197,6 +197,13 @@ public sealed class SequenceMutationGapTests
 
     private static Tensor Lstm(Tensor[] a, bool reverse) => LstmSequence.Apply(a[0], a[1], a[2], a[3], a[4], a[5], a[6], reverse);
 
+    /// <summary><paramref name="a"/> with every tensor marked as a leaf that needs a gradient.</summary>
+    private static Tensor[] Leaves(Tensor[] a)
+    {
+        foreach (var t in a) t.RequireGrad();
+        return a;
+    }
+
     /// <summary>Fills the pool of this thread with NaN buffers of every small size, so that a buffer rented in the next
     /// scope holds NaN wherever the code reads it before writing it.</summary>
     private static void PoisonPool()
@@ -212,8 +219,7 @@ public sealed class SequenceMutationGapTests
 
     private static double[][] Grads(Func<Tensor[]> args, Func<Tensor[], Tensor> f, Tensor g, bool dirty)
     {
-        var a = args();
-        foreach (var t in a) t.RequireGrad();
+        var a = Leaves(args());
         if (dirty)
         {
             PoisonPool();
@@ -226,6 +232,19 @@ public sealed class SequenceMutationGapTests
         return r;
     }
 
+    /// <summary>The gradients of every input of <paramref name="f"/> are finite outside a scope and bit for bit the same
+    /// inside a scope whose pool holds NaN buffers.</summary>
+    private static void AssertCleanAndDirtyAgree(Func<Tensor[]> args, Func<Tensor[], Tensor> f, Tensor g, string what)
+    {
+        var clean = Grads(args, f, g, dirty: false);
+        var dirty = Grads(args, f, g, dirty: true);
+        for (int k = 0; k < clean.Length; k++)
+        {
+            Assert.All(clean[k], v => Assert.True(double.IsFinite(v)));
+            T.Close(clean[k], dirty[k], 0, 0, $"{what} input {k}");
+        }
+    }
+
     [Theory]
     [InlineData(RecurrentActivation.Linear, false)]
     [InlineData(RecurrentActivation.Linear, true)]
@@ -233,14 +252,7 @@ public sealed class SequenceMutationGapTests
     [InlineData(RecurrentActivation.Relu, true)]
     public void ElmanBackwardWritesEveryBufferItReadsWhenThePoolIsDirty(RecurrentActivation act, bool reverse)
     {
-        var g = R(9, Ts, Ns, Hs);
-        var clean = Grads(RnnArgs, a => Rnn(a, act, reverse), g, dirty: false);
-        var dirty = Grads(RnnArgs, a => Rnn(a, act, reverse), g, dirty: true);
-        for (int k = 0; k < clean.Length; k++)
-        {
-            Assert.All(clean[k], v => Assert.True(double.IsFinite(v)));
-            T.Close(clean[k], dirty[k], 0, 0, $"{act} reverse={reverse} input {k}");
-        }
+        AssertCleanAndDirtyAgree(RnnArgs, a => Rnn(a, act, reverse), R(9, Ts, Ns, Hs), $"{act} reverse={reverse}");
     }
 
     [Theory]
@@ -248,14 +260,8 @@ public sealed class SequenceMutationGapTests
     [InlineData(true)]
     public void LstmBackwardWritesEveryBufferItReadsWhenThePoolIsDirty(bool reverse)
     {
-        var g = R(19, Ts + 1, Ns, Hs); // the op returns h for every step and then the last c
-        var clean = Grads(LstmArgs, a => Lstm(a, reverse), g, dirty: false);
-        var dirty = Grads(LstmArgs, a => Lstm(a, reverse), g, dirty: true);
-        for (int k = 0; k < clean.Length; k++)
-        {
-            Assert.All(clean[k], v => Assert.True(double.IsFinite(v)));
-            T.Close(clean[k], dirty[k], 0, 0, $"reverse={reverse} input {k}");
-        }
+        // the op returns h for every step and then the last c
+        AssertCleanAndDirtyAgree(LstmArgs, a => Lstm(a, reverse), R(19, Ts + 1, Ns, Hs), $"reverse={reverse}");
     }
 
     /// <summary>Both biases as results of other ops, each also used once more: their gradients are pending sums that
@@ -264,14 +270,12 @@ public sealed class SequenceMutationGapTests
     public void ElmanBiasGradientsAreSeparateBuffersWhenTheBiasesAreResultsOfOps()
     {
         var g = R(9, Ts, Ns, Hs);
-        var baseline = RnnArgs();
-        foreach (var t in baseline) t.RequireGrad();
+        var baseline = Leaves(RnnArgs());
         (Rnn(baseline, RecurrentActivation.Tanh, false) * g).Sum().Backward();
         double[] cIh = [1, 2, 3, 4, 5, 6], cHh = [-3, 0.5, 7, 1, -1, 2];
         foreach (bool extraFirst in new[] { false, true })
         {
-            var a = RnnArgs();
-            foreach (var t in a) t.RequireGrad();
+            var a = Leaves(RnnArgs());
             var used = (Tensor[])a.Clone();
             used[3] = a[3] * 1.0;
             used[4] = a[4] * 1.0;
@@ -297,42 +301,31 @@ public sealed class SequenceMutationGapTests
     [Fact]
     public void ARecycledWeightGradientIsOverwrittenNotAddedTo()
     {
-        var g = R(9, Ts, Ns, Hs);
-        var rnn = RnnArgs();
-        foreach (var t in rnn) t.RequireGrad();
-        (Rnn(rnn, RecurrentActivation.Tanh, false) * g).Sum().Backward();
-        var once = new[] { rnn[1].Grad!.ToDoubleArray(), rnn[2].Grad!.ToDoubleArray() };
-        rnn[1].RecycleGrad();
-        rnn[2].RecycleGrad();
-        Assert.Null(rnn[1].Grad);
-        (Rnn(rnn, RecurrentActivation.Tanh, false) * g).Sum().Backward();
-        T.Close(once[0], rnn[1].Grad!.ToDoubleArray(), 0, 0, "RNN W_ih after a recycle");
-        T.Close(once[1], rnn[2].Grad!.ToDoubleArray(), 0, 0, "RNN W_hh after a recycle");
-
-        var gl = R(19, Ts + 1, Ns, Hs);
-        var lstm = LstmArgs();
-        foreach (var t in lstm) t.RequireGrad();
-        (Lstm(lstm, false) * gl).Sum().Backward();
-        var lonce = new[] { lstm[1].Grad!.ToDoubleArray(), lstm[2].Grad!.ToDoubleArray() };
-        lstm[1].RecycleGrad();
-        lstm[2].RecycleGrad();
-        (Lstm(lstm, false) * gl).Sum().Backward();
-        T.Close(lonce[0], lstm[1].Grad!.ToDoubleArray(), 0, 0, "LSTM W_ih after a recycle");
-        T.Close(lonce[1], lstm[2].Grad!.ToDoubleArray(), 0, 0, "LSTM W_hh after a recycle");
+        static void Check(Tensor[] a, Func<Tensor[], Tensor> f, Tensor g, string what)
+        {
+            (f(a) * g).Sum().Backward();
+            var once = new[] { a[1].Grad!.ToDoubleArray(), a[2].Grad!.ToDoubleArray() };
+            a[1].RecycleGrad();
+            a[2].RecycleGrad();
+            Assert.Null(a[1].Grad);
+            (f(a) * g).Sum().Backward();
+            T.Close(once[0], a[1].Grad!.ToDoubleArray(), 0, 0, $"{what} W_ih after a recycle");
+            T.Close(once[1], a[2].Grad!.ToDoubleArray(), 0, 0, $"{what} W_hh after a recycle");
+        }
+        Check(Leaves(RnnArgs()), a => Rnn(a, RecurrentActivation.Tanh, false), R(9, Ts, Ns, Hs), "RNN");
+        Check(Leaves(LstmArgs()), a => Lstm(a, false), R(19, Ts + 1, Ns, Hs), "LSTM");
     }
 
-    /// <summary>A gradient the user set that is laid out transposed (or has another dtype) is added to element by
-    /// element, not written as if it were contiguous.</summary>
+    /// <summary>A gradient the user set that is laid out transposed is added to element by element, not written as if
+    /// it were contiguous.</summary>
     [Fact]
     public void AWeightGradientLaidOutTransposedIsAddedToByIndex()
     {
         var g = R(9, Ts, Ns, Hs);
-        var fresh = RnnArgs();
-        foreach (var t in fresh) t.RequireGrad();
+        var fresh = Leaves(RnnArgs());
         (Rnn(fresh, RecurrentActivation.Tanh, false) * g).Sum().Backward();
 
-        var a = RnnArgs();
-        foreach (var t in a) t.RequireGrad();
+        var a = Leaves(RnnArgs());
         var startIh = R(21, Is, Hs).Transpose(0, 1); // [H, I], not contiguous
         var startHh = R(22, Hs, Hs).Transpose(0, 1);
         Assert.False(startIh.IsContiguous);
