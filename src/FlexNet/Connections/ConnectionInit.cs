@@ -29,6 +29,7 @@ public static class ConnectionInit
         if (connection.IsBuilt)
             throw new GraphException($"Connection '{connection.Name}' from '{connection.From.Name}' to '{connection.To.Name}' is built already; set its init before Compile().");
         Table.AddOrUpdate(connection, init);
+        // Stryker disable once Conditional : equivalent: LayerInit.Apply returns at once for a default init, so a delegate does what null does
         connection.Initializer = init.IsDefault ? null : (p, shortName, rng) => init.Apply(p, shortName, 0, rng, p.Name ?? shortName);
         return connection;
     }

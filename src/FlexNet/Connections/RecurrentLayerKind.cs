@@ -21,7 +21,9 @@ namespace FlexNet.Connections;
 /// </summary>
 internal static class RecurrentLayerKind
 {
-    internal static readonly LayerKinds.Entry Entry = new("recurrent", typeof(RecurrentCellLayer), Describe, Create, Shapes, OwnTensors);
+    internal const string Kind = "recurrent";
+
+    internal static readonly LayerKinds.Entry Entry = new(Kind, typeof(RecurrentCellLayer), Describe, Create, Shapes, OwnTensors);
 
     private static readonly string[] Common = ["cell", "units", "return_sequences", "go_backwards", "input_width", "bidirectional"];
 

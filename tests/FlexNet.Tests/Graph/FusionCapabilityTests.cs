@@ -95,7 +95,7 @@ public sealed class FusionCapabilityTests
         Assert.False(net.Plan!.IsFused(h));
         var xs = T.Rand(8, 2, 3).Detach();
         var y = net.Forward(xs)[0].ToDoubleArray();
-        var d = (Connections.DenseConnection)net.Connections[0];
+        var d = (FlexNet.Connections.DenseConnection)net.Connections[0];
         var w = d.Weight.ToDoubleArray();
         var bias = d.Bias!.ToDoubleArray();
         var xv = xs.ToDoubleArray();
