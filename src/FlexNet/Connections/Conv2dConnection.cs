@@ -80,7 +80,7 @@ public sealed class Conv2dConnection : Connection
         if (src.Length != 3) throw Mismatch($"conv2d needs a [C, H, W] source; got {ShapeUtil.Format(src)}.");
         int cin = src[0], h = OutSize(src[1], true), w = OutSize(src[2], false);
         if (h <= 0 || w <= 0) throw Mismatch($"the {KernelSize}x{KernelSize} kernel does not fit the {src[1]}x{src[2]} input.");
-        var t = To.Combine == CombineRule.Concat ? null : context.TargetShape;
+        var t = context.TargetShape; // null into a concatenating target (see ConnectionBuildContext.TargetShape)
         int cout = _outChannels ?? (t is { Length: 3 } ? t[0] : t is null
             ? throw new GraphException($"Conv2d connection '{Name}' from '{From.Name}' to '{To.Name}': give the target a [C, H, W] shape or outChannels.")
             : throw Mismatch($"conv2d needs a [C, H, W] target; got {ShapeUtil.Format(t)}."));

@@ -34,6 +34,7 @@ public sealed class ConvTranspose2dConnection : Connection
         if (kernelSize <= 0) throw new ArgumentException($"kernelSize must be positive. Received: {kernelSize}", nameof(kernelSize));
         if (stride <= 0) throw new ArgumentException($"stride must be positive. Received: {stride}", nameof(stride));
         if (padding < 0) throw new ArgumentException($"padding must be >= 0. Received: {padding}", nameof(padding));
+        if (dilation <= 0) throw new ArgumentException($"dilation must be positive. Received: {dilation}", nameof(dilation));
         if (outputPadding is < 0) throw new ArgumentException($"outputPadding must be >= 0. Received: {outputPadding}", nameof(outputPadding));
         KernelSize = kernelSize;
         Stride = stride;
@@ -79,7 +80,7 @@ public sealed class ConvTranspose2dConnection : Connection
     {
         var src = context.SourceShape;
         if (src.Length != 3) throw Mismatch($"conv_transpose2d needs a [C, H, W] source; got {ShapeUtil.Format(src)}.");
-        var t = To.Combine == CombineRule.Concat ? null : context.TargetShape;
+        var t = context.TargetShape; // null into a concatenating target (see ConnectionBuildContext.TargetShape)
         if (t is not null && t.Length != 3) throw Mismatch($"conv_transpose2d needs a [C, H, W] target; got {ShapeUtil.Format(t)}.");
         int cout = _outChannels ?? t?[0] ?? throw new GraphException(
             $"ConvTranspose2d connection '{Name}' from '{From.Name}' to '{To.Name}': give the target a [C, H, W] shape or outChannels.");

@@ -55,9 +55,9 @@ public sealed class DenseConnection : Connection
         if (_units is int u)
         {
             _outShape = [u];
-            if (context.TargetShape is { } ts && To.Combine != CombineRule.Concat && ShapeUtil.Product(ts) != u)
+            if (context.TargetShape is { } ts && ShapeUtil.Product(ts) != u)
                 throw Mismatch($"units {u} differ from the target shape {ShapeUtil.Format(ts)}.");
-            if (context.TargetShape is { } ts2 && To.Combine != CombineRule.Concat) _outShape = (int[])ts2.Clone();
+            if (context.TargetShape is { } ts2) _outShape = (int[])ts2.Clone();
         }
         else
         {
@@ -80,6 +80,7 @@ public sealed class DenseConnection : Connection
     /// <inheritdoc/>
     public override Tensor Contribute(Tensor source)
     {
+        // Stryker disable once Conditional : equivalent: reshaping an [N, F] source to [N, -1] gives the same [N, F] view
         var x = source.Rank > 2 ? source.Reshape(source.Shape[0], -1) : source;
         var y = NN.Linear(x, Weight, Bias);
         if (_outShape.Length == 1) return y;

@@ -31,7 +31,7 @@ public sealed class ElementwiseConnection : Connection
     /// <inheritdoc/>
     protected override int[] Build(ConnectionBuildContext context)
     {
-        if (context.TargetShape is { } t && To.Combine != CombineRule.Concat && !ShapeUtil.SameShape(t, context.SourceShape))
+        if (context.TargetShape is { } t && !ShapeUtil.SameShape(t, context.SourceShape))
             throw Mismatch($"an elementwise connection needs equal shapes; source {ShapeUtil.Format(context.SourceShape)} vs target {ShapeUtil.Format(t)}.");
         AddParameter("weight", Tensor.Ones(context.SourceShape, context.DType));
         if (HasBias) AddParameter("bias", Tensor.Zeros(context.SourceShape, context.DType));

@@ -20,7 +20,7 @@ public sealed class IdentityConnection : Connection
     /// <inheritdoc/>
     protected override int[] Build(ConnectionBuildContext context)
     {
-        if (context.TargetShape is { } t && To.Combine != CombineRule.Concat && !ShapeUtil.SameShape(t, context.SourceShape))
+        if (context.TargetShape is { } t && !ShapeUtil.SameShape(t, context.SourceShape))
             throw Mismatch($"an identity connection needs equal shapes; source {ShapeUtil.Format(context.SourceShape)} vs target {ShapeUtil.Format(t)}.");
         return context.SourceShape;
     }

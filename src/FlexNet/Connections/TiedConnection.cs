@@ -63,7 +63,7 @@ public sealed class TiedConnection : Connection
         var (outP, inP) = PartnerFeatures();
         if (ShapeUtil.Product(context.SourceShape) != outP)
             throw Mismatch($"the source has {ShapeUtil.Product(context.SourceShape)} features but partner '{PartnerName}' produces {outP} (weight [{outP}, {inP}]).");
-        int[] shape = context.TargetShape is { } t && To.Combine != CombineRule.Concat ? t : [inP];
+        int[] shape = context.TargetShape is { } t ? t : [inP];
         if (ShapeUtil.Product(shape) != inP)
             throw Mismatch($"partner '{PartnerName}' (weight [{outP}, {inP}]) maps back to {inP} features, the target has {ShapeUtil.Format(shape)}.");
         if (HasBias) AddParameter("bias", Tensor.Zeros([inP], context.DType));
