@@ -76,7 +76,7 @@ public sealed class TiedConnection : Connection
         if (Partner is not null)
         {
             if (!Partner.IsBuilt)
-                throw new GraphException($"Tied connection '{Name}' ('{From.Name}' → '{To.Name}'): partner '{Partner.Name}' is not built; it must belong to the same network and come before the tied layer.");
+                throw new GraphException($"Tied connection '{Name}' ('{From.Name}' → '{To.Name}'): its partner ('{Partner.From.Name}' → '{Partner.To.Name}') is not built; it must belong to the same network and come before the tied layer.");
             return (Partner.OutFeatures, Partner.InFeatures);
         }
         // a layer partner: out_p from its node's output, in_p from the source of its (first) incoming connection
