@@ -11,13 +11,11 @@ internal sealed class LayerRecord
     public required string Kind;          // layer | input | flatten | reshape | pool | a registered kind
     public required string Name;
     public int[]? Shape;                  // layer: declared shape (null = inferred); input: shape; reshape: target
-    // Stryker disable once String : equivalent: the reader and DescribeLayer set every record's activation
     public string Activation = "linear";
     public CombineRule Combine = CombineRule.Sum;
     public bool Bias;
     public bool LearnInitialState;
     public int? SequenceLength;           // input
-    // Stryker disable once String : equivalent: only pool records read it, and the reader and DescribeLayer set it on each
     public string Pool = "max";           // pool: max | average
     public bool Global;                   // pool
     public int Dimensions, Size, Stride, Padding; // pool
@@ -54,7 +52,6 @@ internal sealed class NetworkRecord
     public int? Steps;                    // null: derived from the inputs' sequence lengths
     public int? TruncatedBptt;
     public bool Stateful;
-    // Stryker disable once Boolean : equivalent: the reader and Describe set it on every record
     public bool FuseDenseLayers = true;
     public List<LayerRecord> Layers = new();
     public List<ConnectionRecord> Connections = new();
