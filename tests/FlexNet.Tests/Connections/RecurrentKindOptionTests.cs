@@ -1,0 +1,76 @@
+using FlexNet.Connections;
+
+namespace FlexNet.Tests.Connections;
+
+/// <summary>The recurrent layer kind's options, as a .flexnet file gives them, through its shape function: each cell
+/// kind refuses an option it does not read and names the ones it does; rates outside each cell's list, a missing rate,
+/// activations of 40 and 41 characters, and a bidirectional layer on a vector input are refused with whole messages
+/// (session 12: survivors of the Connections rerun in <c>RecurrentLayerKind</c>).</summary>
+public sealed class RecurrentKindOptionTests
+{
+    private const string Common = "cell, units, return_sequences, go_backwards, input_width, bidirectional";
+
+    private static Dictionary<string, string> Options(string cell, params (string K, string V)[] own)
+    {
+        var d = new Dictionary<string, string> { ["cell"] = cell, ["units"] = "4", ["return_sequences"] = "true", ["go_backwards"] = "false" };
+        foreach (var (k, v) in own) d[k] = v;
+        return d;
+    }
+
+    private static LayerShapes Shapes(int[] input, Dictionary<string, string> o) => LayerKinds.Find("recurrent")!.Shapes(input, o);
+
+    private static string Refusal(Dictionary<string, string> o, int[]? input = null) =>
+        Assert.ThrowsAny<Exception>(() => Shapes(input ?? [3], o)).Message;
+
+    public static TheoryData<string, string, string> Cells => new()
+    {
+        { "rnn", "activation=tanh", "activation" },
+        { "gru", "", "" },
+        { "lstm", "peepholes=false", "peepholes" },
+        { "mrnn", "activation=tanh;factors=2", "activation, factors" },
+        { "mut1", "", "" },
+        { "scrn", "activation=tanh;rate=vector", "activation, rate" },
+        { "rrnn", "activation=tanh;rate=matrix", "activation, rate" },
+        { "clockwork", "activation=tanh;periods=1,2", "activation, periods" },
+    };
+
+    private static (string, string)[] Own(string spec)
+    {
+        if (spec.Length == 0) return [];
+        var parts = spec.Split(';');
+        var r = new (string, string)[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            int eq = parts[i].IndexOf('=');
+            r[i] = (parts[i][..eq], parts[i][(eq + 1)..]);
+        }
+        return r;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void EachCellReadsItsOwnOptionsAndRefusesAnother(string cell, string own, string allowed)
+    {
+        var o = Options(cell, Own(own));
+        Assert.Equal([3, 4], Shapes([3, 2], o).Output);
+        o["zz"] = "1";
+        string list = allowed.Length == 0 ? Common : $"{Common}, {allowed}";
+        Assert.Equal($"unknown option 'zz' (allowed: {list}).", Refusal(o));
+    }
+
+    [Fact]
+    public void RatesActivationsAndDirectionsAreChecked()
+    {
+        foreach (var rate in new[] { "vector", "uniform", "log" }) Assert.NotNull(Shapes([3], Options("scrn", ("activation", "tanh"), ("rate", rate))).Output);
+        foreach (var rate in new[] { "matrix", "vector", "uniform", "log" }) Assert.NotNull(Shapes([3], Options("rrnn", ("activation", "tanh"), ("rate", rate))).Output);
+        Assert.Equal("option 'rate' is 'matrix', not vector, uniform, log.", Refusal(Options("scrn", ("activation", "tanh"), ("rate", "matrix"))));
+        Assert.Equal("option 'rate' is 'x', not matrix, vector, uniform, log.", Refusal(Options("rrnn", ("activation", "tanh"), ("rate", "x"))));
+        Assert.Equal("option 'rate' is missing.", Refusal(Options("scrn", ("activation", "tanh"))));
+        string forty = new('a', 40), longer = new('a', 41);
+        Assert.Equal($"option 'activation' is '{forty}', not tanh, relu, sigmoid or linear.", Refusal(Options("rnn", ("activation", forty))));
+        Assert.Equal($"option 'activation' is '{forty}...', not tanh, relu, sigmoid or linear.", Refusal(Options("rnn", ("activation", longer))));
+        var bi = Options("gru", ("bidirectional", "true"));
+        Assert.Equal([5, 8], Shapes([5, 3], bi).Output);
+        Assert.Equal("a bidirectional recurrent layer reads a whole sequence [T, F]; got a vector input.", Refusal(bi, [3]));
+    }
+}
