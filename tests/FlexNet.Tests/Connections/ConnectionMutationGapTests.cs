@@ -253,4 +253,37 @@ public sealed class ConnectionMutationGapTests
         e = Assert.Throws<FormatException>(() => noise.Shapes([3], O(("std", "0.1"), ("rate", "0.5"))));
         Assert.Equal("unknown option 'rate' (allowed: std, seed).", e.Message);
     }
+
+    [Theory]
+    [InlineData("batchnorm", "momentum=0.1;epsilon=1e-5", "momentum, epsilon")]
+    [InlineData("dropout", "rate=0.5", "rate, seed")]
+    [InlineData("gaussian_noise", "std=0.1", "std, seed")]
+    [InlineData("layernorm", "epsilon=1e-5", "epsilon")]
+    [InlineData("lrn", "size=3;alpha=0.0001;beta=0.75;k=1", "size, alpha, beta, k")]
+    [InlineData("embedding", "vocabulary=10;dimension=4", "vocabulary, dimension")]
+    public void EachBuiltInLayerKindRefusesAnOptionItDoesNotRead(string kind, string options, string allowed)
+    {
+        var o = new Dictionary<string, string>();
+        foreach (var kv in options.Split(';'))
+        {
+            int eq = kv.IndexOf('=');
+            o[kv[..eq]] = kv[(eq + 1)..];
+        }
+        var entry = LayerKinds.Find(kind)!;
+        Assert.NotNull(entry.Shapes([3], o).Output);
+        o["zz"] = "1";
+        var e = Assert.Throws<FormatException>(() => entry.Shapes([3], o));
+        Assert.Equal($"unknown option 'zz' (allowed: {allowed}).", e.Message);
+    }
+
+    [Fact]
+    public void ANumberOptionShowsFortyCharactersWholeAndCutsALongerOne()
+    {
+        var bn = LayerKinds.Find("batchnorm")!;
+        string forty = new('x', 40), longer = new('x', 41);
+        var e = Assert.Throws<FormatException>(() => bn.Shapes([3], O(("momentum", forty), ("epsilon", "1e-5"))));
+        Assert.Equal($"option 'momentum' is '{forty}', not a finite number.", e.Message);
+        e = Assert.Throws<FormatException>(() => bn.Shapes([3], O(("momentum", longer), ("epsilon", "1e-5"))));
+        Assert.Equal($"option 'momentum' is '{forty}...', not a finite number.", e.Message);
+    }
 }
