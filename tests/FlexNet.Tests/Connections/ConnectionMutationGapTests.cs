@@ -57,7 +57,8 @@ public sealed class ConnectionMutationGapTests
         Assert.EndsWith(": the kernel 3 does not fit the length 2.", e.Message);
     }
 
-    private static void AssertUniformBound(Tensor t, double bound, string what)
+    /// <summary>All of <paramref name="t"/> within ±bound, and its extremes beyond ±0.8·bound (a uniform draw, not a constant).</summary>
+    internal static void AssertUniformBound(Tensor t, double bound, string what)
     {
         var v = t.ToDoubleArray();
         double min = double.MaxValue, max = double.MinValue;

@@ -12,7 +12,7 @@ namespace FlexNet.Tests.Connections;
 /// (argument checks, a kind registered again for another type, sorted names).</summary>
 public sealed class ConnectionMutationGapTests2
 {
-    private static Tensor Run(Network net, Tensor x)
+    internal static Tensor Run(Network net, Tensor x)
     {
         using (Autograd.NoGrad()) return net.Forward(x)[0];
     }
@@ -135,12 +135,8 @@ public sealed class ConnectionMutationGapTests2
         var conv = (ConvTranspose2dConnection)net.Connections[0];
         Assert.Equal([30, 40, 2, 2], conv.Weight.ShapeArray);
         double bound = 1 / Math.Sqrt(40 * 2 * 2);
-        foreach (var (t, what) in new[] { (conv.Weight, "weight"), (conv.Bias!, "bias") })
-        {
-            var v = t.ToDoubleArray();
-            Assert.True(v.Min() >= -bound && v.Max() <= bound, $"{what}: [{v.Min()}, {v.Max()}] outside ±{bound}");
-            Assert.True(v.Min() < -0.8 * bound && v.Max() > 0.8 * bound, $"{what}: [{v.Min()}, {v.Max()}] does not span ±{bound}");
-        }
+        ConnectionMutationGapTests.AssertUniformBound(conv.Weight, bound, "weight");
+        ConnectionMutationGapTests.AssertUniformBound(conv.Bias!, bound, "bias");
     }
 
     [Fact]

@@ -11,11 +11,6 @@ namespace FlexNet.Tests.Connections;
 /// message for another input shape (session 12: survivors of the Connections run).</summary>
 public sealed class TiedAndSharedConnectionTests
 {
-    private static Tensor Run(Network net, Tensor x)
-    {
-        using (Autograd.NoGrad()) return net.Forward(x)[0];
-    }
-
     [Fact]
     public void ATiedDecoderMultipliesByThePartnersWeightAndReshapesIntoItsTarget()
     {
@@ -30,7 +25,7 @@ public sealed class TiedAndSharedConnectionTests
         Assert.Equal("tied(x->enc)", tied.Kind);
         using (Autograd.NoGrad()) tied.Bias!.CopyFrom(Tensor.FromArray(new double[] { 0.5, -1, 0.25, 2 }, 4));
         var xs = new double[] { 1, -2, 0.5, 3, 0.25, 1, -1, 2 };
-        var got = Run(net, Tensor.FromArray(xs, 2, 4));
+        var got = ConnectionMutationGapTests2.Run(net, Tensor.FromArray(xs, 2, 4));
         Assert.Equal([1, 2, 2, 2], got.ShapeArray);
         var w = d.Weight.ToDoubleArray(); // [4 out, 4 in]
         var b = tied.Bias!.ToDoubleArray();
