@@ -21,8 +21,7 @@ public sealed class BatchNorm : CatalogLayer
     /// <exception cref="ArgumentOutOfRangeException">A momentum outside (0, 1] (or NaN), or an ε that is not positive and finite (the checks of <see cref="BatchNormLayer"/>).</exception>
     public BatchNorm(double momentum = 0.1, double epsilon = 1e-5, string? name = null, LayerInit? init = null) : base(name, init)
     {
-        if (!(momentum > 0 && momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"BatchNorm: momentum must be in (0, 1]. Received: {momentum}");
-        if (!(epsilon > 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"BatchNorm: epsilon must be positive. Received: {epsilon}");
+        BatchNormLayer.CheckArguments(momentum, epsilon);
         Momentum = momentum;
         Epsilon = epsilon;
     }

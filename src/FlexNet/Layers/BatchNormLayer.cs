@@ -25,10 +25,16 @@ public sealed class BatchNormLayer : Layer, IIdentityInput
     public BatchNormLayer(double momentum = 0.1, double epsilon = 1e-5, string? name = null)
         : base(null, "linear", CombineRule.Sum, false, name)
     {
-        if (!(momentum > 0 && momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"BatchNorm: momentum must be in (0, 1]. Received: {momentum}");
-        if (!(epsilon > 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"BatchNorm: epsilon must be positive. Received: {epsilon}");
+        CheckArguments(momentum, epsilon);
         Momentum = momentum;
         Epsilon = epsilon;
+    }
+
+    /// <summary>The argument checks of this layer and of the catalog's <see cref="BatchNorm"/>: m in (0, 1], ε positive and finite.</summary>
+    internal static void CheckArguments(double momentum, double epsilon)
+    {
+        if (!(momentum > 0 && momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"BatchNorm: momentum must be in (0, 1]. Received: {momentum}");
+        if (!(epsilon > 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"BatchNorm: epsilon must be positive. Received: {epsilon}");
     }
 
     /// <summary>Momentum m of the running statistics.</summary>

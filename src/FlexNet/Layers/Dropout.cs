@@ -13,7 +13,7 @@ public sealed class Dropout : CatalogLayer
     /// <exception cref="ArgumentOutOfRangeException">A rate outside [0, 1) (or NaN), as <see cref="DropoutLayer"/>.</exception>
     public Dropout(double rate, string? name = null, ulong? seed = null) : base(name, null)
     {
-        if (!(rate >= 0 && rate < 1)) throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1). Received: {rate}");
+        DropoutLayer.CheckRate(rate);
         Rate = rate;
         Seed = seed;
     }

@@ -39,8 +39,8 @@ public static class LayerRegistry
             ["size (filters, required)", "filter_size (int, required)", "stride", "padding (int)", "output_padding", "activation", "bias (bool)", .. InitParams],
             Conv2TFromSpec, "conv2dtranspose");
         string[] pool = ["mode ('max'|'avg')", "size (window)", "stride", "padding"];
-        Add("pool1", "1-D max/average pooling", pool, Pool1FromSpec);
-        Add("pool2", "2-D max/average pooling", pool, Pool2FromSpec);
+        Add("pool1", "1-D max/average pooling", pool, a => PoolFromSpec(a, 1));
+        Add("pool2", "2-D max/average pooling", pool, a => PoolFromSpec(a, 2));
         Add("globalpool", "Global max/average pooling [C, ...] -> [C]", ["mode ('max'|'avg')"], GlobalPoolFromSpec);
         Add("batchnorm", "Batch normalisation (running statistics in evaluation)", ["momentum", "epsilon"], BatchNormFromSpec, "bn");
         Add("layernorm", "Layer normalisation over the last axis", ["epsilon"], LayerNormFromSpec);
@@ -99,11 +99,8 @@ public static class LayerRegistry
         new(a.Int("size"), a.Int("filter_size"), a.OptionalInt("stride") ?? 1, a.OptionalInt("padding", true) ?? 0,
             a.OptionalInt("output_padding", true) ?? 0, a.Activation("linear"), a.OptionalBool("bias") ?? true, a.Name, a.Init());
 
-    private static Pooling Pool1FromSpec(LayerArgs a) =>
-        new(Mode(a), 1, a.OptionalInt("size") ?? 2, a.OptionalInt("stride"), a.OptionalInt("padding", true) ?? 0, false, a.Name);
-
-    private static Pooling Pool2FromSpec(LayerArgs a) =>
-        new(Mode(a), 2, a.OptionalInt("size") ?? 2, a.OptionalInt("stride"), a.OptionalInt("padding", true) ?? 0, false, a.Name);
+    private static Pooling PoolFromSpec(LayerArgs a, int dimensions) =>
+        new(Mode(a), dimensions, a.OptionalInt("size") ?? 2, a.OptionalInt("stride"), a.OptionalInt("padding", true) ?? 0, false, a.Name);
 
     private static Pooling GlobalPoolFromSpec(LayerArgs a) => new(Mode(a), 2, 1, null, 0, true, a.Name);
 

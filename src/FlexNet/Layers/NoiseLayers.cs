@@ -22,9 +22,15 @@ public sealed class DropoutLayer : Layer, IStochasticNode, IIdentityInput
     /// <exception cref="ArgumentOutOfRangeException">A rate outside [0, 1).</exception>
     public DropoutLayer(double rate, ulong? seed = null, string? name = null) : base(null, "linear", CombineRule.Sum, false, name)
     {
-        if (!(rate >= 0 && rate < 1)) throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1). Received: {rate}");
+        CheckRate(rate);
         Rate = rate;
         Seed = seed;
+    }
+
+    /// <summary>The rate check of this layer and of the catalog's <see cref="Dropout"/>: p in [0, 1) (NaN refused).</summary>
+    internal static void CheckRate(double rate)
+    {
+        if (!(rate >= 0 && rate < 1)) throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1). Received: {rate}");
     }
 
     /// <summary>Drop probability p.</summary>
