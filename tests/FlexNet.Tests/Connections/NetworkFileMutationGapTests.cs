@@ -4,6 +4,7 @@ using FlexNet.Graph;
 using FlexNet.IO;
 using FlexNet.Layers;
 using FlexNet.Tensors;
+using FlexNet.Tests.IO;
 
 namespace FlexNet.Tests.Connections;
 
@@ -16,19 +17,14 @@ public sealed class NetworkFileMutationGapTests
 {
     private static (Dictionary<string, string> Meta, List<SafeTensorEntry> Entries) Image(Network net) => NetworkFile.Image(net);
 
-    private static Network Load(Dictionary<string, string> meta, List<SafeTensorEntry> entries) =>
-        NetworkFile.FromFile(SafeTensorFile.Parse(SafeTensorWriter.ToBytes(meta, entries), "m.flexnet"), "m.flexnet");
+    /// <summary>Loads the file that <paramref name="meta"/> and <paramref name="entries"/> make, read as <paramref name="path"/>
+    /// (the name its messages give).</summary>
+    internal static Network Load(IReadOnlyDictionary<string, string> meta, IEnumerable<SafeTensorEntry> entries, string path = "m.flexnet") =>
+        NetworkFile.FromFile(SafeTensorFile.Parse(SafeTensorWriter.ToBytes(meta, entries), path), path);
 
-    private static Tensor[] Run(Network net, Tensor x)
-    {
-        using (Autograd.NoGrad()) return net.Forward(x);
-    }
+    private static Tensor[] Run(Network net, Tensor x) => NetworkFileTests.Run(net, [x]);
 
-    private static void AssertSame(Tensor[] a, Tensor[] b)
-    {
-        Assert.Equal(a.Length, b.Length);
-        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i].ToDoubleArray(), b[i].ToDoubleArray());
-    }
+    private static void AssertSame(Tensor[] a, Tensor[] b) => NetworkFileTests.AssertBitIdentical(a, b, "loaded network");
 
     private static Network Chain(int layers, DType dtype = DType.Float64)
     {
