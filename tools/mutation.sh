@@ -78,31 +78,38 @@ PY
 fi
 
 if [ "$tests" != "all" ]; then
-  # Keep the helpers (files not named *Tests.cs) and the chosen folders' test classes.
-  inc=""
-  for t in $tests; do
-    [ -d "tests/FlexNet.Tests/$t" ] || { echo "note: no test folder tests/FlexNet.Tests/$t" >&2; continue; }
-    inc="$inc<Compile Include=\"$t/**/*Tests.cs\" />"
-  done
+  # Keep the chosen folders' files, the shared helpers (Testing/), and every file of another folder that declares a
+  # type they use (e.g. IdxTests.Make), with the types those use in turn; leave every other test file out.
   proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
-  for x in ${MUTATION_SKIP_TESTS:-}; do skip="${skip:-}<Compile Remove=\"$x\" />"; done
-  python3 - "$proj" "$inc" "${skip:-}" $tests <<'PY'
+  for t in $tests; do [ -d "tests/FlexNet.Tests/$t" ] || echo "note: no test folder tests/FlexNet.Tests/$t" >&2; done
+  python3 - "$proj" "${MUTATION_SKIP_TESTS:-}" $tests <<'PY'
 import sys, os, re, glob
-p, inc, skip, chosen = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-# Test classes of other folders that the chosen tests use as helpers (e.g. IdxTests.Make) are compiled too.
+p, skip, chosen = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 root = os.path.dirname(p)
-files = {os.path.splitext(os.path.basename(f))[0]: os.path.relpath(f, root)
-         for f in glob.glob(os.path.join(root, "**", "*Tests.cs"), recursive=True) if "/bin/" not in f and "/obj/" not in f}
-used = set()
-for t in chosen:
-    for f in glob.glob(os.path.join(root, t, "**", "*.cs"), recursive=True):
-        used |= set(re.findall(r"\b([A-Z][A-Za-z0-9]*Tests)\.", open(f).read()))
-for name in sorted(used):
-    rel = files.get(name)
-    if rel and not any(rel.startswith(t + "/") for t in chosen):
-        inc += f'<Compile Include="{rel}" />'
+srcs = {}
+for f in glob.glob(os.path.join(root, "**", "*.cs"), recursive=True):
+    rel = os.path.relpath(f, root)
+    if rel.split(os.sep)[0] in ("bin", "obj"): continue
+    srcs[rel] = open(f, encoding="utf-8-sig").read()
+def top(rel): return rel.split(os.sep)[0] if os.sep in rel else ""
+kept = {rel for rel in srcs if top(rel) in chosen or top(rel) == "Testing"}
+declares = {}  # type named by its file (X.cs, partial parts X.Part.cs) -> the files of the other folders that declare it
+for rel, text in srcs.items():
+    name = os.path.basename(rel).split(".")[0]
+    if rel not in kept and re.search(r"\b(?:class|record|struct|interface|enum)\s+" + name + r"\b", text):
+        declares.setdefault(name, set()).add(rel)
+todo = list(kept)
+while todo:
+    words = set(re.findall(r"\b[A-Z][A-Za-z0-9_]*\b", srcs[todo.pop()]))
+    for name in words & declares.keys():
+        for rel in declares[name] - kept:
+            kept.add(rel); todo.append(rel)
+items = "".join(f'<Compile Remove="{rel}" />' for rel in sorted(srcs) if rel not in kept)
+items += "".join(f'<Compile Remove="{x}" />' for x in skip)
+helpers = sorted(rel for rel in kept if top(rel) not in chosen and top(rel) != "Testing")
+print(f"test files: {len(kept)} of {len(srcs)}; from other folders: {' '.join(helpers) or 'none'}", file=sys.stderr)
 s = open(p).read()
-s = s.replace("</Project>", '  <ItemGroup><Compile Remove="**/*Tests.cs" />' + inc + skip + "</ItemGroup>\n</Project>")
+s = s.replace("</Project>", "  <ItemGroup>" + items + "</ItemGroup>\n</Project>")
 open(p, "w").write(s)
 PY
 fi
