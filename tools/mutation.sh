@@ -8,14 +8,16 @@
 # copy of the repository so that builds in the working tree are not disturbed, with the Microsoft.Testing.Platform
 # runner (xunit v3; see docs/testing.md for why), one test session at a time, at the lowest CPU priority.
 # Tests: by default only the test folders that mirror the named folders (tests/FlexNet.Tests/<FOLDER>, plus the
-# shared helpers) are compiled into the test executable, so each mutant runs a few seconds of tests, not the
+# shared helpers of tests/FlexNet.Tests/Testing, and the files of other folders that declare a type those use, followed
+# transitively) are compiled into the test executable, so each mutant runs a few seconds of tests, not the
 # whole suite; MUTATION_TESTS="Losses Training" picks test folders, MUTATION_TESTS=all uses the whole suite.
 # Reports (JSON + HTML + log) go to artifacts/mutation/. Per-folder scores and surviving mutants go to stderr;
 # stdout ends with exactly one line:
 #   mutation score: X% (killed K of N, survived S, timeout O, no coverage C, compile errors E)
 # where K counts killed and timed-out mutants and N = killed + timeout + survived + no coverage (Stryker's score).
 # Environment: MUTATION_TIMEOUT (seconds for the whole run, default 7200), MUTATION_OUT (report directory),
-# MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs"),
+# MUTATION_SKIP_TESTS (test files to leave out, globs under tests/FlexNet.Tests: "IO/NetworkFile*Tests.cs"; their
+# helpers then come in only if another kept file uses them),
 # MUTATION_COVERAGE (Stryker's coverage-analysis: perTest, the config's default; all, perTestInIsolation, off),
 # MUTATION_CONCURRENCY (test sessions at once; default: the config's), MUTATION_ADDITIONAL_TIMEOUT (ms a mutant's
 # test run may take beyond the unmutated run before it counts as a timeout, i.e. killed; default: the config's 10000,
@@ -83,7 +85,7 @@ if [ "$tests" != "all" ]; then
   proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
   for t in $tests; do [ -d "tests/FlexNet.Tests/$t" ] || echo "note: no test folder tests/FlexNet.Tests/$t" >&2; done
   python3 - "$proj" "${MUTATION_SKIP_TESTS:-}" $tests <<'PY'
-import sys, os, re, glob
+import sys, os, re, glob, fnmatch
 p, skip, chosen = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 root = os.path.dirname(p)
 srcs = {}
@@ -91,21 +93,22 @@ for f in glob.glob(os.path.join(root, "**", "*.cs"), recursive=True):
     rel = os.path.relpath(f, root)
     if rel.split(os.sep)[0] in ("bin", "obj"): continue
     srcs[rel] = open(f, encoding="utf-8-sig").read()
+def code(text): return re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.S)  # a type named in a comment is not used
 def top(rel): return rel.split(os.sep)[0] if os.sep in rel else ""
-kept = {rel for rel in srcs if top(rel) in chosen or top(rel) == "Testing"}
+skipped = {rel for rel in srcs if any(fnmatch.fnmatch(rel, x) for x in skip)}  # left out before their helpers are followed
+kept = {rel for rel in srcs if (top(rel) in chosen or top(rel) == "Testing") and rel not in skipped}
 declares = {}  # type named by its file (X.cs, partial parts X.Part.cs) -> the files of the other folders that declare it
 for rel, text in srcs.items():
     name = os.path.basename(rel).split(".")[0]
-    if rel not in kept and re.search(r"\b(?:class|record|struct|interface|enum)\s+" + name + r"\b", text):
+    if rel not in kept and rel not in skipped and re.search(r"\b(?:class|record|struct|interface|enum)\s+" + name + r"\b", text):
         declares.setdefault(name, set()).add(rel)
 todo = list(kept)
 while todo:
-    words = set(re.findall(r"\b[A-Z][A-Za-z0-9_]*\b", srcs[todo.pop()]))
+    words = set(re.findall(r"\b[A-Z][A-Za-z0-9_]*\b", code(srcs[todo.pop()])))
     for name in words & declares.keys():
         for rel in declares[name] - kept:
             kept.add(rel); todo.append(rel)
 items = "".join(f'<Compile Remove="{rel}" />' for rel in sorted(srcs) if rel not in kept)
-items += "".join(f'<Compile Remove="{x}" />' for x in skip)
 helpers = sorted(rel for rel in kept if top(rel) not in chosen and top(rel) != "Testing")
 print(f"test files: {len(kept)} of {len(srcs)}; from other folders: {' '.join(helpers) or 'none'}", file=sys.stderr)
 s = open(p).read()
