@@ -10,11 +10,13 @@ namespace FlexNet.Specs;
 /// and <c>checkpoint</c>.</summary>
 public sealed partial class TrainingSpec
 {
+    // Stryker disable all : static lists, filled once per process before any mutant is active, so Stryker's reused test host cannot switch them (and it tests each such mutant against every test); SpecMessageTests' whole messages spell every entry out by hand (planted: a blanked entry fails them).
     /// <summary>The schedule kinds a spec accepts in <c>schedule.kind</c>.</summary>
     public static IReadOnlyList<string> ScheduleKinds { get; } = ["constant", "step", "exponential", "cosine", "warmup"];
 
     /// <summary>The regularizer kinds a spec accepts in <c>regularizers[i].kind</c>.</summary>
     public static IReadOnlyList<string> RegularizerKinds { get; } = ["weight_l2", "weight_l1", "hidden_l1"];
+    // Stryker restore all
 
     /// <summary>The learning-rate schedule (<c>schedule</c>: one entry, or a list whose multipliers multiply, e.g. a warm-up
     /// and a cosine decay), counted in optimizer steps; null: constant.</summary>

@@ -32,6 +32,7 @@ public sealed partial class TrainingSpec
     /// <summary>Largest number of layers, inputs or connections in a spec.</summary>
     public const int MaxItems = 4096;
 
+    // Stryker disable all : static lists, filled once per process before any mutant is active, so Stryker's reused test host cannot switch them (and it tests each such mutant against every test); SpecMessageTests' whole messages spell every entry out by hand (planted: a blanked entry fails them).
     /// <summary>The layer kinds a spec accepts in <c>layers[i].kind</c>.</summary>
     public static IReadOnlyList<string> LayerKinds { get; } = ["layer", "pool", "flatten", "reshape"];
 
@@ -44,6 +45,7 @@ public sealed partial class TrainingSpec
     private static readonly string[] TopKeys =
         ["name", "description", "seed", "steps", "inputs", "layers", "connections", "outputs", "loss", "optimizer", "epochs", "batch", "validation_split", "data", "metrics",
          "schedule", "regularizers", "early_stopping", "checkpoint", "model"];
+    // Stryker restore all
 
     private TrainingSpec(string file) { File = file; }
 
