@@ -7,7 +7,7 @@ namespace FlexNet.Tests.Specs;
 /// apart so that a mutation run of Specs can leave them out: tools/mutation.sh with MUTATION_SKIP_TESTS).</summary>
 public class CliExampleTrainingTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Example(string name) => Path.Combine(TrainingSpecTests.Examples, name);
 

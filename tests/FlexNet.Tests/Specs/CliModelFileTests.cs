@@ -10,7 +10,7 @@ namespace FlexNet.Tests.Specs;
 /// <summary>train --out MODEL.flexnet, then evaluate, predict, summary and graph on that file (issue 11).</summary>
 public class CliModelFileTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Data => Path.Combine(AppContext.BaseDirectory, "testdata", "fashion-mnist");
 

@@ -9,7 +9,7 @@ namespace FlexNet.Tests.Specs;
 /// file, whose series carry the values of the history CSV.</summary>
 public class CliPlotTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void TrainWritesALossAndAnAccuracyFigureWhoseSeriesAreTheHistory()

@@ -7,14 +7,8 @@ namespace FlexNet.Tests.Specs;
 /// <summary>The <c>flexnet</c> tool run in-process through <see cref="Program.Run"/>.</summary>
 public class CliTests
 {
-    /// <summary>Runs the tool in-process; returns the exit code and what it wrote to standard output and error.</summary>
-    internal static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter(CultureInfo.InvariantCulture);
-        var e = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    /// <summary>Runs the tool in-process (see <see cref="CliRunner.Run"/>).</summary>
+    internal static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Example(string name) => Path.Combine(TrainingSpecTests.Examples, name);
 

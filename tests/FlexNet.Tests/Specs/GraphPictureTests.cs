@@ -10,7 +10,7 @@ namespace FlexNet.Tests.Specs;
 /// no two boxes overlapping), so a picture with a wrong or missing edge fails.</summary>
 public class GraphPictureTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static double D(XElement e, string name) => double.Parse(e.Attribute(name)!.Value, CultureInfo.InvariantCulture);
 

@@ -22,7 +22,7 @@ public class SpecTrainingFieldsTests
     private static SpecValidationException Bad(string yaml) =>
         Assert.Throws<SpecValidationException>(() => TrainingSpec.Parse(yaml, "bad.yaml"));
 
-    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string TempDir() => Directory.CreateTempSubdirectory("flexnet-specfields-").FullName;
 
