@@ -141,13 +141,14 @@ public sealed class SpecData
         if (network.Inputs.Count != 1)
             throw new DatasetFormatException($"a spec's data feeds networks with one input; '{network.Name}' has {network.Inputs.Count}.");
         var input = network.Inputs[0];
+        // Stryker disable once Equality : at lim * features == xTr.Length the copy holds the same samples
         if (limit is { } lim && lim * (long)features < xTr.Length)
         {
             xTr = xTr.AsSpan(0, lim * features).ToArray();
             if (yTr is not null) yTr = yTr.AsSpan(0, lim).ToArray();
         }
         int steps = input.SequenceLength ?? 1;
-        int[] shape = input.DeclaredShape ?? input.OutputShape!;
+        int[] shape = input.DeclaredShape!; // an input's shape is always declared
         long per = 1;
         foreach (int s in shape) per *= s;
         if (per * steps != features)
@@ -164,8 +165,8 @@ public sealed class SpecData
         }
         var xTrain = Lay(xTr);
         var xTest = xTe.Length > 0 ? Lay(xTe) : null;
-        Tensor Targets(Tensor x, int[]? y) => targetIsInput ? x
-            : y is null ? throw new DatasetFormatException($"{source}: no labels for a class loss.") : Tensor.FromArray(y, y.Length);
+        // labels are missing only with target: input (SpecData.Read refuses a spec without them, and a Fashion-MNIST folder has them)
+        Tensor Targets(Tensor x, int[]? y) => targetIsInput ? x : Tensor.FromArray(y!, y!.Length);
         return new SpecDataSet(xTrain, Targets(xTrain, yTr), xTest, xTest is null ? null : Targets(xTest, yTe), source);
     }
 }

@@ -127,7 +127,7 @@ public sealed class SpecDataTests : IDisposable
     }
 
     /// <summary>A Fashion-MNIST folder of <paramref name="n"/> 28×28 images per split, pixel p of image i = (7i + p) mod 256.</summary>
-    private string Fashion(string name, bool withTrain, int n)
+    private string Fashion(string name, bool withTrain, int n, bool gz = false)
     {
         string dir = Path.Combine(_dir, name);
         Directory.CreateDirectory(dir);
@@ -136,8 +136,11 @@ public sealed class SpecDataTests : IDisposable
             var pixels = new byte[n * 784];
             for (int i = 0; i < n; i++)
                 for (int p = 0; p < 784; p++) pixels[i * 784 + p] = (byte)((7 * (i + offset) + p) % 256);
-            File.WriteAllBytes(Path.Combine(dir, $"{split}-images-idx3-ubyte"), IdxTests.Make(0x08, [n, 28, 28], pixels));
-            File.WriteAllBytes(Path.Combine(dir, $"{split}-labels-idx1-ubyte"), IdxTests.Make(0x08, [n], Enumerable.Range(0, n).Select(i => (byte)((i + offset) % 10)).ToArray()));
+            byte[] images = IdxTests.Make(0x08, [n, 28, 28], pixels);
+            byte[] labels = IdxTests.Make(0x08, [n], Enumerable.Range(0, n).Select(i => (byte)((i + offset) % 10)).ToArray());
+            string ext = gz ? ".gz" : "";
+            File.WriteAllBytes(Path.Combine(dir, $"{split}-images-idx3-ubyte{ext}"), gz ? IdxTests.Gzip(images) : images);
+            File.WriteAllBytes(Path.Combine(dir, $"{split}-labels-idx1-ubyte{ext}"), gz ? IdxTests.Gzip(labels) : labels);
         }
         return dir;
     }
@@ -183,6 +186,10 @@ public sealed class SpecDataTests : IDisposable
         AssertImages(d.XTest, 0, 100);
         Assert.Equal([0, 1, 2, 3, 4], d.YTrain.ToInt32Array());
         Assert.Equal([0, 1, 2, 3, 4], d.YTest!.ToInt32Array());
+        var zipped = spec.Data.Load(spec.Network, Fashion("full-gz", withTrain: true, n: 5, gz: true)); // the training files found as .gz too
+        Assert.Equal([5, 784], zipped.XTrain.Shape);
+        Assert.Equal([0, 1, 2, 3, 4], zipped.YTrain.ToInt32Array());
+        AssertImages(zipped.XTrain, 0, 0);
         var auto = SpecData.LoadFashionMnist(spec.Network, dir, targetIsInput: true);
         Assert.Same(auto.XTrain, auto.YTrain);
         string missing = Path.Combine(_dir, "elsewhere");
@@ -191,6 +198,21 @@ public sealed class SpecDataTests : IDisposable
         Assert.Throws<ArgumentException>(() => SpecData.LoadFashionMnist(spec.Network, " "));
         Assert.Throws<ArgumentNullException>(() => spec.Data.Load(null!));
         Assert.Throws<ArgumentNullException>(() => SpecData.LoadFashionMnist(null!, dir));
+    }
+
+    [Fact]
+    public void AnEmptyTestFileGivesNoTestSetWhateverItsWidth()
+    {
+        Csv("x.csv", Rows(3, 4));
+        File.WriteAllLines(Path.Combine(_dir, "y.csv"), ["0", "1", "1"]);
+        Npy.Write(Path.Combine(_dir, "xt.npy"), Array.Empty<float>(), [0, 3]);
+        Npy.Write(Path.Combine(_dir, "yt.npy"), Array.Empty<long>(), [0]);
+        var spec = Spec("{name: x, size: 4}", "{train: {x: x.csv, y: y.csv}, test: {x: xt.npy, y: yt.npy}}");
+        var d = spec.Data!.Load(spec.Network);
+        Assert.Equal([3, 4], d.XTrain.Shape);
+        Assert.Null(d.XTest);
+        Assert.Null(d.YTest);
+        Assert.Throws<ArgumentNullException>(() => spec.Data.Load(null!)); // before the files are read and laid out
     }
 
     [Fact]
