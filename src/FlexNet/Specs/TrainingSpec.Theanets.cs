@@ -18,7 +18,7 @@ namespace FlexNet.Specs;
 /// or <c>convolutional</c> (the input a shape such as <c>[1, 28, 28]</c>); sequences need the graph form.</summary>
 public sealed partial class TrainingSpec
 {
-    // Stryker disable all : static lists, filled once per process before any mutant is active, so Stryker's reused test host cannot switch them (and it tests each such mutant against every test); SpecMessageTests' whole messages spell every entry out by hand (planted: a blanked entry fails them).
+    // Stryker disable all : a static list like LayerKinds in TrainingSpec.cs (the reason is given there); SpecMessageTests spells it out
     /// <summary>The model kinds a spec accepts in <c>model.kind</c>.</summary>
     public static IReadOnlyList<string> TheanetsKinds { get; } = ["classifier", "regressor", "autoencoder"];
     // Stryker restore all

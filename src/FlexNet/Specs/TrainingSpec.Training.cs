@@ -10,10 +10,11 @@ namespace FlexNet.Specs;
 /// and <c>checkpoint</c>.</summary>
 public sealed partial class TrainingSpec
 {
-    // Stryker disable all : static lists, filled once per process before any mutant is active, so Stryker's reused test host cannot switch them (and it tests each such mutant against every test); SpecMessageTests' whole messages spell every entry out by hand (planted: a blanked entry fails them).
+    // Stryker disable all : a static list like LayerKinds in TrainingSpec.cs (the reason is given there); SpecMessageTests spells it out
     /// <summary>The schedule kinds a spec accepts in <c>schedule.kind</c>.</summary>
     public static IReadOnlyList<string> ScheduleKinds { get; } = ["constant", "step", "exponential", "cosine", "warmup"];
 
+    // Stryker disable all : a static list like LayerKinds in TrainingSpec.cs (the reason is given there); SpecMessageTests spells it out
     /// <summary>The regularizer kinds a spec accepts in <c>regularizers[i].kind</c>.</summary>
     public static IReadOnlyList<string> RegularizerKinds { get; } = ["weight_l2", "weight_l1", "hidden_l1"];
     // Stryker restore all

@@ -32,16 +32,18 @@ public sealed partial class TrainingSpec
     /// <summary>Largest number of layers, inputs or connections in a spec.</summary>
     public const int MaxItems = 4096;
 
-    // Stryker disable all : static lists, filled once per process before any mutant is active, so Stryker's reused test host cannot switch them (and it tests each such mutant against every test); SpecMessageTests' whole messages spell every entry out by hand (planted: a blanked entry fails them).
+    // Stryker disable all : static lists, filled once per process before any mutant is active, so Stryker's reused test host cannot switch them (and it tests each such mutant against every test); SpecMessageTests' whole messages spell every entry out by hand (planted: a blanked entry fails them). A comment covers only the member after it, so each list has one.
     /// <summary>The layer kinds a spec accepts in <c>layers[i].kind</c>.</summary>
     public static IReadOnlyList<string> LayerKinds { get; } = ["layer", "pool", "flatten", "reshape"];
 
+    // Stryker disable all : a static list like LayerKinds in TrainingSpec.cs (the reason is given there); SpecMessageTests spells it out
     /// <summary>The connection kinds a spec accepts in <c>connections[i].kind</c>.</summary>
     public static IReadOnlyList<string> ConnectionKinds { get; } = ["dense", "conv2d", "convtranspose2d", "identity", "elementwise", "tied"];
 
     /// <summary>The loss names a spec accepts (Keras' names included).</summary>
     public static IReadOnlyList<string> LossNames => Loss.RegisteredNames;
 
+    // Stryker disable all : a static list like LayerKinds in TrainingSpec.cs (the reason is given there); SpecMessageTests spells it out
     private static readonly string[] TopKeys =
         ["name", "description", "seed", "steps", "inputs", "layers", "connections", "outputs", "loss", "optimizer", "epochs", "batch", "validation_split", "data", "metrics",
          "schedule", "regularizers", "early_stopping", "checkpoint", "model"];

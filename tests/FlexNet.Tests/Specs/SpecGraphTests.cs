@@ -1,0 +1,46 @@
+using FlexNet.Connections;
+using FlexNet.Specs;
+
+namespace FlexNet.Tests.Specs;
+
+/// <summary>What a spec's graph sections build: each connection kind's default bias and its settings, read back from
+/// the built connections.</summary>
+public sealed class SpecGraphTests
+{
+    private static TrainingSpec Conv(string connection) => TrainingSpec.Parse($$"""
+        name: c
+        inputs: [{name: x, shape: [2, 8, 8]}]
+        layers: [{name: h, shape: [3, 8, 8]}, {name: e, shape: [3, 8, 8]}]
+        connections: [{{connection}}, {from: h, to: e, kind: elementwise}]
+        outputs: [e]
+        """, "c.yaml");
+
+    private static TrainingSpec Dense(string connection) => TrainingSpec.Parse($$"""
+        name: d
+        inputs: [{name: x, size: 4}]
+        layers: [{name: h, size: 3}, {name: y, size: 4}, {name: z, size: 4}]
+        connections: [{from: x, to: h, name: enc}, {{connection}}, {from: y, to: z, kind: identity}]
+        outputs: [z]
+        """, "d.yaml");
+
+    [Fact]
+    public void DenseConvolutionAndTiedConnectionsHaveABiasByDefaultElementwiseOnesDoNot()
+    {
+        Assert.True(((DenseConnection)Dense("{from: h, to: y}").Network.Connections[1]).HasBias);
+        Assert.False(((DenseConnection)Dense("{from: h, to: y, bias: false}").Network.Connections[1]).HasBias);
+        Assert.True(((TiedConnection)Dense("{kind: tied, from: h, to: y, partner: enc}").Network.Connections[1]).HasBias);
+        Assert.False(((TiedConnection)Dense("{kind: tied, from: h, to: y, partner: enc, bias: false}").Network.Connections[1]).HasBias);
+        var conv = Conv("{kind: conv2d, from: x, to: h, kernel: 3, padding: same}").Network.Connections;
+        Assert.True(((Conv2dConnection)conv[0]).HasBias);
+        Assert.False(((ElementwiseConnection)conv[1]).HasBias);
+        Assert.True(((ConvTranspose2dConnection)Conv("{kind: convtranspose2d, from: x, to: h, kernel: 3, padding: 1}").Network.Connections[0]).HasBias);
+        Assert.False(((Conv2dConnection)Conv("{kind: conv2d, from: x, to: h, kernel: 3, padding: same, bias: false}").Network.Connections[0]).HasBias);
+        Assert.True(((ElementwiseConnection)TrainingSpec.Parse("""
+            name: e
+            inputs: [{name: x, size: 4}]
+            layers: [{name: y, size: 4}]
+            connections: [{from: x, to: y, kind: elementwise, bias: true}]
+            outputs: [y]
+            """, "e.yaml").Network.Connections[0]).HasBias);
+    }
+}
