@@ -49,7 +49,7 @@ public sealed class SpecData
         var d = new SpecData
         {
             Limit = c.Int(o, "limit", p, 1, int.MaxValue),
-            TargetIsInput = (c.Word(o, "target", p, ["labels", "input"], "target") ?? "labels") == "input",
+            TargetIsInput = c.Word(o, "target", p, ["labels", "input"], "target") == "input", // left out: labels
         };
         string Full(string s) => Path.GetFullPath(Path.Combine(baseDir, s));
         if (c.Str(o, "fashion_mnist", p) is { } dir)

@@ -102,4 +102,16 @@ public sealed class SpecReaderTests : IDisposable
             Message(TestLines().Replace("name: t\n", "name: t\nvalidation_split: inf\n", StringComparison.Ordinal), "s.yaml"));
         Assert.Equal("s.yaml: $.name (line 1): expected a name, found the number 5.", Message(TestLines().Replace("name: t\n", "name: 5\n", StringComparison.Ordinal), "s.yaml"));
     }
+
+    [Fact]
+    public void ArgumentsAreCheckedAndTheFileIsKeptAsGiven()
+    {
+        Assert.Throws<ArgumentNullException>(() => TrainingSpec.Load(null!));
+        Assert.Throws<ArgumentException>(() => TrainingSpec.Load(" "));
+        Assert.Throws<ArgumentNullException>(() => TrainingSpec.Parse(null!, "s.yaml"));
+        Assert.Equal("dir/s.yaml", TrainingSpec.Parse(TestLines(), "dir/s.yaml").File);
+        string path = Path.Combine(_dir, "f.yaml");
+        File.WriteAllText(path, TestLines());
+        Assert.Equal(path, TrainingSpec.Load(path).File);
+    }
 }
