@@ -43,4 +43,34 @@ public sealed class SpecGraphTests
             outputs: [y]
             """, "e.yaml").Network.Connections[0]).HasBias);
     }
+
+    [Fact]
+    public void ASequenceInputBesideAStaticOneMakesTheInputsSequences()
+    {
+        var spec = TrainingSpec.Parse("""
+            name: s
+            inputs: [{name: x, size: 2, sequence_length: 3}, {name: c, size: 2}]
+            layers: [{name: y, size: 2}]
+            connections: [{from: x, to: y}, {from: c, to: y}]
+            outputs: [y]
+            data: {train: {x: a.csv}, target: input}
+            """, "s.yaml");
+        var o = spec.CreateTrainerOptions();
+        Assert.Equal((1, 1), (o.InputBatchAxis, o.TargetBatchAxis));
+    }
+
+    [Fact]
+    public void AConvolutionWhoseWeightsPassTheBuildBudgetIsRefusedByName()
+    {
+        // 4100 x 64 x 32 x 32 floats: 1,074,790,400 bytes, just over the 1 GiB a spec's network may allocate
+        var e = Assert.Throws<SpecValidationException>(() => TrainingSpec.Parse("""
+            name: big
+            inputs: [{name: x, shape: [64, 32, 32]}]
+            layers: [{name: y, shape: [4100, 1, 1]}]
+            connections: [{kind: conv2d, from: x, to: y, kernel: 32}]
+            outputs: [y]
+            """, "big.yaml"));
+        Assert.Equal("big.yaml: $.connections (line 4): big.yaml: the network: building it needs more than 1073741824 bytes of tensors (the next buffer alone is 1074790400 bytes), " +
+                     "out of proportion to the weights the file stores; the architecture declares layers larger than its tensors.", e.Message);
+    }
 }
