@@ -73,4 +73,21 @@ public sealed class SpecGraphTests
         Assert.Equal("big.yaml: $.connections (line 4): big.yaml: the network: building it needs more than 1073741824 bytes of tensors (the next buffer alone is 1074790400 bytes), " +
                      "out of proportion to the weights the file stores; the architecture declares layers larger than its tensors.", e.Message);
     }
+
+    [Fact]
+    public void AClassLossReportsAccuracyByDefaultAndOtherLossesNothing()
+    {
+        var ce = Dense("{from: h, to: y}");
+        Assert.IsType<FlexNet.Metrics.Accuracy>(Assert.Single(ce.Metrics));
+        var mse = TrainingSpec.Parse("""
+            name: m
+            inputs: [{name: x, size: 4}]
+            layers: [{name: y, size: 2}]
+            connections: [{from: x, to: y}]
+            outputs: [y]
+            loss: mse
+            """, "m.yaml");
+        Assert.Empty(mse.Metrics);
+        Assert.Empty(mse.CreateTrainerOptions().Metrics);
+    }
 }

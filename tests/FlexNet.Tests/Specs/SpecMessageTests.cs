@@ -106,6 +106,12 @@ public sealed class SpecMessageTests
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: flatten, size: 3}", "$.layers[0].size (line 5): unknown key 'size'. Allowed here: name, kind."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: reshape}", "$.layers[0].shape (line 5): 'shape' is missing."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: reshape, size: 3}", "$.layers[0].size (line 5): unknown key 'size'. Allowed here: name, kind, shape."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: A.B}", "$.layers[0].kind (line 5): 'A.B' looks like a .NET type name; a spec names a registered layer kind by its short name. FlexNet never loads a type named in a file."),
+        ("{name: h, size: 3, activation: tanh}", "{name: x, kind: dropout, inputs: [x], rate: 0.5}", "$.layers[0].name (line 5): the name 'x' is already used at $.inputs[0]."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, rate: 0.5}", "$.layers[0].inputs (line 5): 'inputs' is missing; it must be a list."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [q], rate: 0.5}", "$.layers[0].inputs[0] (line 5): no earlier layer or input is named 'q'. Declared: x."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [1, -1]}", "$.layers[0].rate[1] (line 5): expected a whole number from 0 to 16777216, found the number -1."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: []}", "$.layers[0].rate (line 5): a form's argument must be text, a number, true/false or a list of whole numbers; found a list."),
         ("{name: h, size: 3, activation: tanh}", "{name: y, size: 3}", "$.layers[1].name (line 6): the name 'y' is already used at $.layers[0]."),
 
         // connections

@@ -113,5 +113,12 @@ public sealed class SpecReaderTests : IDisposable
         string path = Path.Combine(_dir, "f.yaml");
         File.WriteAllText(path, TestLines());
         Assert.Equal(path, TrainingSpec.Load(path).File);
+        // a seed given to Load replaces the spec's, and the initial weights follow it
+        File.WriteAllText(path, TestLines() + "seed: 5\n");
+        var (own, replaced, same) = (TrainingSpec.Load(path), TrainingSpec.Load(path, seed: 7), TrainingSpec.Load(path, seed: 5));
+        Assert.Equal((5UL, 7UL, 5UL), (own.Seed, replaced.Seed, same.Seed));
+        float[] W(TrainingSpec s) => s.Network.NamedParameters.First().Value.ToFloatArray();
+        Assert.Equal(W(own), W(same));
+        Assert.NotEqual(W(own), W(replaced));
     }
 }
