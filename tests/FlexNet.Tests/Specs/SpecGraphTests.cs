@@ -90,4 +90,37 @@ public sealed class SpecGraphTests
         Assert.Empty(mse.Metrics);
         Assert.Empty(mse.CreateTrainerOptions().Metrics);
     }
+
+    private static TrainingSpec Mlp(string layer, string outputs = "[y]") => TrainingSpec.Parse($$"""
+        name: p
+        inputs: [{name: x, shape: [1, 4, 4]}]
+        layers: [{{layer}}, {name: f, kind: flatten}, {name: y, size: 2}]
+        connections: [{from: x, to: h, kind: identity}, {from: h, to: f, kind: identity}, {from: f, to: y}]
+        outputs: {{outputs}}
+        """, "p.yaml");
+
+    [Fact]
+    public void PoolingKindsAndOutputModesReachTheNetwork()
+    {
+        Assert.Equal(FlexNet.Layers.PoolKind.Average, ((FlexNet.Layers.PoolLayer)Mlp("{name: h, kind: pool, pool: avg}").Network.Layers.Single(l => l.Name == "h")).PoolKind);
+        Assert.Equal(FlexNet.Layers.PoolKind.Max, ((FlexNet.Layers.PoolLayer)Mlp("{name: h, kind: pool, pool: max}").Network.Layers.Single(l => l.Name == "h")).PoolKind);
+        Assert.Equal(FlexNet.Layers.PoolKind.Max, ((FlexNet.Layers.PoolLayer)Mlp("{name: h, kind: pool}").Network.Layers.Single(l => l.Name == "h")).PoolKind);
+        Assert.Equal(FlexNet.Graph.OutputMode.AllSteps, Mlp("{name: h, kind: pool}", "[{layer: y, mode: all}]").Network.Outputs[0].Mode);
+        Assert.Equal(FlexNet.Graph.OutputMode.LastStep, Mlp("{name: h, kind: pool}", "[{layer: y, mode: last}]").Network.Outputs[0].Mode);
+        Assert.Equal(FlexNet.Graph.OutputMode.LastStep, Mlp("{name: h, kind: pool}", "[{layer: y}]").Network.Outputs[0].Mode);
+    }
+
+    [Fact]
+    public void ADenseConnectionTooLargeToBuildIsRefusedBeforeItsWeightsAreMade()
+    {
+        var e = Assert.Throws<SpecValidationException>(() => TrainingSpec.Parse("""
+            name: wide
+            inputs: [{name: x, size: 16777216}]
+            layers: [{name: h, size: 17}]
+            connections: [{from: x, to: h}]
+            outputs: [h]
+            """, "wide.yaml"));
+        Assert.Equal("wide.yaml: $.connections[0] (line 4): a dense connection from 'x' (16777216 features) to 'h' (17) needs 285212672 weights (1140850688 bytes); " +
+                     "building a spec's network may allocate at most 1073741824 bytes.", e.Message);
+    }
 }
