@@ -123,4 +123,42 @@ public sealed class SpecGraphTests
         Assert.Equal("wide.yaml: $.connections[0] (line 4): a dense connection from 'x' (16777216 features) to 'h' (17) needs 285212672 weights (1140850688 bytes); " +
                      "building a spec's network may allocate at most 1073741824 bytes.", e.Message);
     }
+
+    private static string ConvMessage(string from, string to, string connection) =>
+        Assert.Throws<SpecValidationException>(() => ConvSpec(from, to, connection)).Message;
+
+    private static TrainingSpec ConvSpec(string from, string to, string connection) => TrainingSpec.Parse($$"""
+        name: c
+        inputs: [{name: x, shape: {{from}}}]
+        layers: [{name: h, shape: {{to}}}]
+        connections: [{{connection}}]
+        outputs: [h]
+        """, "c.yaml");
+
+    [Fact]
+    public void TheConvolutionShapeCheckGivesTheLengthsItExpects()
+    {
+        const string At = "c.yaml: $.connections[0] (line 4): shapes do not fit: ";
+        Assert.Equal(At + "a conv2d (kernel 3, stride 2) from 'x' [2, 8, 8] gives 4 along axis 1, but 'h' is [3, 5, 5].",
+            ConvMessage("[2, 8, 8]", "[3, 5, 5]", "{kind: conv2d, from: x, to: h, kernel: 3, stride: 2, padding: same}"));
+        Assert.Equal(At + "a conv2d (kernel 3, stride 1) from 'x' [2, 8, 8] gives 8 along axis 1, but 'h' is [3, 7, 8].",
+            ConvMessage("[2, 8, 8]", "[3, 7, 8]", "{kind: conv2d, from: x, to: h, kernel: 3, padding: 1}"));
+        Assert.Equal(At + "a conv2d (kernel 3, stride 1) from 'x' [2, 8, 9] gives 9 along axis 2, but 'h' is [3, 8, 8].",
+            ConvMessage("[2, 8, 9]", "[3, 8, 8]", "{kind: conv2d, from: x, to: h, kernel: 3, padding: 1}"));
+        Assert.Equal(At + "a conv2d (kernel 3, stride 1) from 'x' [2, 8, 8] gives 4 along axis 1, but 'h' is [3, 6, 6].",
+            ConvMessage("[2, 8, 8]", "[3, 6, 6]", "{kind: conv2d, from: x, to: h, kernel: 3, dilation: 2}"));
+        Assert.Equal(At + "a convtranspose2d (kernel 3, stride 2) from 'x' [2, 4, 4] gives 7..8 along axis 1, but 'h' is [3, 9, 9].",
+            ConvMessage("[2, 4, 4]", "[3, 9, 9]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1}"));
+        Assert.Equal(At + "a convtranspose2d (kernel 3, stride 2) from 'x' [2, 4, 4] gives 8 along axis 1, but 'h' is [3, 7, 7].",
+            ConvMessage("[2, 4, 4]", "[3, 7, 7]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: 1}"));
+        Assert.Equal("c.yaml: $.connections[0].to (line 4): a conv2d connection needs a [channels, height, width] target; 'h' has shape [3].",
+            ConvMessage("[2, 8, 8]", "[3]", "{kind: conv2d, from: x, to: h, kernel: 3}"));
+        // the lengths the check expects are accepted, and the built connection has the settings of the spec
+        Assert.Equal(2, ((Conv2dConnection)ConvSpec("[2, 8, 8]", "[3, 4, 4]", "{kind: conv2d, from: x, to: h, kernel: 3, stride: 2, padding: same}").Network.Connections[0]).Stride);
+        Assert.Equal(2, ((Conv2dConnection)ConvSpec("[2, 8, 8]", "[3, 4, 4]", "{kind: conv2d, from: x, to: h, kernel: 3, dilation: 2}").Network.Connections[0]).Dilation);
+        ConvSpec("[2, 8, 8]", "[3, 8, 8]", "{kind: conv2d, from: x, to: h, kernel: 3, padding: 1}");
+        ConvSpec("[2, 4, 4]", "[3, 7, 7]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1}");
+        ConvSpec("[2, 4, 4]", "[3, 8, 8]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1}");
+        ConvSpec("[2, 4, 4]", "[3, 8, 8]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: 1}");
+    }
 }
