@@ -518,7 +518,8 @@ public sealed partial class TrainingSpec
 
     private static void CheckSameShape(Ctx c, string p, Layer from, Layer to, Dictionary<string, string> kinds)
     {
-        if (from.DeclaredShape is { } fs && to.DeclaredShape is { } ts && !fs.AsSpan().SequenceEqual(ts))
+        // a concatenating target takes each source whole beside the others; the network checks their sum when it is built
+        if (to.Combine != CombineRule.Concat && from.DeclaredShape is { } fs && to.DeclaredShape is { } ts && !fs.AsSpan().SequenceEqual(ts))
             throw c.Fail(p, $"shapes do not fit: '{from.Name}' is {ShapeUtil.Format(fs)} but '{to.Name}' is {ShapeUtil.Format(ts)}; this connection needs equal shapes.");
     }
 

@@ -161,4 +161,29 @@ public sealed class SpecGraphTests
         ConvSpec("[2, 4, 4]", "[3, 8, 8]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1}");
         ConvSpec("[2, 4, 4]", "[3, 8, 8]", "{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: 1}");
     }
+
+    [Fact]
+    public void AConcatenatingLayerAndAListHyperParameterReachTheNetworkAndTheOptimizer()
+    {
+        var spec = TrainingSpec.Parse("""
+            name: cat
+            inputs: [{name: a, size: 2}, {name: b, size: 2}]
+            layers: [{name: h, size: 4, combine: concat}]
+            connections: [{from: a, to: h, kind: identity}, {from: b, to: h, kind: identity}]
+            outputs: [h]
+            optimizer: {name: adam, lr: 0.01, betas: [0.8, 0.95]}
+            """, "cat.yaml");
+        Assert.Equal(FlexNet.Graph.CombineRule.Concat, spec.Network.Layers.Single(l => l.Name == "h").Combine);
+        // the sources' sum must still fit: the network refuses a concatenation of 2 + 2 into 5
+        var e = Assert.Throws<SpecValidationException>(() => TrainingSpec.Parse("""
+            name: cat
+            inputs: [{name: a, size: 2}, {name: b, size: 2}]
+            layers: [{name: h, size: 5, combine: concat}]
+            connections: [{from: a, to: h, kind: identity}, {from: b, to: h, kind: identity}]
+            outputs: [h]
+            """, "cat.yaml"));
+        Assert.StartsWith("cat.yaml: $.connections", e.Message, StringComparison.Ordinal);
+        var adam = Assert.IsType<FlexNet.Optimizers.Adam>(spec.Optimizer);
+        Assert.Equal((0.01, 0.8, 0.95), (adam.LearningRate, adam.Beta1, adam.Beta2));
+    }
 }

@@ -112,6 +112,10 @@ public sealed class SpecMessageTests
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [q], rate: 0.5}", "$.layers[0].inputs[0] (line 5): no earlier layer or input is named 'q'. Declared: x."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [1, -1]}", "$.layers[0].rate[1] (line 5): expected a whole number from 0 to 16777216, found the number -1."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: []}", "$.layers[0].rate (line 5): a form's argument must be text, a number, true/false or a list of whole numbers; found a list."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: 2}", "$.layers[0] (line 5): 'rate' must be in [0, 1); got 2."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dense, inputs: [x]}", "$.layers[0] (line 5): missing 'size' (a positive integer)."),
+        ("connections:\n  - {from: x, to: h}\n  - {from: h, to: y}\n", "", "$.connections (line 1): 'connections' is missing; it must be a list."),
+        ("outputs: [y]", "", "$.outputs (line 1): 'outputs' is missing; it must be a list."),
         ("{name: h, size: 3, activation: tanh}", "{name: y, size: 3}", "$.layers[1].name (line 6): the name 'y' is already used at $.layers[0]."),
 
         // connections
