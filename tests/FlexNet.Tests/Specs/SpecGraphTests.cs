@@ -165,24 +165,18 @@ public sealed class SpecGraphTests
     [Fact]
     public void AConcatenatingLayerAndAListHyperParameterReachTheNetworkAndTheOptimizer()
     {
-        var spec = TrainingSpec.Parse("""
+        static TrainingSpec Cat(int size) => TrainingSpec.Parse($$"""
             name: cat
             inputs: [{name: a, size: 2}, {name: b, size: 2}]
-            layers: [{name: h, size: 4, combine: concat}]
+            layers: [{name: h, size: {{size}}, combine: concat}]
             connections: [{from: a, to: h, kind: identity}, {from: b, to: h, kind: identity}]
             outputs: [h]
             optimizer: {name: adam, lr: 0.01, betas: [0.8, 0.95]}
             """, "cat.yaml");
+        var spec = Cat(4);
         Assert.Equal(FlexNet.Graph.CombineRule.Concat, spec.Network.Layers.Single(l => l.Name == "h").Combine);
         // the sources' sum must still fit: the network refuses a concatenation of 2 + 2 into 5
-        var e = Assert.Throws<SpecValidationException>(() => TrainingSpec.Parse("""
-            name: cat
-            inputs: [{name: a, size: 2}, {name: b, size: 2}]
-            layers: [{name: h, size: 5, combine: concat}]
-            connections: [{from: a, to: h, kind: identity}, {from: b, to: h, kind: identity}]
-            outputs: [h]
-            """, "cat.yaml"));
-        Assert.StartsWith("cat.yaml: $.connections", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("cat.yaml: $.connections", Assert.Throws<SpecValidationException>(() => Cat(5)).Message, StringComparison.Ordinal);
         var adam = Assert.IsType<FlexNet.Optimizers.Adam>(spec.Optimizer);
         Assert.Equal((0.01, 0.8, 0.95), (adam.LearningRate, adam.Beta1, adam.Beta2));
     }

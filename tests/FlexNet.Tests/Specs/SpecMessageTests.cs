@@ -11,19 +11,9 @@ namespace FlexNet.Tests.Specs;
 /// a dropped line number or a wrong path in a message go through.</summary>
 public sealed class SpecMessageTests
 {
-    /// <summary>Lines 1 to 10; an appended key is on line 11.</summary>
-    private const string Base = """
-        name: t
-        inputs:
-          - {name: x, size: 4}
-        layers:
-          - {name: h, size: 3, activation: tanh}
-          - {name: y, size: 2}
-        connections:
-          - {from: x, to: h}
-          - {from: h, to: y}
-        outputs: [y]
-        """;
+    /// <summary>TrainingSpecTests' small network: lines 1 to 10 (inputs on 2-3, layers 4-6, connections 7-9, outputs 10); an
+    /// appended key is on line 11.</summary>
+    private const string Base = TrainingSpecTests.Mlp;
 
     private const string End = "outputs: [y]";
 
