@@ -218,7 +218,6 @@ public sealed partial class TrainingSpec
 
         // layers
         var layers = c.Arr(top, "layers", "$", required: true)!;
-        var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < layers.Count; i++)
         {
             string p = $"$.layers[{i}]";
@@ -229,7 +228,6 @@ public sealed partial class TrainingSpec
             if (rawKind is not null && !LayerKinds.Contains(rawKind.ToLowerInvariant()) && LayerRegistry.IsRegistered(rawKind.ToLowerInvariant()))
             {
                 c.Unique(name, p, declaredAt);
-                kinds[name] = rawKind;
                 byName[name] = AttachForm(c, o, p, rawKind.ToLowerInvariant(), name, net, byName);
                 continue;
             }
@@ -273,7 +271,6 @@ public sealed partial class TrainingSpec
                     break;
             }
             c.Unique(name, p, declaredAt);
-            kinds[name] = kind;
             byName[name] = net.Add(layer);
         }
         if (declaredAt.Count > MaxItems) throw c.Fail("$.layers", $"a spec may have at most {MaxItems} layers and inputs; it has {declaredAt.Count}.");
@@ -342,11 +339,11 @@ public sealed partial class TrainingSpec
                         break;
                     }
                     case "identity":
-                        CheckSameShape(c, p, from, to, kinds);
+                        CheckSameShape(c, p, from, to);
                         made = net.ConnectIdentity(from, to, delay, cname);
                         break;
                     case "elementwise":
-                        CheckSameShape(c, p, from, to, kinds);
+                        CheckSameShape(c, p, from, to);
                         made = net.ConnectElementwise(from, to, delay, bias, cname);
                         break;
                     default:
@@ -516,7 +513,7 @@ public sealed partial class TrainingSpec
         }
     }
 
-    private static void CheckSameShape(Ctx c, string p, Layer from, Layer to, Dictionary<string, string> kinds)
+    private static void CheckSameShape(Ctx c, string p, Layer from, Layer to)
     {
         // a concatenating target takes each source whole beside the others; the network checks their sum when it is built
         if (to.Combine != CombineRule.Concat && from.DeclaredShape is { } fs && to.DeclaredShape is { } ts && !fs.AsSpan().SequenceEqual(ts))
