@@ -7,8 +7,7 @@ namespace FlexNet.Tests.Specs;
 /// <summary>The <c>flexnet</c> tool run in-process through <see cref="Program.Run"/>.</summary>
 public class CliTests
 {
-    /// <summary>Runs the tool in-process (see <see cref="CliRunner.Run"/>).</summary>
-    internal static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Example(string name) => Path.Combine(TrainingSpecTests.Examples, name);
 

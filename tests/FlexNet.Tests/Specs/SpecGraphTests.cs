@@ -91,7 +91,7 @@ public sealed class SpecGraphTests
         Assert.Empty(mse.CreateTrainerOptions().Metrics);
     }
 
-    private static TrainingSpec Mlp(string layer, string outputs = "[y]") => TrainingSpec.Parse($$"""
+    private static TrainingSpec PoolNet(string layer, string outputs = "[y]") => TrainingSpec.Parse($$"""
         name: p
         inputs: [{name: x, shape: [1, 4, 4]}]
         layers: [{{layer}}, {name: f, kind: flatten}, {name: y, size: 2}]
@@ -102,12 +102,14 @@ public sealed class SpecGraphTests
     [Fact]
     public void PoolingKindsAndOutputModesReachTheNetwork()
     {
-        Assert.Equal(FlexNet.Layers.PoolKind.Average, ((FlexNet.Layers.PoolLayer)Mlp("{name: h, kind: pool, pool: avg}").Network.Layers.Single(l => l.Name == "h")).PoolKind);
-        Assert.Equal(FlexNet.Layers.PoolKind.Max, ((FlexNet.Layers.PoolLayer)Mlp("{name: h, kind: pool, pool: max}").Network.Layers.Single(l => l.Name == "h")).PoolKind);
-        Assert.Equal(FlexNet.Layers.PoolKind.Max, ((FlexNet.Layers.PoolLayer)Mlp("{name: h, kind: pool}").Network.Layers.Single(l => l.Name == "h")).PoolKind);
-        Assert.Equal(FlexNet.Graph.OutputMode.AllSteps, Mlp("{name: h, kind: pool}", "[{layer: y, mode: all}]").Network.Outputs[0].Mode);
-        Assert.Equal(FlexNet.Graph.OutputMode.LastStep, Mlp("{name: h, kind: pool}", "[{layer: y, mode: last}]").Network.Outputs[0].Mode);
-        Assert.Equal(FlexNet.Graph.OutputMode.LastStep, Mlp("{name: h, kind: pool}", "[{layer: y}]").Network.Outputs[0].Mode);
+        static FlexNet.Layers.PoolKind KindOf(string layer) =>
+            ((FlexNet.Layers.PoolLayer)PoolNet(layer).Network.Layers.Single(l => l.Name == "h")).PoolKind;
+        Assert.Equal(FlexNet.Layers.PoolKind.Average, KindOf("{name: h, kind: pool, pool: avg}"));
+        Assert.Equal(FlexNet.Layers.PoolKind.Max, KindOf("{name: h, kind: pool, pool: max}"));
+        Assert.Equal(FlexNet.Layers.PoolKind.Max, KindOf("{name: h, kind: pool}"));
+        Assert.Equal(FlexNet.Graph.OutputMode.AllSteps, PoolNet("{name: h, kind: pool}", "[{layer: y, mode: all}]").Network.Outputs[0].Mode);
+        Assert.Equal(FlexNet.Graph.OutputMode.LastStep, PoolNet("{name: h, kind: pool}", "[{layer: y, mode: last}]").Network.Outputs[0].Mode);
+        Assert.Equal(FlexNet.Graph.OutputMode.LastStep, PoolNet("{name: h, kind: pool}", "[{layer: y}]").Network.Outputs[0].Mode);
     }
 
     [Fact]

@@ -216,11 +216,13 @@ public sealed class SpecMessageTests
 
     [Theory]
     [MemberData(nameof(Edits))]
-    public void OneDefectGivesItsWholeMessage(int index)
+    public void OneDefectGivesItsWholeMessage(int index) => AssertEdit(Base, EditCases[index]);
+
+    /// <summary>Makes one edit in <paramref name="text"/> (which must hold the replaced text) and expects the whole message.</summary>
+    private static void AssertEdit(string text, (string Old, string Edit, string Expected) c)
     {
-        var (old, edit, expected) = EditCases[index];
-        Assert.Contains(old, Base, StringComparison.Ordinal);
-        Assert.Equal("s.yaml: " + expected, Message(Base.Replace(old, edit, StringComparison.Ordinal)));
+        Assert.Contains(c.Old, text, StringComparison.Ordinal);
+        Assert.Equal("s.yaml: " + c.Expected, Message(text.Replace(c.Old, c.Edit, StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -309,12 +311,7 @@ public sealed class SpecMessageTests
 
     [Theory]
     [MemberData(nameof(TheanetsEdits))]
-    public void OneTheanetsDefectGivesItsWholeMessage(int index)
-    {
-        var (old, edit, expected) = TheanetsCases[index];
-        Assert.Contains(old, Theanets, StringComparison.Ordinal);
-        Assert.Equal("s.yaml: " + expected, Message(Theanets.Replace(old, edit, StringComparison.Ordinal)));
-    }
+    public void OneTheanetsDefectGivesItsWholeMessage(int index) => AssertEdit(Theanets, TheanetsCases[index]);
 
     [Fact]
     public void ModelWithAGraphKeyNamesTheFirstGraphKeySet()
