@@ -19,69 +19,90 @@ internal static class BuiltInLayerKinds
 
     internal static readonly string[] Names = [BatchNorm, Dropout, GaussianNoise, LayerNorm, Lrn, Embedding, RecurrentLayerKind.Kind];
 
+    // the describe and shape functions are named methods, not lambdas of this static table: Stryker switches a mutant
+    // in a method at each call, but tests a mutant of a static initializer's lambda against every test and never sees it killed
     private static readonly LayerKinds.Entry[] Entries =
     [
-        new(BatchNorm, typeof(BatchNormLayer),
-            l => new Dictionary<string, string> { ["momentum"] = Text(((BatchNormLayer)l).Momentum), ["epsilon"] = Text(((BatchNormLayer)l).Epsilon) },
-            CreateBatchNorm,
-            (input, o) =>
-            {
-                CreateBatchNorm("check", o);
-                int[] c = [input[0]];
-                return new LayerShapes(input, [("gamma", c), ("beta", c), ("running_mean", c), ("running_var", c)]);
-            }),
-        new(Dropout, typeof(DropoutLayer),
-            l => WithSeed("rate", ((DropoutLayer)l).Rate, ((DropoutLayer)l).Seed),
-            CreateDropout,
-            (input, o) =>
-            {
-                CreateDropout("check", o);
-                return new LayerShapes(input, []);
-            }),
-        new(GaussianNoise, typeof(GaussianNoiseLayer),
-            l => WithSeed("std", ((GaussianNoiseLayer)l).Std, ((GaussianNoiseLayer)l).Seed),
-            CreateNoise,
-            (input, o) =>
-            {
-                CreateNoise("check", o);
-                return new LayerShapes(input, []);
-            }),
-        new(LayerNorm, typeof(LayerNormLayer),
-            l => new Dictionary<string, string> { ["epsilon"] = Text(((LayerNormLayer)l).Epsilon) },
-            CreateLayerNorm,
-            (input, o) =>
-            {
-                // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and LayerNormLayer accepts any name
-                CreateLayerNorm("check", o);
-                int[] d = [input[^1]];
-                return new LayerShapes(input, [("gamma", d), ("beta", d)]);
-            }),
-        new(Lrn, typeof(LocalResponseNormLayer),
-            l =>
-            {
-                var r = (LocalResponseNormLayer)l;
-                return new Dictionary<string, string> { ["size"] = r.Size.ToString(CultureInfo.InvariantCulture), ["alpha"] = Text(r.Alpha), ["beta"] = Text(r.Beta), ["k"] = Text(r.K) };
-            },
-            CreateLrn,
-            (input, o) =>
-            {
-                CreateLrn("check", o);
-                return new LayerShapes(input, []);
-            }),
-        new(Embedding, typeof(EmbeddingLayer),
-            l =>
-            {
-                var e = (EmbeddingLayer)l;
-                return new Dictionary<string, string> { ["vocabulary"] = e.Vocabulary.ToString(CultureInfo.InvariantCulture), ["dimension"] = e.Dimension.ToString(CultureInfo.InvariantCulture) };
-            },
-            CreateEmbedding,
-            (input, o) =>
-            {
-                var e = CreateEmbedding("check", o);
-                return new LayerShapes([.. input, e.Dimension], [("weight", [e.Vocabulary, e.Dimension])]);
-            }),
+        new(BatchNorm, typeof(BatchNormLayer), DescribeBatchNorm, CreateBatchNorm, BatchNormShapes),
+        new(Dropout, typeof(DropoutLayer), DescribeDropout, CreateDropout, DropoutShapes),
+        new(GaussianNoise, typeof(GaussianNoiseLayer), DescribeNoise, CreateNoise, NoiseShapes),
+        new(LayerNorm, typeof(LayerNormLayer), DescribeLayerNorm, CreateLayerNorm, LayerNormShapes),
+        new(Lrn, typeof(LocalResponseNormLayer), DescribeLrn, CreateLrn, LrnShapes),
+        new(Embedding, typeof(EmbeddingLayer), DescribeEmbedding, CreateEmbedding, EmbeddingShapes),
         RecurrentLayerKind.Entry,
     ];
+
+    private static Dictionary<string, string> DescribeBatchNorm(Layer l)
+    {
+        var b = (BatchNormLayer)l;
+        return new Dictionary<string, string> { ["momentum"] = Text(b.Momentum), ["epsilon"] = Text(b.Epsilon) };
+    }
+
+    private static LayerShapes BatchNormShapes(int[] input, IReadOnlyDictionary<string, string> o)
+    {
+        CreateBatchNorm("check", o);
+        int[] c = [input[0]];
+        return new LayerShapes(input, [("gamma", c), ("beta", c), ("running_mean", c), ("running_var", c)]);
+    }
+
+    private static Dictionary<string, string> DescribeDropout(Layer l)
+    {
+        var d = (DropoutLayer)l;
+        return WithSeed("rate", d.Rate, d.Seed);
+    }
+
+    private static LayerShapes DropoutShapes(int[] input, IReadOnlyDictionary<string, string> o)
+    {
+        CreateDropout("check", o);
+        return new LayerShapes(input, []);
+    }
+
+    private static Dictionary<string, string> DescribeNoise(Layer l)
+    {
+        var g = (GaussianNoiseLayer)l;
+        return WithSeed("std", g.Std, g.Seed);
+    }
+
+    private static LayerShapes NoiseShapes(int[] input, IReadOnlyDictionary<string, string> o)
+    {
+        CreateNoise("check", o);
+        return new LayerShapes(input, []);
+    }
+
+    private static Dictionary<string, string> DescribeLayerNorm(Layer l) =>
+        new() { ["epsilon"] = Text(((LayerNormLayer)l).Epsilon) };
+
+    private static LayerShapes LayerNormShapes(int[] input, IReadOnlyDictionary<string, string> o)
+    {
+        // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and LayerNormLayer accepts any name
+        CreateLayerNorm("check", o);
+        int[] d = [input[^1]];
+        return new LayerShapes(input, [("gamma", d), ("beta", d)]);
+    }
+
+    private static Dictionary<string, string> DescribeLrn(Layer l)
+    {
+        var r = (LocalResponseNormLayer)l;
+        return new Dictionary<string, string> { ["size"] = r.Size.ToString(CultureInfo.InvariantCulture), ["alpha"] = Text(r.Alpha), ["beta"] = Text(r.Beta), ["k"] = Text(r.K) };
+    }
+
+    private static LayerShapes LrnShapes(int[] input, IReadOnlyDictionary<string, string> o)
+    {
+        CreateLrn("check", o);
+        return new LayerShapes(input, []);
+    }
+
+    private static Dictionary<string, string> DescribeEmbedding(Layer l)
+    {
+        var e = (EmbeddingLayer)l;
+        return new Dictionary<string, string> { ["vocabulary"] = e.Vocabulary.ToString(CultureInfo.InvariantCulture), ["dimension"] = e.Dimension.ToString(CultureInfo.InvariantCulture) };
+    }
+
+    private static LayerShapes EmbeddingShapes(int[] input, IReadOnlyDictionary<string, string> o)
+    {
+        var e = CreateEmbedding("check", o);
+        return new LayerShapes([.. input, e.Dimension], [("weight", [e.Vocabulary, e.Dimension])]);
+    }
 
     internal static LayerKinds.Entry? Find(string kind) => Array.Find(Entries, e => e.Kind == kind);
 
