@@ -1,4 +1,6 @@
 using FlexNet.Connections;
+using FlexNet.Graph;
+using FlexNet.Layers;
 
 namespace FlexNet.Tests.Connections;
 
@@ -72,5 +74,42 @@ public sealed class RecurrentKindOptionTests
         var bi = Options("gru", ("bidirectional", "true"));
         Assert.Equal([5, 8], Shapes([5, 3], bi).Output);
         Assert.Equal("a bidirectional recurrent layer reads a whole sequence [T, F]; got a vector input.", Refusal(bi, [3]));
+    }
+
+    private static string Written(RecurrentCellLayer layer)
+    {
+        var d = LayerKinds.Find("recurrent")!.Describe(layer);
+        var keys = new List<string>(d.Keys);
+        keys.Sort(StringComparer.Ordinal);
+        var parts = new List<string>();
+        foreach (var k in keys) parts.Add($"{k}={d[k]}");
+        return string.Join(";", parts);
+    }
+
+    [Fact]
+    public void ABidirectionalPairIsWrittenOnlyWhenItsHalvesAgree()
+    {
+        // halves that differ only in direction and input width: written once, with bidirectional=true
+        var pair = new RecurrentCellLayer(new GRU(4, true, false, "f", null, 3), new GRU(4, true, true, "b"), "bi", null);
+        Assert.Equal("bidirectional=true;cell=gru;go_backwards=false;input_width=3;return_sequences=true;units=4", Written(pair));
+        var mrnn = new RecurrentCellLayer(new MRNN(4, 2, "relu", false, false, "f"), new MRNN(4, 2, "relu", false, false, "b"), "bm", null);
+        Assert.Equal("activation=relu;bidirectional=true;cell=mrnn;factors=2;go_backwards=false;return_sequences=false;units=4", Written(mrnn));
+
+        // halves that differ in anything else are refused, naming the option; an option only one half has counts too
+        (RecurrentLayer Fw, RecurrentLayer Bw, string Key)[] differ =
+        [
+            (new GRU(4, true, false, "f"), new GRU(5, true, false, "b"), "units"),
+            (new GRU(4, true, false, "f"), new GRU(4, false, false, "b"), "return_sequences"),
+            (new MRNN(4, 2, "tanh", true, false, "f"), new MRNN(4, null, "tanh", true, false, "b"), "factors"),
+            (new MRNN(4, null, "tanh", true, false, "f"), new MRNN(4, 2, "tanh", true, false, "b"), "factors"),
+            (new MRNN(4, 2, "tanh", true, false, "f"), new MRNN(4, 2, "relu", true, false, "b"), "activation"),
+            (new GRU(4, true, false, "f"), new LSTM(4, true, false, false, "b"), "cell"),
+        ];
+        foreach (var (fw, bw, key) in differ)
+        {
+            var e = Assert.Throws<GraphException>(() => Written(new RecurrentCellLayer(fw, bw, "bad", null)));
+            Assert.Equal($"Bidirectional recurrent layer 'bad': its backward half ({bw}) differs from its forward half ({fw}) in '{key}'; " +
+                         "a .flexnet file holds only a pair of equal halves (the default of BidirectionalLayer).", e.Message);
+        }
     }
 }
