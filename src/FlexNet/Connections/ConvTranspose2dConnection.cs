@@ -21,7 +21,7 @@ public sealed class ConvTranspose2dConnection : Connection
     /// <param name="kernelSize">Square kernel size k.</param>
     /// <param name="stride">Stride (upsampling factor).</param>
     /// <param name="padding">Implicit padding removed from each side of the output.</param>
-    /// <param name="outputPadding">Extra rows/columns on one side; null to fit the target's shape.</param>
+    /// <param name="outputPadding">Extra rows/columns on one side, 0 ≤ outputPadding &lt; max(stride, dilation) (PyTorch's rule); null to fit the target's shape.</param>
     /// <param name="dilation">Dilation d.</param>
     /// <param name="delay">Delay in steps.</param>
     /// <param name="bias">Whether the connection owns a bias [Cout].</param>
@@ -36,6 +36,9 @@ public sealed class ConvTranspose2dConnection : Connection
         if (padding < 0) throw new ArgumentException($"padding must be >= 0. Received: {padding}", nameof(padding));
         if (dilation <= 0) throw new ArgumentException($"dilation must be positive. Received: {dilation}", nameof(dilation));
         if (outputPadding is < 0) throw new ArgumentException($"outputPadding must be >= 0. Received: {outputPadding}", nameof(outputPadding));
+        // PyTorch's rule: the extra rows lie within one more stride (or dilation) step of the input's last position
+        if (outputPadding is int op && op >= Math.Max(stride, dilation))
+            throw new ArgumentException($"outputPadding must be smaller than the stride ({stride}) or the dilation ({dilation}). Received: {op}", nameof(outputPadding));
         KernelSize = kernelSize;
         Stride = stride;
         Padding = padding;

@@ -104,6 +104,24 @@ public sealed class ConnectionMutationGapTests2
     }
 
     [Fact]
+    public void AnExplicitOutputPaddingIsBelowTheStrideOrTheDilation()
+    {
+        // PyTorch: output_padding < max(stride, dilation). [2, 3, 3], 3x3 stride 2 padding 1 gives 5 + output padding
+        var net = new Network("t", DType.Float64, 4);
+        var x = new InputLayer([2, 3, 3], name: "x");
+        var y = new Layer([3, 6, 6], name: "y");
+        net.Connect(new ConvTranspose2dConnection(x, y, 3, 2, 1, outputPadding: 1));
+        net.AddOutput(y);
+        net.Compile();
+        var e = Assert.Throws<ArgumentException>(() => new ConvTranspose2dConnection(x, new Layer([3, 7, 7], name: "z"), 3, 2, 1, outputPadding: 2));
+        Assert.Equal("outputPadding must be smaller than the stride (2) or the dilation (1). Received: 2 (Parameter 'outputPadding')", e.Message);
+        // the dilation's bound: stride 1, dilation 3 allows 0, 1 and 2
+        Assert.NotNull(new ConvTranspose2dConnection(x, new Layer((int[]?)null, name: "d2"), 3, 1, 0, outputPadding: 2, dilation: 3));
+        e = Assert.Throws<ArgumentException>(() => new ConvTranspose2dConnection(x, new Layer((int[]?)null, name: "d3"), 3, 1, 0, outputPadding: 3, dilation: 3));
+        Assert.Equal("outputPadding must be smaller than the stride (1) or the dilation (3). Received: 3 (Parameter 'outputPadding')", e.Message);
+    }
+
+    [Fact]
     public void TransposedConvRefusesAnEmptyMapInEitherAxis()
     {
         // (1 − 1)·1 − 2 + (2 − 1) + 1 = 0 rows; (3 − 1) − 2 + 2 = 2 columns
