@@ -27,6 +27,7 @@ public sealed partial class TrainingSpec
         private static string Parent(string p)
         {
             int cut = Math.Max(p.LastIndexOf('.'), p.LastIndexOf('['));
+            // Stryker disable once Equality : cut = 0 gives "" either way (p[..0])
             return cut <= 0 ? "" : p[..cut];
         }
 
@@ -101,6 +102,7 @@ public sealed partial class TrainingSpec
         private static bool LooksLikeTypeName(string value)
         {
             int comma = value.IndexOf(',');
+            // Stryker disable once Equality : a comma at 0 leaves an empty first part either way (the whole value then starts with ','), which is not a type name
             var parts = (comma >= 0 ? value[..comma] : value).Trim().Split('.');
             if (parts.Length < 2) return false;
             foreach (var part in parts)
@@ -124,6 +126,7 @@ public sealed partial class TrainingSpec
             if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue(out long l) && !(v.TryGetValue(out double d) && d == Math.Floor(d) && Math.Abs(d) < 9e15 && (l = (long)d) == l))
                 throw Fail($"{path}.{key}", $"'{key}' must be a whole number, found {Describe(n)}.");
             if (l < min || l > max)
+                // Stryker disable once Equality : the message is made only when l < min or l > max, so l <= min differs only where l == min, which is not refused
                 throw Fail($"{path}.{key}", $"'{key}' must be {(l < min && min >= 0 ? (min == 0 ? "non-negative" : "positive") + $" (from {min} to {max})" : $"from {min} to {max}")}; it is {l}.");
             return l;
         }
@@ -142,6 +145,7 @@ public sealed partial class TrainingSpec
         internal string NumberText(JsonNode? n, string path)
         {
             if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue(out double d) || v.TryGetValue(out long l) && (d = l) == d) && double.IsFinite(d))
+                // Stryker disable once String : equivalent: since .NET Core 3.0 a double's default format is the shortest round-trip text, the same as "R"
                 return d.ToString("R", CultureInfo.InvariantCulture);
             throw Fail(path, $"expected a number, found {Describe(n)}.");
         }
@@ -156,7 +160,8 @@ public sealed partial class TrainingSpec
                 case JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
                     return v.GetValue<bool>();
                 case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
-                    if (v.TryGetValue(out long l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
+                    // a whole number outside int's range is a number all the same (a YAML one is held as a long only)
+                    if (v.TryGetValue(out long l)) return l is >= int.MinValue and <= int.MaxValue ? (object)(int)l : (double)l;
                     if (v.TryGetValue(out double d) && double.IsFinite(d)) return d;
                     break;
                 case JsonArray a when a.Count is > 0 and <= 8:
@@ -176,7 +181,7 @@ public sealed partial class TrainingSpec
             return n is JsonValue v && v.TryGetValue(out bool b) ? b : throw Fail($"{path}.{key}", $"'{key}' must be true or false, found {Describe(n)}.");
         }
 
-        internal int[]? Shape(JsonObject o, string path, bool required, bool sizeKey = true)
+        internal int[] Shape(JsonObject o, string path, bool sizeKey = true)
         {
             if (sizeKey && o["size"] is not null)
             {
@@ -199,7 +204,7 @@ public sealed partial class TrainingSpec
                 return s;
             }
             if (o["shape"] is { } bad) throw Fail($"{path}.shape", $"'shape' must be a list of dimensions, found {Describe(bad)}.");
-            return required ? throw Fail($"{path}.{(sizeKey ? "size" : "shape")}", sizeKey ? "'size' (or 'shape') is missing." : "'shape' is missing.") : null;
+            throw Fail($"{path}.{(sizeKey ? "size" : "shape")}", sizeKey ? "'size' (or 'shape') is missing." : "'shape' is missing.");
         }
 
         internal Padding Padding(JsonObject o, string path)

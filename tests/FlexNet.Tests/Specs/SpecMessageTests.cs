@@ -37,6 +37,9 @@ public sealed class SpecMessageTests
         (End, End + "\nepochs: 2.5", "$.epochs (line 11): 'epochs' must be a whole number, found the number 2.5."),
         (End, End + "\nepochs: '2'", "$.epochs (line 11): 'epochs' must be a whole number, found the text '2'."),
         (End, End + "\nepochs: 1e16", "$.epochs (line 11): 'epochs' must be a whole number, found the number 10000000000000000."),
+        // a whole number written as a float is read as one below 9e15 (where doubles still hold every integer), not at it
+        (End, End + "\nepochs: 9e15", "$.epochs (line 11): 'epochs' must be a whole number, found the number 9000000000000000."),
+        (End, End + "\nepochs: 8.999e15", "$.epochs (line 11): 'epochs' must be from 1 to 1000000; it is 8999000000000000."),
         (End, End + "\nbatch: 1048577", "$.batch (line 11): 'batch' must be from 1 to 1048576; it is 1048577."),
         (End, End + "\nvalidation_split: 0.995", "$.validation_split (line 11): 'validation_split' must be between 0 and 0.99; it is 0.995."),
         (End, End + "\nvalidation_split: -0.5", "$.validation_split (line 11): 'validation_split' must be between 0 and 0.99; it is -0.5."),
@@ -102,6 +105,17 @@ public sealed class SpecMessageTests
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [q], rate: 0.5}", "$.layers[0].inputs[0] (line 5): no earlier layer or input is named 'q'. Declared: x."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [1, -1]}", "$.layers[0].rate[1] (line 5): expected a whole number from 0 to 16777216, found the number -1."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: []}", "$.layers[0].rate (line 5): a form's argument must be text, a number, true/false or a list of whole numbers; found a list."),
+        // a list of 1 to 8 whole numbers from 0 to 2^24 reaches the form (which wants a number here); 9 do not
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [1, 2, 3, 4, 5, 6, 7, 8]}", "$.layers[0] (line 5): 'rate' must be a number; got [1, 2, 3, 4, 5, 6, 7, 8]."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [0, 16777216]}", "$.layers[0] (line 5): 'rate' must be a number; got [0, 16777216]."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [1, 2, 3, 4, 5, 6, 7, 8, 9]}", "$.layers[0].rate (line 5): a form's argument must be text, a number, true/false or a list of whole numbers; found a list."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: [0, 16777217]}", "$.layers[0].rate[1] (line 5): expected a whole number from 0 to 16777216, found the number 16777217."),
+        // whole numbers at and beyond int's range reach the form as numbers (as an int within it, as a double beyond)
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: 2147483648}", "$.layers[0] (line 5): 'rate' must be in [0, 1); got 2147483648."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: -2147483649}", "$.layers[0] (line 5): 'rate' must be in [0, 1); got -2147483649."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dense, inputs: [x], size: 2147483648}", "$.layers[0] (line 5): 'size' must be an integer; got 2147483648."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dense, inputs: [x], size: -2147483648}", "$.layers[0] (line 5): 'size' must be positive; got -2147483648."),
+        ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dense, inputs: [x], size: 2147483647, activation: nope}", "$.layers[0] (line 5): unknown activation 'nope'. Known: " + string.Join(", ", Activations.Names) + "."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dropout, inputs: [x], rate: 2}", "$.layers[0] (line 5): 'rate' must be in [0, 1); got 2."),
         ("{name: h, size: 3, activation: tanh}", "{name: h, kind: dense, inputs: [x]}", "$.layers[0] (line 5): missing 'size' (a positive integer)."),
         ("connections:\n  - {from: x, to: h}\n  - {from: h, to: y}\n", "", "$.connections (line 1): 'connections' is missing; it must be a list."),
@@ -235,6 +249,25 @@ public sealed class SpecMessageTests
             Message(json.Replace("EPOCHS", new string('e', 60), StringComparison.Ordinal), "s.json"));
         Assert.Equal("s.json: $.epochs: 'epochs' must be a whole number, found false.",
             Message(json.Replace("\"EPOCHS\"", "false", StringComparison.Ordinal), "s.json"));
+    }
+
+    [Fact]
+    public void ANumberBeyondDoubleIsNotAFormArgument()
+    {
+        // JSON's 1e999 is a number token whose value is not finite: the form never sees it
+        string json = """{"inputs": [{"name": "x", "size": 4}], "layers": [{"name": "h", "kind": "dropout", "inputs": ["x"], "rate": RATE}], "connections": [], "outputs": ["h"]}""";
+        Assert.Equal("s.json: $.layers[0].rate: a form's argument must be text, a number, true/false or a list of whole numbers; found the number 1e999.",
+            Message(json.Replace("RATE", "1e999", StringComparison.Ordinal), "s.json"));
+        Assert.Equal("s.json: $.layers[0]: 'rate' must be in [0, 1); got 1E+300.", Message(json.Replace("RATE", "1e300", StringComparison.Ordinal), "s.json"));
+    }
+
+    [Fact]
+    public void AModelSpecRefusesEachGraphKey()
+    {
+        const string model = "model: {kind: classifier, layers: [4, 2]}";
+        foreach (var (key, value) in new[] { ("inputs", "[]"), ("layers", "[]"), ("connections", "[]"), ("outputs", "[y]"), ("steps", "3") })
+            Assert.Equal($"s.yaml: $.{key} (line 2): give 'model' (theanets layer specs) or inputs/layers/connections/outputs, not both; '{key}' is set.",
+                Message($"{model}\n{key}: {value}"));
     }
 
     [Fact]
