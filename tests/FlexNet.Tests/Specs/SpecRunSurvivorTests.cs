@@ -115,30 +115,20 @@ public sealed class SpecRunSurvivorTests
     [Fact]
     public void KeysNoOtherTestGives()
     {
-        // an explicit output padding reaches the transposed convolution: [2, 4, 4], 3x3 stride 2 padding 1 gives 7 + 1 = 8
-        var t = Parse("""
+        // an explicit output padding reaches the transposed convolution: [2, 4, 4], 3x3 stride 2 padding 1 gives 7 + it
+        static string Transposed(int size, int outputPadding) => $$"""
             inputs: [{name: x, shape: [2, 4, 4]}]
-            layers: [{name: h, shape: [3, 8, 8]}]
-            connections: [{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: 1}]
+            layers: [{name: h, shape: [3, {{size}}, {{size}}]}]
+            connections: [{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: {{outputPadding}}}]
             outputs: [h]
-            """);
-        Assert.Equal((1, 1), ((ConvTranspose2dConnection)t.Network.Connections[0]).OutputPadding);
+            """;
+        Assert.Equal((1, 1), ((ConvTranspose2dConnection)Parse(Transposed(8, 1)).Network.Connections[0]).OutputPadding);
         // and is not left to the target: an output padding of 0 gives 7, which the target of 8 refuses
         Assert.Equal("s.yaml: $.connections[0] (line 3): shapes do not fit: a convtranspose2d (kernel 3, stride 2) from 'x' [2, 4, 4] gives 7 along axis 1, but 'h' is [3, 8, 8].",
-            Message("""
-                inputs: [{name: x, shape: [2, 4, 4]}]
-                layers: [{name: h, shape: [3, 8, 8]}]
-                connections: [{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: 0}]
-                outputs: [h]
-                """));
+            Message(Transposed(8, 0)));
         // an output padding at the stride is refused (PyTorch's rule), not left to the target, which 7 + 2 would fit
         Assert.Equal("s.yaml: $.connections[0] (line 3): outputPadding must be smaller than the stride (2) or the dilation (1). Received: 2 (Parameter 'outputPadding')",
-            Message("""
-                inputs: [{name: x, shape: [2, 4, 4]}]
-                layers: [{name: h, shape: [3, 9, 9]}]
-                connections: [{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: 2}]
-                outputs: [h]
-                """));
+            Message(Transposed(9, 2)));
         // 'valid' padding written out (any case) is no padding: 8 − 3 + 1 = 6
         foreach (string valid in new[] { "valid", "VALID" })
         {
