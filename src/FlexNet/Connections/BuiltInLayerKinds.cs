@@ -40,6 +40,7 @@ internal static class BuiltInLayerKinds
 
     private static LayerShapes BatchNormShapes(int[] input, IReadOnlyDictionary<string, string> o)
     {
+        // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and its constructor accepts any name
         CreateBatchNorm("check", o);
         int[] c = [input[0]];
         return new LayerShapes(input, [("gamma", c), ("beta", c), ("running_mean", c), ("running_var", c)]);
@@ -53,6 +54,7 @@ internal static class BuiltInLayerKinds
 
     private static LayerShapes DropoutShapes(int[] input, IReadOnlyDictionary<string, string> o)
     {
+        // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and its constructor accepts any name
         CreateDropout("check", o);
         return new LayerShapes(input, []);
     }
@@ -65,6 +67,7 @@ internal static class BuiltInLayerKinds
 
     private static LayerShapes NoiseShapes(int[] input, IReadOnlyDictionary<string, string> o)
     {
+        // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and its constructor accepts any name
         CreateNoise("check", o);
         return new LayerShapes(input, []);
     }
@@ -88,6 +91,7 @@ internal static class BuiltInLayerKinds
 
     private static LayerShapes LrnShapes(int[] input, IReadOnlyDictionary<string, string> o)
     {
+        // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and its constructor accepts any name
         CreateLrn("check", o);
         return new LayerShapes(input, []);
     }
@@ -100,6 +104,7 @@ internal static class BuiltInLayerKinds
 
     private static LayerShapes EmbeddingShapes(int[] input, IReadOnlyDictionary<string, string> o)
     {
+        // Stryker disable once String : equivalent: the layer built only to check the options is dropped, and its constructor accepts any name
         var e = CreateEmbedding("check", o);
         return new LayerShapes([.. input, e.Dimension], [("weight", [e.Vocabulary, e.Dimension])]);
     }

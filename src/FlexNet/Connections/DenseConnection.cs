@@ -80,7 +80,7 @@ public sealed class DenseConnection : Connection
     /// <inheritdoc/>
     public override Tensor Contribute(Tensor source)
     {
-        // Stryker disable once Conditional : equivalent: reshaping an [N, F] source to [N, -1] gives the same [N, F] view
+        // Stryker disable once Conditional,Equality : equivalent: reshaping an [N, F] source to [N, -1] gives the same [N, F] view
         var x = source.Rank > 2 ? source.Reshape(source.Shape[0], -1) : source;
         var y = NN.Linear(x, Weight, Bias);
         if (_outShape.Length == 1) return y;

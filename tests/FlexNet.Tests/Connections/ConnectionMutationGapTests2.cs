@@ -104,6 +104,14 @@ public sealed class ConnectionMutationGapTests2
     }
 
     [Fact]
+    public void SummariesNameTheComplementAndConv1dKinds()
+    {
+        var x = new InputLayer([2, 9], name: "x");
+        Assert.Equal("1-x", new ComplementConnection(new InputLayer(3, name: "a"), new Layer(3, name: "b")).Kind);
+        Assert.Equal("conv1d 3/2", new Conv1dConnection(x, new Layer((int[]?)null, name: "c"), 4, 3, 2).Kind);
+    }
+
+    [Fact]
     public void AnExplicitOutputPaddingIsBelowTheStrideOrTheDilation()
     {
         // PyTorch: output_padding < max(stride, dilation). [2, 3, 3], 3x3 stride 2 padding 1 gives 5 + output padding

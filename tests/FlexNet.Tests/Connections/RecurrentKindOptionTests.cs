@@ -112,4 +112,18 @@ public sealed class RecurrentKindOptionTests
                          "a .flexnet file holds only a pair of equal halves (the default of BidirectionalLayer).", e.Message);
         }
     }
+
+    [Fact]
+    public void TheCommonOptionsAreRequired()
+    {
+        foreach (string key in new[] { "units", "return_sequences", "go_backwards" })
+        {
+            var o = Options("gru");
+            o.Remove(key);
+            Assert.Equal($"option '{key}' is missing.", Refusal(o));
+        }
+        var noCell = Options("gru");
+        noCell.Remove("cell");
+        Assert.Equal("option 'cell' is missing.", Refusal(noCell));
+    }
 }
