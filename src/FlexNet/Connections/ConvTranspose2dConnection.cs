@@ -8,7 +8,7 @@ namespace FlexNet.Connections;
 /// Transposed 2-D convolution (PyTorch conv_transpose2d), typically top-down feedback into a larger map:
 /// W [Cin, Cout, k, k], b [Cout]; s [N, Cin, H, W] → c [N, Cout, Hout, Wout] with
 /// Hout = (H − 1)·stride − 2·padding + d·(k − 1) + outputPadding + 1. When outputPadding is not given it is chosen
-/// in [0, stride) so that the output fits the target's shape. Initialised like torch: U(±1/√(Cout·k²)).
+/// in [0, max(stride, dilation)) so that the output fits the target's shape. Initialised like torch: U(±1/√(Cout·k²)).
 /// </summary>
 public sealed class ConvTranspose2dConnection : Connection
 {
@@ -27,6 +27,7 @@ public sealed class ConvTranspose2dConnection : Connection
     /// <param name="bias">Whether the connection owns a bias [Cout].</param>
     /// <param name="outChannels">Cout when the target's shape cannot give it.</param>
     /// <param name="name">Name (default <c>From→To</c>).</param>
+    /// <exception cref="ArgumentException">A size, stride, dilation or output padding out of its range.</exception>
     public ConvTranspose2dConnection(Layer from, Layer to, int kernelSize, int stride = 1, int padding = 0, int? outputPadding = null,
                                      int dilation = 1, int delay = 0, bool bias = true, int? outChannels = null, string? name = null)
         : base(from, to, delay, name)
@@ -95,7 +96,7 @@ public sealed class ConvTranspose2dConnection : Connection
             oph = t[1] - bh;
             opw = t[2] - bw;
             if (oph < 0 || oph >= Math.Max(Stride, Dilation) || opw < 0 || opw >= Math.Max(Stride, Dilation))
-                throw Mismatch($"conv_transpose2d {KernelSize}x{KernelSize} stride {Stride} padding {Padding} maps {ShapeUtil.Format(src)} to [{cout}, {bh}+p, {bw}+p] with 0 <= p < {Stride}, which cannot reach the target {ShapeUtil.Format(t)}.");
+                throw Mismatch($"conv_transpose2d {KernelSize}x{KernelSize} stride {Stride} padding {Padding} maps {ShapeUtil.Format(src)} to [{cout}, {bh}+p, {bw}+p] with 0 <= p < {Math.Max(Stride, Dilation)}, which cannot reach the target {ShapeUtil.Format(t)}.");
         }
         else { oph = 0; opw = 0; }
         OutputPadding = (oph, opw);

@@ -127,6 +127,14 @@ public sealed class ConnectionMutationGapTests2
         Assert.NotNull(new ConvTranspose2dConnection(x, new Layer((int[]?)null, name: "d2"), 3, 1, 0, outputPadding: 2, dilation: 3));
         e = Assert.Throws<ArgumentException>(() => new ConvTranspose2dConnection(x, new Layer((int[]?)null, name: "d3"), 3, 1, 0, outputPadding: 3, dilation: 3));
         Assert.Equal("outputPadding must be smaller than the stride (1) or the dilation (3). Received: 3 (Parameter 'outputPadding')", e.Message);
+        // inferred from a target, the same bound: (3 − 1) + 3·(3 − 1) + 1 = 9 rows plus 0, 1 or 2
+        var dilated = new Network("d", DType.Float64, 4);
+        var dx = new InputLayer([2, 3, 3], name: "x");
+        var dy = new Layer([3, 12, 12], name: "y");
+        dilated.Connect(new ConvTranspose2dConnection(dx, dy, 3, 1, 0, dilation: 3));
+        dilated.AddOutput(dy);
+        var m = Assert.Throws<ShapeMismatchException>(() => dilated.Compile());
+        Assert.EndsWith(": conv_transpose2d 3x3 stride 1 padding 0 maps [2, 3, 3] to [3, 9+p, 9+p] with 0 <= p < 3, which cannot reach the target [3, 12, 12].", m.Message);
     }
 
     [Fact]
