@@ -126,10 +126,13 @@ public sealed class SpecGraphTests
                      "building a spec's network may allocate at most 1073741824 bytes.", e.Message);
     }
 
-    private static string ConvMessage(string from, string to, string connection) =>
+    /// <summary>The message of a one-connection spec <c>c.yaml</c> (x → h, the connection on line 4) that is refused.</summary>
+    internal static string ConvMessage(string from, string to, string connection) =>
         Assert.Throws<SpecValidationException>(() => ConvSpec(from, to, connection)).Message;
 
-    private static TrainingSpec ConvSpec(string from, string to, string connection) => TrainingSpec.Parse($$"""
+    /// <summary>A spec <c>c.yaml</c> with an input x of shape <paramref name="from"/>, a layer h of shape <paramref name="to"/>
+    /// and one connection.</summary>
+    internal static TrainingSpec ConvSpec(string from, string to, string connection) => TrainingSpec.Parse($$"""
         name: c
         inputs: [{name: x, shape: {{from}}}]
         layers: [{name: h, shape: {{to}}}]

@@ -116,28 +116,19 @@ public sealed class SpecRunSurvivorTests
     public void KeysNoOtherTestGives()
     {
         // an explicit output padding reaches the transposed convolution: [2, 4, 4], 3x3 stride 2 padding 1 gives 7 + it
-        static string Transposed(int size, int outputPadding) => $$"""
-            inputs: [{name: x, shape: [2, 4, 4]}]
-            layers: [{name: h, shape: [3, {{size}}, {{size}}]}]
-            connections: [{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: {{outputPadding}}}]
-            outputs: [h]
-            """;
-        Assert.Equal((1, 1), ((ConvTranspose2dConnection)Parse(Transposed(8, 1)).Network.Connections[0]).OutputPadding);
+        static string Transposed(int outputPadding) => $"{{kind: convtranspose2d, from: x, to: h, kernel: 3, stride: 2, padding: 1, output_padding: {outputPadding}}}";
+        var t = SpecGraphTests.ConvSpec("[2, 4, 4]", "[3, 8, 8]", Transposed(1));
+        Assert.Equal((1, 1), ((ConvTranspose2dConnection)t.Network.Connections[0]).OutputPadding);
         // and is not left to the target: an output padding of 0 gives 7, which the target of 8 refuses
-        Assert.Equal("s.yaml: $.connections[0] (line 3): shapes do not fit: a convtranspose2d (kernel 3, stride 2) from 'x' [2, 4, 4] gives 7 along axis 1, but 'h' is [3, 8, 8].",
-            Message(Transposed(8, 0)));
+        Assert.Equal("c.yaml: $.connections[0] (line 4): shapes do not fit: a convtranspose2d (kernel 3, stride 2) from 'x' [2, 4, 4] gives 7 along axis 1, but 'h' is [3, 8, 8].",
+            SpecGraphTests.ConvMessage("[2, 4, 4]", "[3, 8, 8]", Transposed(0)));
         // an output padding at the stride is refused (PyTorch's rule), not left to the target, which 7 + 2 would fit
-        Assert.Equal("s.yaml: $.connections[0] (line 3): outputPadding must be smaller than the stride (2) or the dilation (1). Received: 2 (Parameter 'outputPadding')",
-            Message(Transposed(9, 2)));
+        Assert.Equal("c.yaml: $.connections[0] (line 4): outputPadding must be smaller than the stride (2) or the dilation (1). Received: 2 (Parameter 'outputPadding')",
+            SpecGraphTests.ConvMessage("[2, 4, 4]", "[3, 9, 9]", Transposed(2)));
         // 'valid' padding written out (any case) is no padding: 8 − 3 + 1 = 6
         foreach (string valid in new[] { "valid", "VALID" })
         {
-            var c = Parse($$"""
-                inputs: [{name: x, shape: [2, 8, 8]}]
-                layers: [{name: h, shape: [3, 6, 6]}]
-                connections: [{kind: conv2d, from: x, to: h, kernel: 3, padding: {{valid}}}]
-                outputs: [h]
-                """);
+            var c = SpecGraphTests.ConvSpec("[2, 8, 8]", "[3, 6, 6]", $"{{kind: conv2d, from: x, to: h, kernel: 3, padding: {valid}}}");
             Assert.Equal([3, 6, 6], c.Network.Layers.Single(l => l.Name == "h").OutputShape!);
         }
         // global: false is an ordinary pool (window 2 by default), global: true pools each channel to one value
