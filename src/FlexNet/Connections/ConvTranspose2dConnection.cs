@@ -95,8 +95,9 @@ public sealed class ConvTranspose2dConnection : Connection
         {
             oph = t[1] - bh;
             opw = t[2] - bw;
-            if (oph < 0 || oph >= Math.Max(Stride, Dilation) || opw < 0 || opw >= Math.Max(Stride, Dilation))
-                throw Mismatch($"conv_transpose2d {KernelSize}x{KernelSize} stride {Stride} padding {Padding} maps {ShapeUtil.Format(src)} to [{cout}, {bh}+p, {bw}+p] with 0 <= p < {Math.Max(Stride, Dilation)}, which cannot reach the target {ShapeUtil.Format(t)}.");
+            int lim = Math.Max(Stride, Dilation); // PyTorch's bound, as for an explicit output padding
+            if (oph < 0 || oph >= lim || opw < 0 || opw >= lim)
+                throw Mismatch($"conv_transpose2d {KernelSize}x{KernelSize} stride {Stride} padding {Padding} maps {ShapeUtil.Format(src)} to [{cout}, {bh}+p, {bw}+p] with 0 <= p < {lim}, which cannot reach the target {ShapeUtil.Format(t)}.");
         }
         else { oph = 0; opw = 0; }
         OutputPadding = (oph, opw);
