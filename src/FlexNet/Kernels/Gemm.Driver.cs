@@ -12,10 +12,12 @@ namespace FlexNet.Kernels;
 /// <remarks>
 /// <para>Small problems run on the calling thread without the workers (mid-size ones too unless they come in a
 /// burst, see <see cref="BurstThreshold"/>); operands small enough (or used once)
-/// are read in place instead of packed, and nothing is allocated (pack buffers come from the array pool).</para>
+/// are read in place instead of packed, as is A with contiguous rows when the kernel says so
+/// (<see cref="IGemmKernel{T}.RowsInPlace"/>), and nothing is allocated (pack buffers come from the array pool).</para>
 /// <para>Large problems are split into row tasks (when m ≥ n) sharing one packed copy of B that the tasks fill
 /// lazily, a group of panels at a time, whoever needs it first (no barrier, no duplicated packing), or into
-/// column tasks (m &lt; n) that pack their own B columns. Every C element belongs to one task and is
+/// column tasks (m &lt; n, or when A is read in place and the columns spread more evenly over the cores) that pack
+/// their own B columns. Every C element belongs to one task and is
 /// accumulated over k in the same order whatever the split, so results do not depend on the core count.</para>
 /// </remarks>
 internal static unsafe class GemmDriver<T, TK>
@@ -39,6 +41,9 @@ internal static unsafe class GemmDriver<T, TK>
 
     /// <summary>Test hook: how many GEMMs this thread split into tasks.</summary>
     [ThreadStatic] internal static int SplitsOnThisThread;
+
+    /// <summary>Test hook: how many of this thread's splits were column splits.</summary>
+    [ThreadStatic] internal static int ColumnSplitsOnThisThread;
 
     /// <summary>Multiply-adds per task beyond one task per core.</summary>
     private const long MinTaskWork = 1L << 22;
@@ -110,6 +115,10 @@ internal static unsafe class GemmDriver<T, TK>
 
         // Split the longer of m and n (the other operand is then read, or packed, by every task).
         bool splitM = m >= n ? m > TK.MR : n <= TK.NR;
+        // With A read in place, a column task packs only its own columns of B, as much as a row task's share of the
+        // shared B: then split the columns when their tiles spread more evenly over the cores.
+        if (splitM && csA == 1 && TK.RowsInPlace && ColumnsSpreadBetter(m, n, cores)) splitM = false;
+        if (!splitM) ColumnSplitsOnThisThread++;
         int unit = splitM ? TK.MR : TK.NR;
         int extent = splitM ? m : n;
         int units = (extent + unit - 1) / unit;
@@ -171,6 +180,19 @@ internal static unsafe class GemmDriver<T, TK>
         }
     }
 
+    /// <summary>
+    /// True when splitting the n columns into NR-wide panels leaves the busiest core at least 2 % less work than
+    /// splitting the m rows into MR-high ones, counting whole tiles per core: <c>⌈⌈n/NR⌉/cores⌉·NR·m</c> against
+    /// <c>⌈⌈m/MR⌉/cores⌉·MR·n</c>. 256 × 256 on two cores with the 6 × 16 tile: 8 + 8 column panels (32,768) against
+    /// 22 + 21 row panels (33,792), so columns; 1024 × 1024: 524,288 against 528,384, within 2 %, so rows.
+    /// </summary>
+    internal static bool ColumnsSpreadBetter(int m, int n, int cores)
+    {
+        long rowTiles = ((m + TK.MR - 1) / TK.MR + cores - 1) / cores;
+        long colTiles = ((n + TK.NR - 1) / TK.NR + cores - 1) / cores;
+        return colTiles * TK.NR * m * 50 < rowTiles * TK.MR * n * 49;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseDirectB(int m, int n, int k, nint csB)
         => csB == 1 && (m <= TK.MR || (long)k * n * sizeof(T) <= DirectBytes);
@@ -190,7 +212,7 @@ internal static unsafe class GemmDriver<T, TK>
 
         // Read operands in place when they are small (or used once) and their layout allows it.
         bool directB = shared.Buffer == null && UseDirectB(m, n, k, csB);
-        bool directA = n <= nr || (long)m * k * sizeof(T) <= DirectBytes;
+        bool directA = n <= nr || (long)m * k * sizeof(T) <= DirectBytes || (csA == 1 && TK.RowsInPlace);
         if (Gemm.ForcePackingOnThisThread) directA = directB = false;
 
         int aLen = directA ? 0 : RoundUp(mcMax, mr) * kcMax;

@@ -34,6 +34,12 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged
     /// <summary>Columns of B packed at once (multiple of NR).</summary>
     static abstract int NC { get; }
 
+    /// <summary>True when the driver reads A in place whenever its rows are contiguous (<c>csA == 1</c>), one pointer
+    /// per row, instead of packing it: same loads per step, and no packing pass (which every column task of a split
+    /// repeats over the whole of A). Measured on the 6 × 16 AVX2 tile on Zen 1 (256³ on one core 36.0 → 37.6 GFLOP/s,
+    /// column-split shapes of the MLP +5-11 %, bench/NOTES.md section 31); the other tiles keep packing.</summary>
+    static abstract bool RowsInPlace { get; }
+
     /// <summary>Runs the micro-kernel on one block of C (see the interface remarks).</summary>
     static abstract void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi);
@@ -153,6 +159,7 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int KC => 384 * 4 / sizeof(T);
     public static int MC => 192;
     public static int NC => 1024;
+    public static bool RowsInPlace => false;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
@@ -167,6 +174,7 @@ internal unsafe struct Kernel256<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int KC => 384 * 4 / sizeof(T);
     public static int MC => 96;
     public static int NC => 1024;
+    public static bool RowsInPlace => true;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
@@ -181,6 +189,7 @@ internal unsafe struct Kernel128<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int KC => 256 * 4 / sizeof(T);
     public static int MC => 96;
     public static int NC => 1024;
+    public static bool RowsInPlace => false;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
@@ -374,6 +383,7 @@ internal unsafe struct KernelScalar<T> : IGemmKernel<T> where T : unmanaged, INu
     public static int KC => 256 * 4 / sizeof(T);
     public static int MC => 64;
     public static int NC => 512;
+    public static bool RowsInPlace => false;
 
     [SkipLocalsInit]
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,

@@ -312,6 +312,64 @@ public sealed class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void RowsReadInPlace_GiveThePackedBits(int tier)
+    {
+        // Above the 32 KB in-place limit, A with contiguous rows is read in place by the 6 x 16 AVX2 tile and packed
+        // by the others; with packing forced, every tier packs. The accumulation order is the same, so the bits are.
+        var rng = new Random(8500 + tier);
+        foreach (var (m, n, k, padA) in new[] { (256, 256, 256, 0), (131, 70, 300, 5), (7, 300, 1200, 3) })
+        {
+            foreach (bool tb in new[] { false, true })
+            {
+                CheckFloat(GemmProvider.Managed, (GemmKernelTier)tier, false, tb, m, n, k, [(1f, 0f), (0.5f, -1f)],
+                    padA, 1, 2, rng);
+                int lda = k + padA, ldb = tb ? k : n;
+                float[] a = Random(rng, (m - 1) * lda + k), b = Random(rng, tb ? n * k : k * n), c0 = Random(rng, m * n);
+                float[] inPlace = (float[])c0.Clone(), packed = (float[])c0.Clone();
+                Gemm.Run(GemmProvider.Managed, (GemmKernelTier)tier, false, tb, m, n, k, 1.5f, a, lda, b, ldb, -0.5f,
+                    inPlace, n);
+                using (ForcePacking(true))
+                    Gemm.Run(GemmProvider.Managed, (GemmKernelTier)tier, false, tb, m, n, k, 1.5f, a, lda, b, ldb,
+                        -0.5f, packed, n);
+                Assert.Equal(packed, inPlace);
+            }
+        }
+    }
+
+    [Fact]
+    public void SquareProducts_SplitByColumns_WhereTheirTilesSpreadMoreEvenly()
+    {
+        // 6 x 16 tile, two cores: 256 columns are 8 + 8 panels (8 * 16 * 256 = 32,768 per core) against 43 row panels,
+        // 22 + 21 (22 * 6 * 256 = 33,792): 3 % less, so columns. 1024 x 1024: 32 * 16 * 1024 = 524,288 against
+        // 86 * 6 * 1024 = 528,384, under the 2 % margin, so rows.
+        Assert.True(GemmDriver<float, Kernel256<float>>.ColumnsSpreadBetter(256, 256, 2));
+        Assert.False(GemmDriver<float, Kernel256<float>>.ColumnsSpreadBetter(1024, 1024, 2));
+        Assert.False(GemmDriver<float, Kernel256<float>>.ColumnsSpreadBetter(1024, 512, 2));
+        // 96 rows are 16 panels, 8 + 8 (exactly even), 48 columns are 3 panels, 2 + 1: rows
+        Assert.False(GemmDriver<float, Kernel256<float>>.ColumnsSpreadBetter(96, 48, 2));
+        // one core: 16 * 16 * 256 = 65,536 against 43 * 6 * 256 = 66,048, under 2 %: rows
+        Assert.False(GemmDriver<float, Kernel256<float>>.ColumnsSpreadBetter(256, 256, 1));
+        // four cores, 128 x 200: 13 column panels, 4 on the busiest core (4 * 16 * 128 = 8,192), against 22 row panels,
+        // 6 on the busiest (6 * 6 * 200 = 7,200): rows
+        Assert.False(GemmDriver<float, Kernel256<float>>.ColumnsSpreadBetter(128, 200, 4));
+
+        if (Environment.ProcessorCount < 2 || Gemm.BestTier < GemmKernelTier.Vector256)
+            Assert.Skip("needs two cores and the AVX2 tile");
+        var rng = new Random(8600);
+        const int n = 256;
+        float[] a = Random(rng, n * n), b = Random(rng, n * n), c = new float[n * n], ser = new float[n * n];
+        int before = GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread;
+        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector256, false, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
+        Assert.Equal(before + 1, GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread);
+        SerialFloat(GemmKernelTier.Vector256, n, n, n, a, b, ser);
+        Assert.Equal(ser, c);
+        // A transposed (columns contiguous, not rows) is packed, and the square product keeps the row split
+        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector256, true, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
+        Assert.Equal(before + 1, GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread);
+    }
+
     private static unsafe void SerialFloat(GemmKernelTier tier, int m, int n, int k, float[] a, float[] b, float[] c)
     {
         fixed (float* pa = a)
