@@ -76,7 +76,7 @@ public sealed class CheckpointTests
         Assert.Equal(perEpoch[h.BestEpoch], bn.RunningMean!.ToFloatArray());
     }
 
-    private static (Sequential Model, Trainer Trainer, Tensor X, Tensor Y) Small(ulong seed, string? path = null)
+    internal static (Sequential Model, Trainer Trainer, Tensor X, Tensor Y) Small(ulong seed, string? path = null)
     {
         var model = new Sequential("small", DType.Float32, seed, new Dense(4, "relu", name: "fc"), new BatchNorm(name: "bn"),
             new Dropout(0.2, name: "drop"), new Dense(2, name: "out")) { InputShape = [3] };
@@ -91,7 +91,7 @@ public sealed class CheckpointTests
         return (model, new Trainer((ITrainable)model, o), x, y);
     }
 
-    private static byte[] SmallCheckpoint(string dir)
+    internal static byte[] SmallCheckpoint(string dir)
     {
         string path = Path.Combine(dir, "small.ckpt");
         var (_, t, x, y) = Small(1, null);
@@ -128,7 +128,7 @@ public sealed class CheckpointTests
 
     /// <summary>Rewrites a checkpoint with a change to its metadata and tensors and a valid checksum, so the
     /// semantic checks (not the checksum) must catch the defect.</summary>
-    private static void Rewrite(string path, Action<Dictionary<string, string>, Dictionary<string, SafeTensorEntry>> change)
+    internal static void Rewrite(string path, Action<Dictionary<string, string>, Dictionary<string, SafeTensorEntry>> change)
     {
         var f = SafeTensorFile.Read(path);
         var meta = new Dictionary<string, string>(f.Metadata, StringComparer.Ordinal);
@@ -137,7 +137,7 @@ public sealed class CheckpointTests
         ChecksummedFile.Write(path, meta, entries.Values);
     }
 
-    private static SafeTensorEntry Replace(SafeTensorEntry e, Action<float[]> edit)
+    internal static SafeTensorEntry Replace(SafeTensorEntry e, Action<float[]> edit)
     {
         var v = e.ToFloatArray();
         edit(v);
