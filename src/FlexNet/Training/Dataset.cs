@@ -152,8 +152,8 @@ public sealed class SubsetDataset : IDataset, IFillsBatch
     public SubsetDataset(IDataset source, int start, int count)
     {
         _source = source ?? throw new ArgumentNullException(nameof(source));
-        if (start < 0 || count < 0 || start + count > source.Count)
-            throw new ArgumentOutOfRangeException(nameof(count), $"SubsetDataset: [{start}, {start + count}) is outside [0, {source.Count}).");
+        if (start < 0 || count < 0 || (long)start + count > source.Count)
+            throw new ArgumentOutOfRangeException(nameof(count), $"SubsetDataset: [{start}, {(long)start + count}) is outside [0, {source.Count}).");
         _start = start;
         Count = count;
     }
