@@ -99,4 +99,57 @@ public sealed class NetworkPredictTests
         var r = net.Evaluate(x, y, new CrossEntropy(), batchSize: 4);
         Assert.Equal(expected, r["loss"], 12);
     }
+
+    [Fact]
+    public void Evaluate_RefusesSequencesAllStepsOutputsAndOneSample_EachAlone()
+    {
+        const string Msg = "Evaluate takes a batch [N, ...] of a non-temporal network with a last-step output; use Predict and the loss for sequences.";
+        var y = Tensor.FromArray(new[] { 0, 1 }, 2);
+        Network OneLayer(string name, int? steps, OutputMode mode)
+        {
+            var net = new Network(name, DType.Float64, 6);
+            var x = net.Add(new InputLayer(2, sequenceLength: steps, name: "x"));
+            var h = net.Add(new Layer(3, name: "h"));
+            net.ConnectDense(x, h);
+            net.AddOutput(h, mode);
+            return net;
+        }
+        // a sequence input alone (its output is the last step)
+        var e = Assert.Throws<ArgumentException>(() => OneLayer("seq", 3, OutputMode.LastStep).Evaluate(T.Rand(1, 3, 2, 2).Detach(), y, new CrossEntropy()));
+        Assert.Equal("Network 'seq': " + Msg, e.Message);
+        // an all-steps output alone (the input is not a sequence)
+        e = Assert.Throws<ArgumentException>(() => OneLayer("all", null, OutputMode.AllSteps).Evaluate(T.Rand(2, 2, 2).Detach(), y, new CrossEntropy()));
+        Assert.Equal("Network 'all': " + Msg, e.Message);
+        // one sample alone
+        e = Assert.Throws<ArgumentException>(() => Mlp().Evaluate(T.Rand(3, 4).Detach(), y, new CrossEntropy()));
+        Assert.Equal("Network 'mlp': " + Msg, e.Message);
+    }
+
+    [Fact]
+    public void PredictAndEvaluate_NameTheInputAndOutputCounts_AndNullArguments()
+    {
+        var two = new Network("two", DType.Float64, 1);
+        var a = two.Add(new InputLayer(2, name: "a"));
+        var b = two.Add(new InputLayer(2, name: "b"));
+        var h = two.Add(new Layer(3, name: "h"));
+        two.ConnectDense(a, h);
+        two.ConnectDense(b, h);
+        two.AddOutput(h, OutputMode.LastStep);
+        var e = Assert.Throws<ArgumentException>(() => two.Predict(T.Rand(4, 5, 2).Detach()));
+        Assert.Equal("Network 'two' has 2 inputs and 1 outputs; Predict and Evaluate take one of each (use Forward for more).", e.Message);
+
+        var fork = new Network("fork", DType.Float64, 1);
+        var x = fork.Add(new InputLayer(2, name: "x"));
+        var p = fork.Add(new Layer(3, name: "p"));
+        var q = fork.Add(new Layer(1, name: "q"));
+        fork.ConnectDense(x, p);
+        fork.ConnectDense(x, q);
+        fork.AddOutput(p, OutputMode.LastStep);
+        fork.AddOutput(q, OutputMode.LastStep);
+        e = Assert.Throws<ArgumentException>(() => fork.Evaluate(T.Rand(4, 5, 2).Detach(), Tensor.FromArray(new[] { 0, 1, 2, 0, 1 }, 5), new CrossEntropy()));
+        Assert.Equal("Network 'fork' has 1 inputs and 2 outputs; Predict and Evaluate take one of each (use Forward for more).", e.Message);
+
+        Assert.Equal("network", Assert.Throws<ArgumentNullException>(() => ((Network)null!).Predict(T.Rand(1, 2, 4))).ParamName);
+        Assert.Equal("x", Assert.Throws<ArgumentNullException>(() => Mlp().Predict(null!)).ParamName);
+    }
 }
