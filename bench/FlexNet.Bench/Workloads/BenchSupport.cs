@@ -55,13 +55,16 @@ internal static class BenchSupport
     /// losses are those of the PyTorch script. Without this, the first repeats of workloads whose step is one large
     /// op call per layer (LSTM: ~100 steps in all) ran partly on tier-0 and instrumented code.
     /// </summary>
+    /// <param name="shuffle">Shuffle the batches as the timed training does (mlp_train), so that the gather of a
+    /// shuffled batch is warmed too.</param>
     /// <returns>Steps trained.</returns>
-    public static long JitWarmupTraining(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, double seconds = 1.5)
+    public static long JitWarmupTraining(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, double seconds = 1.5,
+        bool shuffle = false)
     {
         int n = x.Shape[options.InputBatchAxis];
         if (n < options.BatchSize) throw new ArgumentException($"bench: {n} samples are fewer than one batch of {options.BatchSize}");
         long start = Stopwatch.GetTimestamp(), steps = 0;
-        TrainUntil(model, options, x, y, epochs: 1_000_000, info =>
+        TrainUntil(model, options, x, y, epochs: 1_000_000, shuffle, info =>
         {
             steps = info.Step + 1;
             return steps >= 100 && Stopwatch.GetElapsedTime(start).TotalSeconds >= seconds;
@@ -72,10 +75,11 @@ internal static class BenchSupport
     /// <summary>Trains <paramref name="model"/> through <see cref="Trainer"/> with <paramref name="options"/> set for a
     /// benchmark (unshuffled, no progress output, no finite check) for at most <paramref name="epochs"/> epochs, until
     /// <paramref name="stop"/>, called after every step, returns true.</summary>
-    private static void TrainUntil(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, int epochs, Func<BatchEndInfo, bool> stop)
+    private static void TrainUntil(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, int epochs, bool shuffle,
+        Func<BatchEndInfo, bool> stop)
     {
         using var cts = new CancellationTokenSource();
-        options.Shuffle = false;
+        options.Shuffle = shuffle;
         options.Epochs = epochs;
         options.Progress = ProgressMode.None;
         options.CheckFinite = false;
@@ -109,7 +113,7 @@ internal static class BenchSupport
         var marks = new long[repeats + 1];
         var cpu = new TimeSpan[repeats + 1];
         var losses = new double[repeats];
-        TrainUntil(model, options, x, y, (total + perEpoch - 1) / perEpoch, info =>
+        TrainUntil(model, options, x, y, (total + perEpoch - 1) / perEpoch, shuffle: false, info =>
         {
             long s = info.Step - warmup;
             if (s < 0 || s % steps != 0) return false;

@@ -15,7 +15,8 @@ namespace FlexNet.Bench.Workloads;
 /// mlp_train + mlp_1epoch_test_acc (shared/bench/pytorch/mlp_train.py): MLP 784-512-512-10 ReLU (Sequential of
 /// Dense layers, torch default init), softmax cross-entropy, SGD lr 0.01 momentum 0.9, batch 128, one epoch of
 /// Fashion-MNIST train with a fresh seeded permutation (469 steps, the last partial batch of 96 included) through
-/// <see cref="Trainer"/>. A 20-step warm-up on a throw-away model, then 5 trainings from fresh models (seed r);
+/// <see cref="Trainer"/>. The JIT warmed on a throw-away model (<see cref="BenchSupport.JitWarmupTraining"/>, shuffled), the
+/// script's 20-step warm-up on another, then 5 trainings from fresh models (seed r);
 /// the timed region is the whole epoch (Trainer.Fit: batch gather, forward, loss, backward, step); test accuracy
 /// on the 10k test images after each, untimed. Reports median samples/s and median accuracy (%).
 /// </summary>
@@ -85,7 +86,11 @@ internal sealed class MlpWorkload : IWorkload
         var xt = Tensor.Wrap(testImages, [testCount, 784]);
         var yt = Tensor.FromArray(testLabels, testCount);
 
-        // warm-up: 20 steps on a throw-away model
+        // .NET's tiered JIT first (a throw-away model trained shuffled for 1.5 s and at least 100 steps): the script's
+        // 20-step warm-up alone left the first epochs partly on tier-0 code (section 32 of bench/NOTES.md)
+        long jitSteps = BenchSupport.JitWarmupTraining(build(4321).AsTrainable(), Options(4321), x, y, shuffle: true);
+        reporter.Log($"{name}: JIT warm-up on a throw-away model, {jitSteps} steps");
+        // the script's warm-up: 20 steps on a throw-away model
         var warm = build(1234);
         var wo = Options(1234);
         new Trainer(warm.AsTrainable(), wo).Fit(x.Slice(0, 0, WarmupSteps * Batch), y.Slice(0, 0, WarmupSteps * Batch));
