@@ -118,7 +118,6 @@ internal static unsafe class GemmDriver<T, TK>
         // With A read in place, a column task packs only its own columns of B, as much as a row task's share of the
         // shared B: then split the columns when their tiles spread more evenly over the cores.
         if (splitM && csA == 1 && TK.RowsInPlace && ColumnsSpreadBetter(m, n, cores)) splitM = false;
-        if (!splitM) ColumnSplitsOnThisThread++;
         int unit = splitM ? TK.MR : TK.NR;
         int extent = splitM ? m : n;
         int units = (extent + unit - 1) / unit;
@@ -141,6 +140,7 @@ internal static unsafe class GemmDriver<T, TK>
             && !Gemm.NoSharedPackingOnThisThread;
 
         SplitsOnThisThread++;
+        if (!splitM) ColumnSplitsOnThisThread++;
         Job job = t_job ?? new Job();
         t_job = null; // re-entrancy safe: a nested call on this thread gets its own job
         T[]? bArray = null;
