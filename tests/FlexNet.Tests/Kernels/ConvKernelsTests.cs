@@ -38,6 +38,7 @@ public sealed class ConvKernelsTests
         new(5, 40, 37, 3, 2, 2, 1, 2, 1, 0, 1, 1, 2),    // big, odd: parallel path
         new(3, 6, 45, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),     // stride 2, wide rows: float de-interleave path
         new(2, 5, 34, 2, 4, 1, 2, 0, 3, 1, 2, 1, 2),     // stride 2, dilation 2, reads near the plane end
+        new(1, 1, 5, 5, 3, 1, 1, 2, 1, 2, 1, 1, 1),      // flat path (stride 1, outW = W), kernel rows wholly in the padding
     ];
 
     /// <summary>Indices into the hand-picked geometries (ints keep the theory rows serializable).</summary>
