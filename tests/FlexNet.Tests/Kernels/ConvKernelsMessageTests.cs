@@ -62,4 +62,39 @@ public sealed class ConvKernelsMessageTests
         Col2Im(4, 4);
         Col2ImScratch(4, 4);
     }
+
+    [Theory]
+    [InlineData(0, 2, 2)]
+    [InlineData(1, 0, 2)]
+    [InlineData(1, 2, 0)]
+    public void EmptyImages_AreNamed_EachDimensionAlone(int c, int h, int w)
+    {
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Im2Col<double>(new double[8], c, h, w, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, new double[8]));
+        Assert.Equal($"Im2Col: image [C={c}, H={h}, W={w}] must have positive dimensions.", e.Message);
+    }
+
+    [Theory]
+    [InlineData(0, 1, 1, 1, 1, 1, "kernel (0x1), stride (1x1) and dilation (1x1)")]
+    [InlineData(1, 0, 1, 1, 1, 1, "kernel (1x0), stride (1x1) and dilation (1x1)")]
+    [InlineData(1, 1, 0, 1, 1, 1, "kernel (1x1), stride (0x1) and dilation (1x1)")]
+    [InlineData(1, 1, 1, 0, 1, 1, "kernel (1x1), stride (1x0) and dilation (1x1)")]
+    [InlineData(1, 1, 1, 1, 0, 1, "kernel (1x1), stride (1x1) and dilation (0x1)")]
+    [InlineData(1, 1, 1, 1, 1, 0, "kernel (1x1), stride (1x1) and dilation (1x0)")]
+    public void KernelStrideAndDilation_AreRefused_EachAlone(int kh, int kw, int sh, int sw, int dh, int dw, string what)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ConvKernels.Col2Im<double>(new double[64], 1, 4, 4, kh, kw, sh, sw, 0, 0, 0, 0, dh, dw, new double[16]));
+        Assert.Equal($"Col2Im: {what} must all be >= 1. (Parameter 'kh')", e.Message);
+    }
+
+    [Fact]
+    public void AKernelThatDoesNotFit_NamesTheEmptyOutput()
+    {
+        // 2 x 3 image, kernel 3 x 3, padding only on the left and right: 0 output rows, 3 output columns
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Im2Col<double>(new double[6], 1, 2, 3, 3, 3, 1, 1, 0, 1, 0, 1, 1, 1, new double[64]));
+        Assert.Equal("Im2Col: image [C=1, H=2, W=3] with kernel 3x3, stride 1x1, padding (top 0, left 1, bottom 0, right 1), " +
+            "dilation 1x1 gives an empty output 0x3.", e.Message);
+    }
 }
