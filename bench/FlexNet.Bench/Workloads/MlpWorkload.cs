@@ -87,7 +87,7 @@ internal sealed class MlpWorkload : IWorkload
         var yt = Tensor.FromArray(testLabels, testCount);
 
         // .NET's tiered JIT first (a throw-away model trained shuffled for 1.5 s and at least 100 steps): the script's
-        // 20-step warm-up alone left the first epochs partly on tier-0 code (section 32 of bench/NOTES.md)
+        // 20-step warm-up alone left the first epochs partly on tier-0 code (section 31 of bench/NOTES.md)
         long jitSteps = BenchSupport.JitWarmupTraining(build(4321).AsTrainable(), Options(4321), x, y, shuffle: true);
         reporter.Log($"{name}: JIT warm-up on a throw-away model, {jitSteps} steps");
         // the script's warm-up: 20 steps on a throw-away model
