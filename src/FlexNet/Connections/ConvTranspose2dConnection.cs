@@ -37,8 +37,7 @@ public sealed class ConvTranspose2dConnection : Connection
         if (padding < 0) throw new ArgumentException($"padding must be >= 0. Received: {padding}", nameof(padding));
         if (dilation <= 0) throw new ArgumentException($"dilation must be positive. Received: {dilation}", nameof(dilation));
         if (outputPadding is < 0) throw new ArgumentException($"outputPadding must be >= 0. Received: {outputPadding}", nameof(outputPadding));
-        // PyTorch's rule: the extra rows lie within one more stride (or dilation) step of the input's last position
-        if (outputPadding is int op && op >= Math.Max(stride, dilation))
+        if (outputPadding is int op && op >= OutputPaddingBound(stride, dilation))
             throw new ArgumentException($"outputPadding must be smaller than the stride ({stride}) or the dilation ({dilation}). Received: {op}", nameof(outputPadding));
         KernelSize = kernelSize;
         Stride = stride;
@@ -77,6 +76,10 @@ public sealed class ConvTranspose2dConnection : Connection
     public override string Kind => $"convT2d {KernelSize}x{KernelSize}/{Stride}{(Padding > 0 ? $" pad {Padding}" : "")}" +
                                    $"{(Dilation > 1 ? $" dil {Dilation}" : "")}{(OutputPadding is (0, 0) ? "" : $" outpad {OutputPadding.H},{OutputPadding.W}")}";
 
+    /// <summary>PyTorch's rule for the output padding, given or inferred: 0 ≤ outputPadding &lt; max(stride, dilation)
+    /// (the extra rows lie within one more stride, or dilation, step of the input's last position).</summary>
+    internal static int OutputPaddingBound(int stride, int dilation) => Math.Max(stride, dilation);
+
     private int BaseSize(int n) => (n - 1) * Stride - 2 * Padding + Dilation * (KernelSize - 1) + 1;
 
     /// <inheritdoc/>
@@ -95,7 +98,7 @@ public sealed class ConvTranspose2dConnection : Connection
         {
             oph = t[1] - bh;
             opw = t[2] - bw;
-            int lim = Math.Max(Stride, Dilation); // PyTorch's bound, as for an explicit output padding
+            int lim = OutputPaddingBound(Stride, Dilation);
             if (oph < 0 || oph >= lim || opw < 0 || opw >= lim)
                 throw Mismatch($"conv_transpose2d {KernelSize}x{KernelSize} stride {Stride} padding {Padding} maps {ShapeUtil.Format(src)} to [{cout}, {bh}+p, {bw}+p] with 0 <= p < {lim}, which cannot reach the target {ShapeUtil.Format(t)}.");
         }

@@ -322,7 +322,7 @@ internal static class NetworkFilePlanner
                 {
                     oph = t[1] - bh;
                     opw = t[2] - bw;
-                    int lim = Math.Max(c.Stride, c.Dilation);
+                    int lim = ConvTranspose2dConnection.OutputPaddingBound(c.Stride, c.Dilation);
                     if (oph < 0 || oph >= lim || opw < 0 || opw >= lim)
                         throw Bad($"{c.Kernel}x{c.Kernel} stride {c.Stride} padding {c.PadT} dilation {c.Dilation} gives [{cout}, {bh}+p, {bw}+q] with output paddings 0 <= p, q < {lim}, which cannot reach the target {Format(t)}.");
                 }
