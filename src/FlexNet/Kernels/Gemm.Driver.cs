@@ -117,7 +117,7 @@ internal static unsafe class GemmDriver<T, TK>
         bool splitM = m >= n ? m > TK.MR : n <= TK.NR;
         // With A read in place, a column task packs only its own columns of B, as much as a row task's share of the
         // shared B: then split the columns when their tiles spread more evenly over the cores.
-        if (splitM && csA == 1 && TK.RowsInPlace && ColumnsSpreadBetter(m, n, cores)) splitM = false;
+        if (splitM && RowsReadInPlace(csA) && ColumnsSpreadBetter(m, n, cores)) splitM = false;
         int unit = splitM ? TK.MR : TK.NR;
         int extent = splitM ? m : n;
         int units = (extent + unit - 1) / unit;
@@ -193,6 +193,10 @@ internal static unsafe class GemmDriver<T, TK>
         return colTiles * TK.NR * m * 50 < rowTiles * TK.MR * n * 49;
     }
 
+    /// <summary>A with contiguous rows (<c>csA == 1</c>) is read in place at any size by a kernel that says so.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool RowsReadInPlace(nint csA) => csA == 1 && TK.RowsInPlace;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseDirectB(int m, int n, int k, nint csB)
         => csB == 1 && (m <= TK.MR || (long)k * n * sizeof(T) <= DirectBytes);
@@ -212,7 +216,7 @@ internal static unsafe class GemmDriver<T, TK>
 
         // Read operands in place when they are small (or used once) and their layout allows it.
         bool directB = shared.Buffer == null && UseDirectB(m, n, k, csB);
-        bool directA = n <= nr || (long)m * k * sizeof(T) <= DirectBytes || (csA == 1 && TK.RowsInPlace);
+        bool directA = n <= nr || (long)m * k * sizeof(T) <= DirectBytes || RowsReadInPlace(csA);
         if (Gemm.ForcePackingOnThisThread) directA = directB = false;
 
         int aLen = directA ? 0 : RoundUp(mcMax, mr) * kcMax;
