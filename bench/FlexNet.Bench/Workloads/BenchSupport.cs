@@ -73,7 +73,7 @@ internal static class BenchSupport
     }
 
     /// <summary>Trains <paramref name="model"/> through <see cref="Trainer"/> with <paramref name="options"/> set for a
-    /// benchmark (unshuffled, no progress output, no finite check) for at most <paramref name="epochs"/> epochs, until
+    /// benchmark (shuffled only when <paramref name="shuffle"/>, no progress output, no finite check) for at most <paramref name="epochs"/> epochs, until
     /// <paramref name="stop"/>, called after every step, returns true.</summary>
     private static void TrainUntil(IMultiTrainable model, TrainerOptions options, Tensor x, Tensor y, int epochs, bool shuffle,
         Func<BatchEndInfo, bool> stop)

@@ -124,13 +124,9 @@ public sealed class CheckpointMessageTests
     public void Defect_GivesItsWholeMessage_OrTheFileLoads(int index)
     {
         var (what, edit, message) = Cases[index];
-        string dir = TestFiles.NewTempDir();
-        try
+        InTempDir(dir =>
         {
-            string path = Path.Combine(dir, "c.ckpt");
-            File.WriteAllBytes(path, CheckpointTests.SmallCheckpoint(dir));
-            CheckpointTests.Rewrite(path, (m, e) => edit(m, e));
-            var (_, t, _, _) = CheckpointTests.Small(50);
+            var (path, t) = Edited(dir, edit);
             if (message is null)
             {
                 t.LoadCheckpoint(path);
@@ -138,21 +134,42 @@ public sealed class CheckpointMessageTests
             }
             var ex = Assert.Throws<ModelFormatException>(() => t.LoadCheckpoint(path));
             Assert.True($"checkpoint '{path}': {message}" == ex.Message, $"{what}: {ex.Message.Replace(path, "<path>", StringComparison.Ordinal)}");
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> in a fresh temporary folder, deleted afterwards, and puts back the default
+    /// generator's state, which a loaded checkpoint replaces.</summary>
+    private static void InTempDir(Action<string> body)
+    {
+        var saved = RandomGenerator.Default.GetState();
+        string dir = TestFiles.NewTempDir();
+        try
+        {
+            body(dir);
         }
         finally
         {
+            RandomGenerator.Default.SetState(saved);
             Directory.Delete(dir, recursive: true);
         }
     }
 
-    /// <summary>Loads <see cref="CheckpointTests.SmallCheckpoint"/> rewritten by <paramref name="edit"/> into a fresh
-    /// trainer whose options print to <paramref name="output"/>.</summary>
-    private static Trainer LoadEdited(string dir, Edit edit, TextWriter? output = null)
+    /// <summary><see cref="CheckpointTests.SmallCheckpoint"/> written to <c>dir/c.ckpt</c> and rewritten by
+    /// <paramref name="edit"/>, and a fresh trainer of the same model to load it.</summary>
+    private static (string Path, Trainer Trainer) Edited(string dir, Edit edit)
     {
         string path = Path.Combine(dir, "c.ckpt");
         File.WriteAllBytes(path, CheckpointTests.SmallCheckpoint(dir));
         CheckpointTests.Rewrite(path, (m, e) => edit(m, e));
         var (_, t, _, _) = CheckpointTests.Small(50);
+        return (path, t);
+    }
+
+    /// <summary>Loads the edited checkpoint (see <see cref="Edited"/>) into a fresh trainer whose options print to
+    /// <paramref name="output"/>.</summary>
+    private static Trainer LoadEdited(string dir, Edit edit, TextWriter? output = null)
+    {
+        var (path, t) = Edited(dir, edit);
         if (output is not null)
         {
             t.Options.Progress = ProgressMode.Plain;
@@ -167,9 +184,7 @@ public sealed class CheckpointMessageTests
     {
         // xoshiro256** needs any of its four words non-zero: a state whose only non-zero word is the 2nd, 3rd or 4th
         // is valid, and must reach the optimizer's generator and the default one unchanged.
-        var saved = RandomGenerator.Default.GetState();
-        string dir = TestFiles.NewTempDir();
-        try
+        InTempDir(dir =>
         {
             for (int word = 0; word < 4; word++)
             {
@@ -188,44 +203,30 @@ public sealed class CheckpointMessageTests
                 Assert.Equal(def, RandomGenerator.Default.GetState());
                 Assert.Equal(-1.25, RandomGenerator.Default.NextNormal()); // the cached sample comes first
             }
-        }
-        finally
-        {
-            RandomGenerator.Default.SetState(saved);
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public void BoundsAtTheirLimit_AreRestored()
     {
-        var saved = RandomGenerator.Default.GetState();
-        string dir = TestFiles.NewTempDir();
-        try
+        InTempDir(dir =>
         {
             var t = LoadEdited(dir, (m, e) =>
             {
                 m["epoch"] = "2147483647";
                 e["optimizer.step"] = F64("optimizer.step", [], 9007199254740992);
-            });
-            Assert.Equal(int.MaxValue, t.Epoch);
-            Assert.Equal(9007199254740992L, t.Optimizer.StepCount);
-            t = LoadEdited(dir, (_, e) => e["optimizer.step"] = F64("optimizer.step", [], 0));
-            Assert.Equal(0L, t.Optimizer.StepCount);
-        }
-        finally
-        {
-            RandomGenerator.Default.SetState(saved);
-            Directory.Delete(dir, recursive: true);
-        }
+        });
+        Assert.Equal(int.MaxValue, t.Epoch);
+        Assert.Equal(9007199254740992L, t.Optimizer.StepCount);
+        t = LoadEdited(dir, (_, e) => e["optimizer.step"] = F64("optimizer.step", [], 0));
+        Assert.Equal(0L, t.Optimizer.StepCount);
+        });
     }
 
     [Fact]
     public void CheckpointFromAnotherMachine_PrintsTheWholeNote_WithALongNameShortened()
     {
-        var saved = RandomGenerator.Default.GetState();
-        string dir = TestFiles.NewTempDir();
-        try
+        InTempDir(dir =>
         {
             string here = string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, {FlexNet.Kernels.Simd.MaxVectorBits}-bit vectors, {Environment.ProcessorCount} cores");
@@ -243,12 +244,7 @@ public sealed class CheckpointMessageTests
             LoadEdited(dir, (m, _) => m["machine"] = here, note);
             LoadEdited(dir, (m, _) => m.Remove("machine"), note);
             Assert.Equal("", note.ToString());
-        }
-        finally
-        {
-            RandomGenerator.Default.SetState(saved);
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Fact]
