@@ -59,7 +59,7 @@ public sealed class NetworkFileCodecMessageTests
         public override Tensor Contribute(Tensor source) => source;
     }
 
-    private static JsonNode Node(JsonNode root, string path)
+    internal static JsonNode Node(JsonNode root, string path)
     {
         var n = root;
         foreach (var part in path.Split('.', StringSplitOptions.RemoveEmptyEntries))
@@ -70,8 +70,8 @@ public sealed class NetworkFileCodecMessageTests
         return n;
     }
 
-    /// <summary>"set PATH JSON", "del PATH", "add PATH KEY JSON" (PATH "." is the root).</summary>
-    private static string Edit(string json, string edit)
+    /// <summary>"set PATH JSON", "del PATH", "add PATH KEY JSON" (PATH "." is the root; the JSON of "set" has no spaces).</summary>
+    internal static string Edit(string json, string edit)
     {
         var root = JsonNode.Parse(json)!;
         var w = edit.Split(' ', 4);
