@@ -112,6 +112,7 @@ public abstract class SpecModel : Model
             case int n when n > 0: return ([n], "in");
             case int n: throw new SpecValidationException($"layers[0] 'in': the input size must be positive; got {n}.");
             case int[] s when s.Length > 0 && s.All(d => d > 0): return ((int[])s.Clone(), "in");
+            case int[] s: throw new SpecValidationException($"layers[0] 'in': an input shape holds one or more positive ints; got {ShapeUtil.Format(s)}.");
             case ITuple t:
                 {
                     var s = new int[t.Length];
