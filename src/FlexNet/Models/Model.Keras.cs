@@ -1,3 +1,4 @@
+using FlexNet.Graph;
 using FlexNet.Losses;
 using FlexNet.Metrics;
 using FlexNet.Optimizers;
@@ -51,7 +52,7 @@ public partial class Model
     public Model Compile(Loss loss, OptimizerRule? optimizer = null, IReadOnlyList<Metric>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(loss);
-        _ = _network ?? (InputShape is not null || _inputs is not null ? BuildNetwork() : null);
+        if (InputShape is not null || _inputs is not null) _ = BuildNetwork(); // builds now when it can (BuildNetwork returns a built network as it is)
         _compiled = new TrainerOptions { Loss = loss, Optimizer = optimizer ?? new Adam(), Metrics = metrics ?? [], Seed = Seed == 0 ? 1 : Seed };
         _trainer = null; // made at the first Fit, once the network is built
         return this;
@@ -77,12 +78,12 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(y);
         var o = _compiled ?? throw new InvalidOperationException($"Model '{Name}': call Compile(loss: ..., optimizer: ..., metrics: ...) before Fit.");
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), $"Fit: epochs must be at least 1; got {epochs}.");
-        _ = _network ?? BuildNetwork(x);
+        _ = BuildNetwork(x);
         o.BatchSize = batchSize;
         o.ValidationSplit = validationSplit;
         o.Shuffle = shuffle;
         o.Progress = verbose switch { 0 => ProgressMode.None, 2 => ProgressMode.Plain, _ => ProgressMode.Auto };
-        o.InputBatchAxis = Inputs.Count > 0 && Inputs[0].IsSequence ? 1 : 0;
+        (o.InputBatchAxis, o.TargetBatchAxis) = BatchAxes();
         _trainer ??= new Trainer((IMultiTrainable)this, o);
         o.Epochs = _trainer.Epoch + epochs;
         return validationData is { } v ? _trainer.Fit(x, y, v.X, v.Y) : _trainer.Fit(x, y);
@@ -99,7 +100,20 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         var o = _compiled ?? throw new InvalidOperationException($"Model '{Name}': call Compile(loss: ..., metrics: ...) before Evaluate.");
-        _ = _network ?? BuildNetwork(x);
-        return Trainer.Evaluate(this, x, y, o.Loss!, o.Metrics, batchSize);
+        _ = BuildNetwork(x);
+        var (inputAxis, targetAxis) = BatchAxes();
+        var options = new TrainerOptions
+        {
+            Loss = o.Loss, Metrics = o.Metrics, BatchSize = batchSize, Progress = ProgressMode.None, InputBatchAxis = inputAxis, TargetBatchAxis = targetAxis,
+        };
+        return new Trainer(this, options).Evaluate(x, y);
+    }
+
+    /// <summary>The batch axes of Fit and Evaluate: 1 for a sequence input <c>[T, N, ...]</c> (else 0), and 1 for the
+    /// targets when the first output gives every step <c>[T, N, ...]</c> (else 0: one value per sample).</summary>
+    private (int Input, int Target) BatchAxes()
+    {
+        var outputs = Network.Outputs;
+        return (Inputs.Count > 0 && Inputs[0].IsSequence ? 1 : 0, outputs.Count > 0 && outputs[0].Mode == OutputMode.AllSteps ? 1 : 0);
     }
 }

@@ -99,7 +99,7 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
     public bool IsBuilt => _network is not null;
 
     /// <summary>The graph (built on demand; traced models need <see cref="InputShape"/> or a first call).</summary>
-    public Network Network => _network ?? BuildNetwork();
+    public Network Network => BuildNetwork();
 
     /// <summary>Trainable parameters (after build), each once, in the network's stable order.</summary>
     public IReadOnlyList<Tensor> Parameters => Network.Parameters.ToList();
@@ -158,6 +158,8 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
         return _nodes.TryGetValue(value, out var n) ? n : throw new KeyNotFoundException($"Model '{Name}': {value} is not part of this model.");
     }
 
+    /// <summary>The network: built at the first call (a traced model from <see cref="InputShape"/> or, failing that, from
+    /// <paramref name="first"/>), returned as it is at every later call.</summary>
     private Network BuildNetwork(Tensor? first = null)
     {
         if (_network is not null) return _network;
@@ -223,7 +225,7 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
     public Tensor[] Forward(Tensor[] inputs, bool training)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var net = _network ?? BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
+        var net = BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
         return net.Forward(inputs, training);
     }
 
@@ -235,7 +237,7 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
     public Tensor[] Forward(Tensor[] inputs, bool training, Tensor? mask)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var net = _network ?? BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
+        var net = BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
         return net.Forward(inputs, training, mask);
     }
 
@@ -243,7 +245,7 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
     Tensor[] IForwardInto.ForwardInto(Tensor[] inputs, bool training, Tensor? mask, Tensor[]? reuse)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var net = _network ?? BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
+        var net = BuildNetwork(inputs.Length > 0 ? inputs[0] : null);
         return net.ForwardInto(inputs, training, mask, reuse);
     }
 
@@ -255,7 +257,7 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
     /// <returns>The training history.</returns>
     public History Fit(Tensor x, Tensor y, TrainerOptions options)
     {
-        _ = _network ?? BuildNetwork(x);
+        _ = BuildNetwork(x);
         return Trainer.Fit((IMultiTrainable)this, [x], [y], options);
     }
 
@@ -279,7 +281,7 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
     public Tensor Predict(Tensor input, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var net = _network ?? BuildNetwork(input);
+        var net = BuildNetwork(input);
         if (net.Inputs.Count != 1 || net.Outputs.Count != 1)
         {
             using (Autograd.NoGrad()) return Forward(input, false);
