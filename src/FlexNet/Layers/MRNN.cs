@@ -43,6 +43,7 @@ public sealed class MRNN : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    // Stryker disable once String: equivalent: the constructor already parsed Activation, so the name "MRNN" never reaches a message here
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new MrnnCell(inputSize, Units, Factors, RnnLike.ParseActivation("MRNN", Activation), dtype, rng);
 
     /// <inheritdoc/>

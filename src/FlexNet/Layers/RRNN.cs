@@ -43,6 +43,7 @@ public sealed class RRNN : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    // Stryker disable once String: equivalent: the constructor already parsed Activation, so the name "RRNN" never reaches a message here
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new RrnnCell(inputSize, Units, ParseRate(Rate), RnnLike.ParseActivation("RRNN", Activation), dtype, rng);
 
     /// <inheritdoc/>

@@ -43,6 +43,7 @@ public sealed class SCRN : RecurrentLayer
     }
 
     /// <inheritdoc/>
+    // Stryker disable once String: equivalent: the constructor already parsed Activation, so the name "SCRN" never reaches a message here
     protected override IRecurrentCell CreateCell(int inputSize, DType dtype, RandomGenerator rng) => new ScrnCell(inputSize, Units, ParseRate(Rate), RnnLike.ParseActivation("SCRN", Activation), dtype, rng);
 
     /// <inheritdoc/>
