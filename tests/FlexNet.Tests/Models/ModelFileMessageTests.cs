@@ -2,6 +2,7 @@
 // registered models) and the metadata, with the builders they share.
 using System.Globalization;
 using System.Text.Json.Nodes;
+using FlexNet.Graph;
 using FlexNet.IO;
 using FlexNet.Layers;
 using FlexNet.Models;
@@ -230,6 +231,10 @@ public sealed class ModelFileMessageTests
         { "fn", "del model.feedback[0].kind", "model.feedback[0] has no 'kind'." },
         { "fn", "set model.feedback[0].kind 1", "model.feedback[0].kind must be a string; got Number." },
         { "fn", "set model.feedback[0].kind \"conv\"", "model.feedback[0].kind must be 'dense' or 'identity'; got 'conv'." },
+        { "fn", "set model.feedback [{\"from\":2,\"to\":1,\"delay\":2,\"kind\":\"dense\"},{\"from\":2,\"to\":1,\"delay\":1,\"kind\":\"conv\"}]",
+          "model.feedback[1].kind must be 'dense' or 'identity'; got 'conv'." },
+        { "fn", "set model.inputs [{\"name\":\"a\",\"shape\":[4],\"sequence\":true},{\"name\":\"b\",\"shape\":[],\"sequence\":false}]",
+          "model.inputs[1].shape must have 1 to 8 dimensions; got 0." },
 
         // spec models
         { "spec", "add model zzz 1", "model has an unknown field 'zzz' (allowed: kind, name, dtype, seed, type, data_kind, specs)." },
@@ -237,6 +242,7 @@ public sealed class ModelFileMessageTests
         { "spec", "set model.type 1", "model.type must be a string; got Number." },
         { "spec", "set model.type \"Network\"", "unknown spec model type 'Network' (Regressor, Classifier or Autoencoder)." },
         { "spec", "del model.data_kind", "model has no 'data_kind'." },
+        { "spec", "set model.data_kind 1", "model.data_kind must be a string; got Number." },
         { "spec", "set model.data_kind \"feedforward\"", "unknown data kind 'feedforward' (expected Feedforward, Recurrent, Convolutional)." },
         { "spec", "del model.specs", "model has no 'specs'." },
         { "spec", "set model.specs {}", "model.specs must be a JSON array; got Object." },
@@ -387,6 +393,65 @@ public sealed class ModelFileMessageTests
         Assert.StartsWith(P + "the architecture does not build: ", EditRefusal("fn", "set model.feedback[0].delay 0"));
         // a second input of o builds a connection a -> o whose weights the file lacks
         Assert.StartsWith("m.flexnet: no tensor 'o:a.weight' for model 'fn' (the file has ", EditRefusal("fn", "set model.nodes[1].inputs [0,1]"));
+    }
+
+    /// <summary>A layer whose configuration is null (the base class's answer).</summary>
+    private sealed class NoConfig(int size) : CustomLayer(size, name: "nc")
+    {
+        public override string Form => "no_config_form";
+
+        public override IReadOnlyDictionary<string, object>? GetConfig() => null;
+
+        protected override void Setup() => AddWeights("w", InputSize, Size);
+
+        protected override Tensor Transform(Tensor input) => FlexNet.Autodiff.NN.MatMul(input, Find("w"));
+    }
+
+    [Fact]
+    public void Layers_WithoutAConfigurationOrWithAnUnknownForm_AreNamed()
+    {
+        var m = new Sequential("nc", DType.Float32, 1, new NoConfig(2)) { InputShape = [3] };
+        Assert.Equal($"Layer 'nc' is a {typeof(NoConfig).FullName} without a configuration, so a model file cannot rebuild it: override GetConfig() to return " +
+                     "its registered form and arguments, and register the form once with LayerRegistry.Register(\"no_config_form\", ...) before saving and loading.",
+                     Assert.Throws<GraphException>(() => ModelFile.Image(m)).Message);
+
+        Assert.Equal(P + $"model.layers[0]: unknown layer form 'zzz'. Registered forms: {string.Join(", ", LayerRegistry.Names)} " +
+                     "(a custom layer loads once its form is registered with LayerRegistry.Register).",
+                     EditRefusal("seq", "set model.layers[0].form \"zzz\""));
+
+        string none = EditRefusal("reg", "set model.class \"msg_none\"");
+        Assert.Equal(P + $"model class 'msg_none' is not registered (registered: {string.Join(", ", ModelRegistry.Registered)}); " +
+                     "call ModelRegistry.Register<TModel>(name, config => new TModel(...)) before loading.", none);
+
+        // a 256-character layer name passes the name check; the weights then carry the old names
+        string name256 = new('n', 256);
+        Assert.StartsWith($"m.flexnet: no tensor '{name256}.", EditRefusal("seq", $"set model.layers[0].name \"{name256}\""));
+        // identity feedback (h -> h: same shapes) passes the kind check; the file's dense feedback weights then belong to nothing
+        Assert.StartsWith("m.flexnet: tensor 'o->h.",
+                          Refusal(WithArchitecture(Fn(), a => Edit(Edit(a, "set model.feedback[0].kind \"identity\""), "set model.feedback[0].from 1"))));
+    }
+
+    /// <summary>A registered subclass whose factory sets its own input.</summary>
+    public sealed class OwnInput() : Model("own", DType.Float32, 4)
+    {
+        protected override SymbolicTensor Forward(SymbolicTensor x) => new Dense(2, name: "d").Call(x);
+    }
+
+    [Fact]
+    public void Registered_TheFactorysOwnInputWins_OverTheFile()
+    {
+        ModelRegistry.Register("msg_own_input", _ => new OwnInput { InputShape = [3], SequenceInput = false });
+        var saved = new OwnInput { InputShape = [3] };
+        var back = Load(WithArchitecture(saved, a => Edit(Edit(a, "set model.inputs[0].shape [5]"), "set model.inputs[0].sequence true")));
+        Assert.Equal([3], back.InputShape!);
+        Assert.False(back.SequenceInput);
+    }
+
+    [Fact]
+    public void AHundredThousandOutputs_PassTheCount()
+    {
+        var back = Load(WithJson(Fn(), r => r["model"]!["outputs"] = Numbers(100_000).Aggregate(new JsonArray(), (a, _) => { a.Add(2); return a; })));
+        Assert.Equal(100_000, back.Outputs.Count);
     }
 
     [Fact]
