@@ -431,6 +431,53 @@ public sealed class ModelFileMessageTests
                           Refusal(WithArchitecture(Fn(), a => Edit(Edit(a, "set model.feedback[0].kind \"identity\""), "set model.feedback[0].from 1"))));
     }
 
+    /// <summary>A layer whose configuration is given (its form "dense" is registered).</summary>
+    private sealed class Cfg(Dictionary<string, object?> config) : CustomLayer(2, name: "cfg")
+    {
+        public override string Form => "cfg_form";
+
+        public override IReadOnlyDictionary<string, object>? GetConfig() => config!;
+
+        protected override void Setup() => AddWeights("w", InputSize, Size);
+
+        protected override Tensor Transform(Tensor input) => FlexNet.Autodiff.NN.MatMul(input, Find("w"));
+    }
+
+    private static JsonNode SavedLayer(Dictionary<string, object?> config) =>
+        JsonNode.Parse(ModelFile.Image(new Sequential("cfg", DType.Float32, 1, new Cfg(config)) { InputShape = [3] }).Meta["architecture"])!["model"]!["layers"]![0]!;
+
+    [Fact]
+    public void LayerConfigurations_WriteEachKindOfValue_AndNameTheOthers()
+    {
+        var layer = SavedLayer(new() { ["form"] = "dense", ["a_long"] = 5_000_000_000L, ["b_float"] = 1.5f, ["c_ints"] = new[] { 1, -2 }, ["d_bool"] = true, ["e_int"] = 3, ["f_double"] = 0.25, ["g_text"] = "t" });
+        Assert.Equal("{\"form\":\"dense\",\"a_long\":5000000000,\"b_float\":1.5,\"c_ints\":[1,-2],\"d_bool\":true,\"e_int\":3,\"f_double\":0.25,\"g_text\":\"t\"}",
+                     layer.ToJsonString());
+        string Refused(object? v) => Assert.Throws<GraphException>(() => SavedLayer(new() { ["form"] = "dense", ["k"] = v })).Message;
+        const string tail = "; a model file holds ints, finite numbers, strings, bools and int arrays.";
+        Assert.Equal("Layer 'cfg' (Cfg): configuration value 'k' is a Double" + tail, Refused(double.NaN));
+        Assert.Equal("Layer 'cfg' (Cfg): configuration value 'k' is a Single" + tail, Refused(float.PositiveInfinity));
+        Assert.Equal("Layer 'cfg' (Cfg): configuration value 'k' is a null" + tail, Refused(null));
+        Assert.Equal("Layer 'cfg' (Cfg): configuration value 'k' is a Int64[]" + tail, Refused(new long[] { 1 }));
+        Assert.Equal("Layer 'cfg' (Cfg): its configuration names no registered form (got 'nope'); register it with LayerRegistry.Register.",
+                     Assert.Throws<GraphException>(() => SavedLayer(new() { ["form"] = "nope" })).Message);
+        Assert.Equal("Layer 'cfg' (Cfg): its configuration names no registered form (got '5'); register it with LayerRegistry.Register.",
+                     Assert.Throws<GraphException>(() => SavedLayer(new() { ["form"] = 5 })).Message);
+        Assert.Equal("Layer 'cfg' (Cfg): its configuration names no registered form (got ''); register it with LayerRegistry.Register.",
+                     Assert.Throws<GraphException>(() => SavedLayer(new() { ["size"] = 2 })).Message);
+    }
+
+    [Fact]
+    public void AnUnnamedInput_IsWrittenAsNull_AndLoadsUnnamed()
+    {
+        var x = Input(3);
+        var m = new Model(x, new Dense(2, name: "d").Call(x), "un", DType.Float32, 1);
+        var arch = JsonNode.Parse(ModelFile.Image(m).Meta["architecture"])!;
+        Assert.Equal("{\"name\":null,\"shape\":[3],\"sequence\":false}", arch["model"]!["inputs"]![0]!.ToJsonString());
+        var back = Load(File(m, _ => { }));
+        Assert.Null(back.Inputs[0].Name);
+        Assert.Equal("input", back.Network.Inputs[0].Name);
+    }
+
     /// <summary>A registered subclass whose factory sets its own input.</summary>
     public sealed class OwnInput() : Model("own", DType.Float32, 4)
     {

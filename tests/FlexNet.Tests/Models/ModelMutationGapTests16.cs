@@ -93,6 +93,34 @@ public sealed class ModelMutationGapTests16
         Assert.Equal(string.Format(null, unknown, 3), Assert.Throws<GraphException>(() => ((IForwardInto)new Traced("e3")).ForwardInto([], false, null, null)).Message);
     }
 
+    /// <summary>A subclass that overrides nothing.</summary>
+    private sealed class Bare() : Model("bare");
+
+    [Fact]
+    public void GraphRefusals_NameTheModelAndTheValue()
+    {
+        var x = Input(3, name: "x");
+        var b = Input(3, name: "b");
+        var h = new Dense(3, name: "h").Call(x);
+        Assert.Equal($"Model 'm': {h} is not a symbolic input (make inputs with Functional.Input).",
+                     Assert.Throws<GraphException>(() => new Model([h], [h], "m")).Message);
+        Assert.Equal("Model 'bare' has no inputs/outputs: construct it Functional-style or override Forward(SymbolicTensor).",
+                     Assert.Throws<GraphException>(() => _ = new Bare { InputShape = [3] }.Network).Message);
+
+        var sum = new Add(name: "sum").Call(h, new Dense(3, name: "g").Call(b));
+        Assert.Equal($"Model 'lost': an output depends on {b} ('b'), which is not among the model's inputs.",
+                     Assert.Throws<GraphException>(() => _ = new Model([x], [sum], "lost").Network).Message);
+
+        var m = new Model(x, h, "m");
+        Assert.Equal("Model 'm': a feedback edge cannot enter an input.", Assert.Throws<GraphException>(() => m.AddFeedback(h, x)).Message);
+        Assert.Same(m, m.AddFeedback(h, h));
+        _ = m.Network;
+        Assert.Equal("Model 'm': add feedback edges before the first call.", Assert.Throws<GraphException>(() => m.AddFeedback(h, h)).Message);
+        var other = new Dense(1, name: "o").Call(x);
+        Assert.Equal($"Model 'm': {other} is not part of this model.", Assert.Throws<KeyNotFoundException>(() => m.NodeOf(other)).Message);
+        Assert.Equal("h", m.NodeOf(h).Name);
+    }
+
     [Fact]
     public void UnnamedInputs_AreNamedInputOrInputK()
     {
