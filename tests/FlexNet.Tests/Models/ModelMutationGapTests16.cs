@@ -326,6 +326,58 @@ public sealed class ModelMutationGapTests16
         Assert.NotEqual(expected, m.Predict(input).ToDoubleArray());
     }
 
+    /// <summary>Holds the thread that runs it inside Predict until released (armed only in the frozen copy's calls).</summary>
+    private sealed class Gate(int size, string? name = null) : CustomLayer(size, name: name)
+    {
+        internal static readonly ManualResetEventSlim Entered = new(false);
+        internal static readonly ManualResetEventSlim Release = new(false);
+        internal static volatile bool Armed;
+
+        public override string Form => "mgt16_gate";
+
+        protected override void Setup() { }
+
+        protected override Tensor Transform(Tensor input)
+        {
+            if (Armed)
+            {
+                Entered.Set();
+                Release.Wait(TimeSpan.FromSeconds(30));
+            }
+            return input;
+        }
+    }
+
+    [Fact]
+    public async Task FrozenModel_RefusesASecondThreadWhileOneRuns()
+    {
+        LayerRegistry.Register("mgt16_gate", "test-only: blocks inside Predict", ["size", "activation"], a =>
+        {
+            _ = a.Activation("linear"); // a custom layer's configuration holds these too
+            _ = a.Init();
+            return new Gate(a.Int("size"), a.Name);
+        });
+        var m = new Sequential("gated", DType.Float64, 1, new Gate(3, name: "g")) { InputShape = [3] };
+        using var frozen = m.Freeze();
+        var x = X(1, 2, 3);
+        Gate.Armed = true;
+        try
+        {
+            var first = Task.Run(() => frozen.Predict(x), TestContext.Current.CancellationToken);
+            Assert.True(Gate.Entered.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            Assert.Equal("Frozen model 'gated': Predict is already running on another thread; a frozen model runs one call at a time " +
+                         "(freeze one snapshot per thread).", Assert.Throws<InvalidOperationException>(() => frozen.Predict(x)).Message);
+            Gate.Release.Set();
+            Assert.Equal(x.ToDoubleArray(), (await first).ToDoubleArray());
+        }
+        finally
+        {
+            Gate.Armed = false;
+            Gate.Release.Set();
+        }
+        Assert.Equal(x.ToDoubleArray(), frozen.Predict(x).ToDoubleArray()); // the flag is free again
+    }
+
     [Fact]
     public void FrozenModel_AfterDispose_RefusesPredict_AndSaysSo()
     {
