@@ -5,6 +5,7 @@ using FlexNet.Layers;
 using FlexNet.Models;
 using FlexNet.Tensors;
 using FlexNet.Tests.IO;
+using FlexNet.Tests.Testing;
 
 namespace FlexNet.Tests.Graph;
 
@@ -26,38 +27,6 @@ public sealed class RecurrentCellLayerTests
         net.ConnectDense(lstm, head, name: "head");
         net.AddOutput(head, OutputMode.LastStep);
         return net;
-    }
-
-    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
-
-    /// <summary>torch.nn.LSTM over x [N, T, F] written as loops (gates i, f, g, o); returns the last h [N, H].</summary>
-    private static double[] LstmByHand(double[] x, int n, int t, int f, int h, double[] wih, double[] whh, double[] bih, double[] bhh)
-    {
-        var hs = new double[n * h];
-        var cs = new double[n * h];
-        for (int s = 0; s < t; s++)
-        {
-            var hn = new double[n * h];
-            for (int b = 0; b < n; b++)
-            {
-                var gate = new double[4 * h];
-                for (int r = 0; r < 4 * h; r++)
-                {
-                    double z = bih[r] + bhh[r];
-                    for (int k = 0; k < f; k++) z += wih[r * f + k] * x[(b * t + s) * f + k];
-                    for (int k = 0; k < h; k++) z += whh[r * h + k] * hs[b * h + k];
-                    gate[r] = z;
-                }
-                for (int j = 0; j < h; j++)
-                {
-                    double i = Sigmoid(gate[j]), fg = Sigmoid(gate[h + j]), g = Math.Tanh(gate[2 * h + j]), o = Sigmoid(gate[3 * h + j]);
-                    cs[b * h + j] = fg * cs[b * h + j] + i * g;
-                    hn[b * h + j] = o * Math.Tanh(cs[b * h + j]);
-                }
-            }
-            hs = hn;
-        }
-        return hs;
     }
 
     [Fact]
@@ -88,7 +57,7 @@ public sealed class RecurrentCellLayerTests
 
         // independent: the LSTM and the head as loops
         var p = b.NamedParameters.ToDictionary(q => q.Name, q => q.Value.ToDoubleArray());
-        var hLast = LstmByHand(input.ToDoubleArray(), 6, 5, 3, 4, p["lstm.weight_ih_l0"], p["lstm.weight_hh_l0"], p["lstm.bias_ih_l0"], p["lstm.bias_hh_l0"]);
+        var hLast = LstmLoops.LastH(input.ToDoubleArray(), 6, 5, 3, 4, p["lstm.weight_ih_l0"], p["lstm.weight_hh_l0"], p["lstm.bias_ih_l0"], p["lstm.bias_hh_l0"]);
         var y = ya[0].ToDoubleArray();
         Assert.Equal([6, 2], ya[0].ShapeArray);
         for (int s = 0; s < 6; s++)

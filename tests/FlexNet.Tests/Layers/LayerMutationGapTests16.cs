@@ -36,42 +36,6 @@ public sealed class LayerMutationGapTests16
         }
     }
 
-    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
-
-    /// <summary>torch.nn.LSTM (gates i, f, g, o) over batch-first x [N, T, F] from h0, c0 [N, H]: every h, [N, T, H].</summary>
-    private static double[] LstmByHand(double[] x, int n, int t, int f, int h, IReadOnlyDictionary<string, double[]> p, string name,
-                                       double[] h0, double[] c0)
-    {
-        double[] wih = p[$"{name}.weight_ih_l0"], whh = p[$"{name}.weight_hh_l0"], bih = p[$"{name}.bias_ih_l0"], bhh = p[$"{name}.bias_hh_l0"];
-        var hs = (double[])h0.Clone();
-        var cs = (double[])c0.Clone();
-        var y = new double[n * t * h];
-        for (int s = 0; s < t; s++)
-        {
-            var hn = new double[n * h];
-            for (int b = 0; b < n; b++)
-            {
-                var gate = new double[4 * h];
-                for (int r = 0; r < 4 * h; r++)
-                {
-                    double z = bih[r] + bhh[r];
-                    for (int k = 0; k < f; k++) z += wih[r * f + k] * x[(b * t + s) * f + k];
-                    for (int k = 0; k < h; k++) z += whh[r * h + k] * hs[b * h + k];
-                    gate[r] = z;
-                }
-                for (int j = 0; j < h; j++)
-                {
-                    double i = Sigmoid(gate[j]), fg = Sigmoid(gate[h + j]), g = Math.Tanh(gate[2 * h + j]), o = Sigmoid(gate[3 * h + j]);
-                    cs[b * h + j] = fg * cs[b * h + j] + i * g;
-                    hn[b * h + j] = o * Math.Tanh(cs[b * h + j]);
-                    y[(b * t + s) * h + j] = hn[b * h + j];
-                }
-            }
-            hs = hn;
-        }
-        return y;
-    }
-
     private static T1 Refused<T1>(Action a, string message) where T1 : Exception
     {
         var e = Assert.Throws<T1>(a);
@@ -633,7 +597,7 @@ public sealed class LayerMutationGapTests16
                 h0[b * h + j] = iv[b * (withC ? 2 * h : h) + j];
                 c0[b * h + j] = withC ? iv[b * 2 * h + h + j] : 0;
             }
-        T.Close(LstmByHand(x.ToDoubleArray(), n, t, f, h, p, "l", h0, c0), y.ToDoubleArray(), 1e-12, 1e-12, withC ? "from h0, c0" : "from h0");
+        T.Close(LstmLoops.EveryH(x.ToDoubleArray(), n, t, f, h, p["l.weight_ih_l0"], p["l.weight_hh_l0"], p["l.bias_ih_l0"], p["l.bias_hh_l0"], h0, c0), y.ToDoubleArray(), 1e-12, 1e-12, withC ? "from h0, c0" : "from h0");
     }
 
     [Fact]
