@@ -102,11 +102,7 @@ public partial class Model
         var o = _compiled ?? throw new InvalidOperationException($"Model '{Name}': call Compile(loss: ..., metrics: ...) before Evaluate.");
         _ = BuildNetwork(x);
         var (inputAxis, targetAxis) = BatchAxes();
-        var options = new TrainerOptions
-        {
-            Loss = o.Loss, Metrics = o.Metrics, BatchSize = batchSize, Progress = ProgressMode.None, InputBatchAxis = inputAxis, TargetBatchAxis = targetAxis,
-        };
-        return new Trainer(this, options).Evaluate(x, y);
+        return Trainer.Evaluate(this, x, y, o.Loss!, o.Metrics, batchSize, inputAxis, targetAxis);
     }
 
     /// <summary>The batch axes of Fit and Evaluate: 1 for a sequence input <c>[T, N, ...]</c> (else 0), and 1 for the

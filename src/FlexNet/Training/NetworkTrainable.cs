@@ -88,7 +88,7 @@ public static class NetworkTrainingExtensions
     }
 
     /// <summary>The loss and metrics of <paramref name="network"/> (one input, one output, non-temporal or last-step)
-    /// on (x, y), in batches, without gradients (see <see cref="Trainer.Evaluate(ITrainable, Tensor, Tensor, Loss, IReadOnlyList{Metric}?, int)"/>).</summary>
+    /// on (x, y), in batches, without gradients (see <see cref="Trainer.Evaluate(ITrainable, Tensor, Tensor, Loss, IReadOnlyList{Metric}?, int, int, int)"/>).</summary>
     /// <param name="network">The network.</param>
     /// <param name="x">Inputs [N, ...shape].</param>
     /// <param name="y">Targets [N, ...].</param>

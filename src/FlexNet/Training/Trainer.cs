@@ -509,14 +509,20 @@ public sealed partial class Trainer
 
     /// <summary>Evaluates <paramref name="model"/> on (x, y) with a loss and metrics.</summary>
     /// <param name="model">The model.</param>
-    /// <param name="x">Inputs (batch axis 0).</param>
-    /// <param name="y">Targets (batch axis 0).</param>
+    /// <param name="x">Inputs.</param>
+    /// <param name="y">Targets.</param>
     /// <param name="loss">The loss.</param>
     /// <param name="metrics">Metrics (may be empty).</param>
     /// <param name="batchSize">Batch size.</param>
+    /// <param name="inputBatchAxis">Batch axis of the inputs (1 for sequences [T, N, ...]).</param>
+    /// <param name="targetBatchAxis">Batch axis of the targets (1 for every-step targets [T, N, ...]).</param>
     /// <returns><c>loss</c> and the metrics.</returns>
-    public static IReadOnlyDictionary<string, double> Evaluate(ITrainable model, Tensor x, Tensor y, Loss loss, IReadOnlyList<Metric>? metrics = null, int batchSize = 256) =>
-        new Trainer(model, new TrainerOptions { Loss = loss, Metrics = metrics ?? [], BatchSize = batchSize, Progress = ProgressMode.None }).Evaluate(x, y);
+    public static IReadOnlyDictionary<string, double> Evaluate(ITrainable model, Tensor x, Tensor y, Loss loss, IReadOnlyList<Metric>? metrics = null, int batchSize = 256,
+                                                               int inputBatchAxis = 0, int targetBatchAxis = 0) =>
+        new Trainer(model, new TrainerOptions
+        {
+            Loss = loss, Metrics = metrics ?? [], BatchSize = batchSize, Progress = ProgressMode.None, InputBatchAxis = inputBatchAxis, TargetBatchAxis = targetBatchAxis,
+        }).Evaluate(x, y);
 
     /// <summary>Runs the model in evaluation mode over <paramref name="x"/> in batches without gradients and
     /// concatenates the outputs along the batch axis (allocated outside any scope).</summary>
