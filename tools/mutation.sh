@@ -23,7 +23,9 @@
 # test run may take beyond the unmutated run before it counts as a timeout, i.e. killed; default: the config's 10000,
 # raise it on a loaded machine, where a test host restarted after a crash needs longer for its first run), MUTATION_VERBOSITY (e.g. debug: Stryker logs
 # at that level, and to a file under the report directory), MUTATION_RELAY_JANITOR=0 (no watcher of coverage relays),
-# MUTATION_ONLY_NAMED=0 (instrument the whole library, not only the named folders; see below).
+# MUTATION_ONLY_NAMED=0 (instrument the whole library, not only the named folders; see below),
+# MUTATION_TEST_PROJECT (the test project under tests/, default FlexNet.Tests; FlexNet.Onnx.Tests for the Onnx folder,
+# whose tests need ONNX Runtime: that project's tests all run, less the MUTATION_SKIP_TESTS globs under its folder).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -46,6 +48,9 @@ for f in "$@"; do
 done
 [ "${#folders[@]}" -gt 0 ] || fail "nothing to mutate" "no folder"
 tests="${MUTATION_TESTS:-${tops[*]}}"
+tproj="${MUTATION_TEST_PROJECT:-FlexNet.Tests}"
+[ -f "tests/$tproj/$tproj.csproj" ] || fail "no test project tests/$tproj/$tproj.csproj" "bad test project $tproj"
+[ "$tproj" = FlexNet.Tests ] || tests="all"  # the folder filter below knows FlexNet.Tests' layout only
 
 dotnet tool restore >/dev/null || fail "dotnet tool restore failed" "no stryker"
 
@@ -76,6 +81,19 @@ for dirpath, dirs, files in os.walk(base):
         open(path, "w", encoding="utf-8").write("// Stryker disable all : not among the folders of this run\n" + text)
         marked += 1
 print(f"marked {marked} files outside the named folders", file=sys.stderr)
+PY
+fi
+
+if [ "$tproj" != FlexNet.Tests ] && [ -n "${MUTATION_SKIP_TESTS:-}" ]; then
+  python3 - "$work/tests/$tproj/$tproj.csproj" "$MUTATION_SKIP_TESTS" <<'PY' || fail "could not leave out MUTATION_SKIP_TESTS" "skip failed"
+import sys, os, glob, fnmatch
+p, skip = sys.argv[1], sys.argv[2].split()
+root = os.path.dirname(p)
+rels = sorted(os.path.relpath(f, root) for f in glob.glob(os.path.join(root, "**", "*.cs"), recursive=True))
+gone = [r for r in rels if r.split(os.sep)[0] not in ("bin", "obj") and any(fnmatch.fnmatch(r, x) for x in skip)]
+print(f"test files left out: {' '.join(gone) or 'none'}", file=sys.stderr)
+s = open(p).read()
+open(p, "w").write(s.replace("</Project>", "  <ItemGroup>" + "".join(f'<Compile Remove="{r}" />' for r in gone) + "</ItemGroup>\n</Project>"))
 PY
 fi
 
@@ -117,12 +135,13 @@ open(p, "w").write(s)
 PY
 fi
 
-if [ -n "${MUTATION_COVERAGE:-}${MUTATION_CONCURRENCY:-}${MUTATION_ADDITIONAL_TIMEOUT:-}" ]; then
-  python3 - "$work/tools/stryker-config.json" "${MUTATION_COVERAGE:-}" "${MUTATION_CONCURRENCY:-}" "${MUTATION_ADDITIONAL_TIMEOUT:-}" <<'PY' || fail "bad MUTATION_COVERAGE/MUTATION_CONCURRENCY/MUTATION_ADDITIONAL_TIMEOUT" "bad override"
+if [ -n "${MUTATION_COVERAGE:-}${MUTATION_CONCURRENCY:-}${MUTATION_ADDITIONAL_TIMEOUT:-}" ] || [ "$tproj" != FlexNet.Tests ]; then
+  python3 - "$work/tools/stryker-config.json" "${MUTATION_COVERAGE:-}" "${MUTATION_CONCURRENCY:-}" "${MUTATION_ADDITIONAL_TIMEOUT:-}" "$tproj" <<'PY' || fail "bad MUTATION_COVERAGE/MUTATION_CONCURRENCY/MUTATION_ADDITIONAL_TIMEOUT" "bad override"
 import json, sys
-p, cov, conc, extra = sys.argv[1:5]
+p, cov, conc, extra, tproj = sys.argv[1:6]
 c = json.load(open(p))
 s = c["stryker-config"]
+s["test-projects"] = [tproj + ".csproj"]
 if cov:
     if cov not in ("all", "perTest", "perTestInIsolation", "off"): sys.exit(f"unknown coverage analysis {cov}")
     s["coverage-analysis"] = cov
@@ -138,7 +157,7 @@ mutate=()
 for f in "${folders[@]}"; do mutate+=(--mutate "$(glob "$f")"); done
 for f in "${excluded[@]}"; do mutate+=(--mutate "!$(glob "$f")"); done
 rm -rf "$out"; mkdir -p "$out"
-echo "mutating: ${folders[*]}${excluded[*]:+ except ${excluded[*]}}; tests: $tests; coverage: $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stryker-config"]; print(s["coverage-analysis"], "concurrency", s["concurrency"])' "$work/tools/stryker-config.json")" >&2
+echo "mutating: ${folders[*]}${excluded[*]:+ except ${excluded[*]}}; tests: $tproj $tests; coverage: $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stryker-config"]; print(s["coverage-analysis"], "concurrency", s["concurrency"])' "$work/tools/stryker-config.json")" >&2
 # Per-test coverage (perTest) with Stryker 5.1.0's MTP runner: after each test the runner asks every "epoch relay"
 # file of the test host (/tmp/stryker-epoch-<run>-<assembly>-<guid>.txt, one per process that loaded the mutated
 # library, kept alive by a polling thread in that process) to acknowledge, and waits up to 10 s. When a test host is
@@ -164,7 +183,7 @@ relay_janitor() {
 }
 start=$(date +%s)
 [ "${MUTATION_RELAY_JANITOR:-1}" = 0 ] || { relay_janitor & janitor=$!; }
-( cd "$work/tests/FlexNet.Tests" &&
+( cd "$work/tests/$tproj" &&
   timeout "$limit" nice -n 19 dotnet stryker --config-file "$work/tools/stryker-config.json" "${mutate[@]}" "${verbose[@]}" --output "$out" ) >"$out/stryker.log" 2>&1
 rc=$?
 [ -n "$janitor" ] && kill "$janitor" 2>/dev/null
