@@ -72,31 +72,41 @@ internal static class PoolSimd
         }
         if (outW >= 4 && Vector128.IsHardwareAccelerated && Sse.IsSupported)
         {
-            var lane = Vector128.Create(0, 2, 4, 6);
-            for (int oh = 0; oh < g.OutH; oh++)
-            {
-                int r0 = 2 * oh * inW;
-                for (int ow0 = 0; ; ow0 += 4)
-                {
-                    if (ow0 + 4 > outW) ow0 = outW - 4;
-                    int b = r0 + 2 * ow0;
-                    var (e0, o0) = Split128(ref x, b);
-                    var (e1, o1) = Split128(ref x, b + inW);
-                    var pos = Vector128.Create(b) + lane;
-                    var best = e0;
-                    var arg = pos;
-                    Take(o0, pos + Vector128.Create(1), ref best, ref arg);
-                    Take(e1, pos + Vector128.Create(inW), ref best, ref arg);
-                    Take(o1, pos + Vector128.Create(inW + 1), ref best, ref arg);
-                    int o = oh * outW + ow0;
-                    best.StoreUnsafe(ref y, (nuint)o);
-                    arg.StoreUnsafe(ref idx, (nuint)o);
-                    if (ow0 + 4 >= outW) break;
-                }
-            }
+            MaxPlane2x2Vector128(ref x, g, ref y, ref idx);
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// The Vector128 tier of <see cref="MaxPlane2x2"/> (geometry already checked, <c>OutW &gt;= 4</c>, SSE present);
+    /// internal so that tests run it on hardware whose dispatch picks Vector256.
+    /// </summary>
+    internal static void MaxPlane2x2Vector128(ref float x, in PoolGeometry g, ref float y, ref int idx)
+    {
+        int outW = g.OutW, inW = g.InW;
+        var lane = Vector128.Create(0, 2, 4, 6);
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int r0 = 2 * oh * inW;
+            for (int ow0 = 0; ; ow0 += 4)
+            {
+                if (ow0 + 4 > outW) ow0 = outW - 4;
+                int b = r0 + 2 * ow0;
+                var (e0, o0) = Split128(ref x, b);
+                var (e1, o1) = Split128(ref x, b + inW);
+                var pos = Vector128.Create(b) + lane;
+                var best = e0;
+                var arg = pos;
+                Take(o0, pos + Vector128.Create(1), ref best, ref arg);
+                Take(e1, pos + Vector128.Create(inW), ref best, ref arg);
+                Take(o1, pos + Vector128.Create(inW + 1), ref best, ref arg);
+                int o = oh * outW + ow0;
+                best.StoreUnsafe(ref y, (nuint)o);
+                arg.StoreUnsafe(ref idx, (nuint)o);
+                if (ow0 + 4 >= outW) break;
+            }
+        }
     }
 
     /// <summary>
@@ -136,30 +146,40 @@ internal static class PoolSimd
         }
         if (outW >= 4 && Vector128.IsHardwareAccelerated && Sse2.IsSupported)
         {
-            var lane = Vector128.Create(0, 2, 4, 6);
-            for (int oh = 0; oh < g.OutH; oh++)
-            {
-                int r0 = 2 * oh * inW;
-                for (int ow0 = 0; ; ow0 += 4)
-                {
-                    if (ow0 + 4 > outW) ow0 = outW - 4;
-                    int o = oh * outW + ow0, b = r0 + 2 * ow0;
-                    var v = Vector128.LoadUnsafe(ref gy, (nuint)o) + Vector128<float>.Zero;
-                    var at = Vector128.LoadUnsafe(ref idx, (nuint)o);
-                    var pos = Vector128.Create(b) + lane;
-                    var m00 = Vector128.Equals(at, pos).AsSingle();
-                    var m01 = Vector128.Equals(at, pos + Vector128.Create(1)).AsSingle();
-                    var m10 = Vector128.Equals(at, pos + Vector128.Create(inW)).AsSingle();
-                    var m11 = Vector128.Equals(at, pos + Vector128.Create(inW + 1)).AsSingle();
-                    if ((m00 | m01 | m10 | m11).AsInt32() != Vector128<int>.AllBitsSet) BadIndex(oh, ow0, g);
-                    Store2(v & m00, v & m01, ref gx, b);
-                    Store2(v & m10, v & m11, ref gx, b + inW);
-                    if (ow0 + 4 >= outW) break;
-                }
-            }
+            MaxBackward2x2Vector128(ref gy, ref idx, ref gx, g);
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// The Vector128 tier of <see cref="MaxBackward2x2"/> (geometry already checked, <c>OutW &gt;= 4</c>, SSE2 present);
+    /// internal so that tests run it on hardware whose dispatch picks Vector256.
+    /// </summary>
+    internal static void MaxBackward2x2Vector128(ref float gy, ref int idx, ref float gx, in PoolGeometry g)
+    {
+        int outW = g.OutW, inW = g.InW;
+        var lane = Vector128.Create(0, 2, 4, 6);
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int r0 = 2 * oh * inW;
+            for (int ow0 = 0; ; ow0 += 4)
+            {
+                if (ow0 + 4 > outW) ow0 = outW - 4;
+                int o = oh * outW + ow0, b = r0 + 2 * ow0;
+                var v = Vector128.LoadUnsafe(ref gy, (nuint)o) + Vector128<float>.Zero;
+                var at = Vector128.LoadUnsafe(ref idx, (nuint)o);
+                var pos = Vector128.Create(b) + lane;
+                var m00 = Vector128.Equals(at, pos).AsSingle();
+                var m01 = Vector128.Equals(at, pos + Vector128.Create(1)).AsSingle();
+                var m10 = Vector128.Equals(at, pos + Vector128.Create(inW)).AsSingle();
+                var m11 = Vector128.Equals(at, pos + Vector128.Create(inW + 1)).AsSingle();
+                if ((m00 | m01 | m10 | m11).AsInt32() != Vector128<int>.AllBitsSet) BadIndex(oh, ow0, g);
+                Store2(v & m00, v & m01, ref gx, b);
+                Store2(v & m10, v & m11, ref gx, b + inW);
+                if (ow0 + 4 >= outW) break;
+            }
+        }
     }
 
     private static void BadIndex(int oh, int ow0, in PoolGeometry g) =>
@@ -272,7 +292,8 @@ internal static class PoolSimd
         }
     }
 
-    private static int MaxRow128(ref float x, int planeLength, in PoolGeometry g, int hStart, int kiS, int kiE, int lo, int hi,
+    /// <summary>The Vector128 tier of <see cref="MaxRow"/> (internal: tests run it on Vector256 hardware).</summary>
+    internal static int MaxRow128(ref float x, int planeLength, in PoolGeometry g, int hStart, int kiS, int kiE, int lo, int hi,
         ref float y, ref int idx)
     {
         const int n = 4;
@@ -330,7 +351,8 @@ internal static class PoolSimd
         }
     }
 
-    private static int AvgRow128(ref float x, int planeLength, in PoolGeometry g, int h0, int lo, int hi, float divisor, ref float y)
+    /// <summary>The Vector128 tier of <see cref="AvgRow"/> (internal: tests run it on Vector256 hardware).</summary>
+    internal static int AvgRow128(ref float x, int planeLength, in PoolGeometry g, int h0, int lo, int hi, float divisor, ref float y)
     {
         const int n = 4;
         int sw = g.StrideW, kw = g.KernelW, kh = g.KernelH, inW = g.InW;
