@@ -175,9 +175,9 @@ internal static class Activations
         if (rows < 0 || cols < 0 || (long)rows * cols != x.Length || y.Length != x.Length || (bias.Length != cols && bias.Length != 0))
             throw new ShapeMismatchException(
                 $"Activations.BiasAct: x has {x.Length} elements, y {y.Length}, bias {bias.Length}; expected x and y [{rows}, {cols}] and bias [{cols}] or empty.");
-        if (x.IsEmpty) return;
         if ((uint)act > (uint)FusedActivation.Sigmoid)
             throw new ArgumentOutOfRangeException(nameof(act), act, "Activations.BiasAct: unknown activation.");
+        if (x.IsEmpty) return;
         // Work per element: the exp/tanh ones are ~10x a bias add.
         long cost = act is FusedActivation.Tanh or FusedActivation.Sigmoid ? 8 : 1;
         fixed (T* px = x, pb = bias, py = y)
