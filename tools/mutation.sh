@@ -84,27 +84,17 @@ print(f"marked {marked} files outside the named folders", file=sys.stderr)
 PY
 fi
 
-if [ "$tproj" != FlexNet.Tests ] && [ -n "${MUTATION_SKIP_TESTS:-}" ]; then
-  python3 - "$work/tests/$tproj/$tproj.csproj" "$MUTATION_SKIP_TESTS" <<'PY' || fail "could not leave out MUTATION_SKIP_TESTS" "skip failed"
-import sys, os, glob, fnmatch
-p, skip = sys.argv[1], sys.argv[2].split()
-root = os.path.dirname(p)
-rels = sorted(os.path.relpath(f, root) for f in glob.glob(os.path.join(root, "**", "*.cs"), recursive=True))
-gone = [r for r in rels if r.split(os.sep)[0] not in ("bin", "obj") and any(fnmatch.fnmatch(r, x) for x in skip)]
-print(f"test files left out: {' '.join(gone) or 'none'}", file=sys.stderr)
-s = open(p).read()
-open(p, "w").write(s.replace("</Project>", "  <ItemGroup>" + "".join(f'<Compile Remove="{r}" />' for r in gone) + "</ItemGroup>\n</Project>"))
-PY
-fi
-
-if [ "$tests" != "all" ]; then
+if [ "$tests" != "all" ] || { [ "$tproj" != FlexNet.Tests ] && [ -n "${MUTATION_SKIP_TESTS:-}" ]; }; then
   # Keep the chosen folders' files, the shared helpers (Testing/), and every file of another folder that declares a
-  # type they use (e.g. IdxTests.Make), with the types those use in turn; leave every other test file out.
-  proj="$work/tests/FlexNet.Tests/FlexNet.Tests.csproj"
-  for t in $tests; do [ -d "tests/FlexNet.Tests/$t" ] || echo "note: no test folder tests/FlexNet.Tests/$t" >&2; done
-  python3 - "$proj" "${MUTATION_SKIP_TESTS:-}" $tests <<'PY'
+  # type they use (e.g. IdxTests.Make), with the types those use in turn; leave every other test file out. Another
+  # test project keeps every file but the MUTATION_SKIP_TESTS ones (chosen: --every-file).
+  proj="$work/tests/$tproj/$tproj.csproj"
+  chosen="$tests"; [ "$tproj" = FlexNet.Tests ] || chosen="--every-file"
+  [ "$tproj" != FlexNet.Tests ] || for t in $tests; do [ -d "tests/FlexNet.Tests/$t" ] || echo "note: no test folder tests/FlexNet.Tests/$t" >&2; done
+  python3 - "$proj" "${MUTATION_SKIP_TESTS:-}" $chosen <<'PY'
 import sys, os, re, glob, fnmatch
 p, skip, chosen = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+every = chosen == ["--every-file"]
 root = os.path.dirname(p)
 srcs = {}
 for f in glob.glob(os.path.join(root, "**", "*.cs"), recursive=True):
@@ -114,7 +104,7 @@ for f in glob.glob(os.path.join(root, "**", "*.cs"), recursive=True):
 def code(text): return re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.S)  # a type named in a comment is not used
 def top(rel): return rel.split(os.sep)[0] if os.sep in rel else ""
 skipped = {rel for rel in srcs if any(fnmatch.fnmatch(rel, x) for x in skip)}  # left out before their helpers are followed
-kept = {rel for rel in srcs if (top(rel) in chosen or top(rel) == "Testing") and rel not in skipped}
+kept = {rel for rel in srcs if (every or top(rel) in chosen or top(rel) == "Testing") and rel not in skipped}
 declares = {}  # type named by its file (X.cs, partial parts X.Part.cs) -> the files of the other folders that declare it
 for rel, text in srcs.items():
     name = os.path.basename(rel).split(".")[0]
@@ -127,7 +117,7 @@ while todo:
         for rel in declares[name] - kept:
             kept.add(rel); todo.append(rel)
 items = "".join(f'<Compile Remove="{rel}" />' for rel in sorted(srcs) if rel not in kept)
-helpers = sorted(rel for rel in kept if top(rel) not in chosen and top(rel) != "Testing")
+helpers = [] if every else sorted(rel for rel in kept if top(rel) not in chosen and top(rel) != "Testing")
 print(f"test files: {len(kept)} of {len(srcs)}; from other folders: {' '.join(helpers) or 'none'}", file=sys.stderr)
 s = open(p).read()
 s = s.replace("</Project>", "  <ItemGroup>" + items + "</ItemGroup>\n</Project>")
