@@ -162,6 +162,21 @@ public sealed class PoolSimdMutationGapTests17
         return hi;
     }
 
+    /// <summary>The plane lengths a row kernel is run with: the whole plane, and for each chunk of n lanes its last read
+    /// (as in <see cref="ExpectedReturn"/>) and one past it, so that each chunk's bound is met at equality and cleared.</summary>
+    private static List<int> PlaneLengths(int inPlane, int lo, int hi, int n, Func<int, int> lastWindowElement, int sw)
+    {
+        var lengths = new List<int> { inPlane };
+        if (n > 0)
+            foreach (int s in Chunks(lo, hi, n))
+            {
+                int r = lastWindowElement(s + n - 1) + (sw == 2 ? 1 : 0);
+                lengths.Add(r);
+                lengths.Add(r + 1);
+            }
+        return lengths;
+    }
+
     private static int DispatchLanes(int sw, int lo, int hi)
     {
         if (sw > 2) return 0;
@@ -216,15 +231,7 @@ public sealed class PoolSimdMutationGapTests17
                         int n = tier == 0 ? DispatchLanes(g.StrideW, lo, hi) : 4;
                         if (tier == 1 && (g.StrideW > 2 || hi - lo < 4)) continue; // outside MaxRow128's contract
                         MaxRowKernel k = tier == 0 ? PoolSimd.MaxRow : PoolSimd.MaxRow128;
-                        var lengths = new List<int> { g.InPlane };
-                        if (n > 0)
-                            foreach (int s in Chunks(lo, hi, n))
-                            {
-                                int r = LastElement(s + n - 1) + (g.StrideW == 2 ? 1 : 0);
-                                lengths.Add(r);
-                                lengths.Add(r + 1);
-                            }
-                        foreach (int planeLength in lengths)
+                        foreach (int planeLength in PlaneLengths(g.InPlane, lo, hi, n, LastElement, g.StrideW))
                         {
                             calls++;
                             Func<string> what = () => $"MaxRow tier {(tier == 0 ? "dispatch" : "128")} {g} mode {mode} row {oh} [{lo},{hi}) planeLength {planeLength}";
@@ -274,15 +281,7 @@ public sealed class PoolSimdMutationGapTests17
                     int n = tier == 0 ? DispatchLanes(g.StrideW, lo, hi) : 4;
                     if (tier == 1 && (g.StrideW > 2 || hi - lo < 4)) continue;
                     AvgRowKernel k = tier == 0 ? PoolSimd.AvgRow : PoolSimd.AvgRow128;
-                    var lengths = new List<int> { g.InPlane };
-                    if (n > 0)
-                        foreach (int s in Chunks(lo, hi, n))
-                        {
-                            int r = LastElement(s + n - 1) + (g.StrideW == 2 ? 1 : 0);
-                            lengths.Add(r);
-                            lengths.Add(r + 1);
-                        }
-                    foreach (int planeLength in lengths)
+                    foreach (int planeLength in PlaneLengths(g.InPlane, lo, hi, n, LastElement, g.StrideW))
                     {
                         calls++;
                         Func<string> what = () => $"AvgRow tier {(tier == 0 ? "dispatch" : "128")} {g} row {oh} [{lo},{hi}) planeLength {planeLength}";
