@@ -119,4 +119,30 @@ public sealed class WorkerPoolTests
         WorkerPool.For(40, new Squares(hits, new long[40]));
         Assert.All(hits, h => Assert.Equal(1, h));
     }
+
+    [Theory]
+    [InlineData(0)] // well inside the tight poll (20 µs)
+    [InlineData(40)] // past it: the back-off
+    public void WaitUntilZero_ReturnsOnlyOnceAnotherThreadHasWrittenZero(int delayMs)
+    {
+        int value = 3;
+        long written = 0;
+        var setter = new Thread(() =>
+        {
+            if (delayMs > 0) Thread.Sleep(delayMs);
+            else Thread.SpinWait(200);
+            Volatile.Write(ref written, System.Diagnostics.Stopwatch.GetTimestamp());
+            Volatile.Write(ref value, 0);
+        });
+        setter.Start();
+        WorkerPool.WaitUntilZero(ref value);
+        long returned = System.Diagnostics.Stopwatch.GetTimestamp();
+        Assert.Equal(0, Volatile.Read(ref value));
+        long w = Volatile.Read(ref written);
+        Assert.True(w != 0 && w <= returned, $"returned at {returned}, the zero was written at {w}");
+        setter.Join();
+        // already zero: returns at once
+        WorkerPool.WaitUntilZero(ref value);
+        Assert.Equal(0, value);
+    }
 }
