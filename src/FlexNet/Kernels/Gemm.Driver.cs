@@ -129,7 +129,7 @@ internal static unsafe class GemmDriver<T, TK>
 
         int nr = TK.NR;
         long nPad = (n + nr - 1) / nr * nr;
-        bool shared = splitM && !UseDirectB(m, n, k, csB) && k * nPad <= SharedBLimit
+        bool shared = splitM && TK.SharesPackedB && !UseDirectB(m, n, k, csB) && k * nPad <= SharedBLimit
             && !Gemm.NoSharedPackingOnThisThread;
 
         SplitsOnThisThread++;

@@ -37,8 +37,16 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged
     /// <summary>True when the driver reads A in place whenever its rows are contiguous (<c>csA == 1</c>), one pointer
     /// per row, instead of packing it: same loads per step, and no packing pass (which every column task of a split
     /// repeats over the whole of A). Measured on the 6 × 16 AVX2 tile on Zen 1 (256³ on one core 36.0 → 37.6 GFLOP/s,
-    /// column-split shapes of the MLP +5-11 %, bench/NOTES.md section 31); the other tiles keep packing.</summary>
+    /// column-split shapes of the MLP +5-11 %, bench/NOTES.md section 31) and on the 8 × 32 AVX-512 tile on Zen 5
+    /// (+2-15 % over the shapes of section 34, together with own packing of B); the 128-bit and scalar tiles keep packing.</summary>
     static abstract bool RowsInPlace { get; }
+
+    /// <summary>True when the row tasks of a split product share one copy of B, packed group by group by whichever
+    /// task needs a group first (no duplicated packing); false when every row task packs the B blocks it reads
+    /// itself. Sharing means each core reads panels that the other packed, out of the other core's cache: on Zen 5 with
+    /// the 8 × 32 tile, packing its own B was 2-17 % faster on every row-split shape measured (bench/NOTES.md section 34).
+    /// The other tiles keep sharing, as they have since it came in (not measured against own packing on their CPUs).</summary>
+    static abstract bool SharesPackedB { get; }
 
     /// <summary>Runs the micro-kernel on one block of C (see the interface remarks).</summary>
     static abstract void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
@@ -159,7 +167,8 @@ internal unsafe struct Kernel512<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int KC => 384 * 4 / sizeof(T);
     public static int MC => 192;
     public static int NC => 1024;
-    public static bool RowsInPlace => false;
+    public static bool RowsInPlace => true;
+    public static bool SharesPackedB => false;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
@@ -175,6 +184,7 @@ internal unsafe struct Kernel256<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int MC => 96;
     public static int NC => 1024;
     public static bool RowsInPlace => true;
+    public static bool SharesPackedB => true;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
@@ -190,6 +200,7 @@ internal unsafe struct Kernel128<T> : IGemmKernel<T> where T : unmanaged, INumbe
     public static int MC => 96;
     public static int NC => 1024;
     public static bool RowsInPlace => false;
+    public static bool SharesPackedB => true;
 
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
         T alpha, T beta, GemmEpilogue<T> epi)
@@ -384,6 +395,7 @@ internal unsafe struct KernelScalar<T> : IGemmKernel<T> where T : unmanaged, INu
     public static int MC => 64;
     public static int NC => 512;
     public static bool RowsInPlace => false;
+    public static bool SharesPackedB => true;
 
     [SkipLocalsInit]
     public static void Run(int rows, int cols, int kc, T* a, nint rsA, nint csA, T* b, nint rsB, T* c, nint ldc,
