@@ -15,8 +15,11 @@ namespace FlexNet.Kernels;
 /// packed). Every C element is accumulated over k in the same blocks and order by the same micro-kernel as
 /// <see cref="Gemm.Run(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int)"/>,
 /// so results are bit-identical to it, whatever the split over cores.</para>
-/// <para>Products with at least 2²⁰ multiply-adds are split by column panels into one contiguous range per core,
-/// so each core reads the same part of B at every call (and keeps it in its own L2 across a sequence).</para>
+/// <para>Products with at least 2²⁰ multiply-adds are split over the cores into one contiguous range each: of column
+/// panels when m &lt; n, so each core reads the same part of B at every call (and keeps it in its own L2 across a
+/// sequence: an LSTM's small batch against its 4H columns), of row tiles when m ≥ n, so each core reads half of A
+/// instead of all of it (the batch of an inference: 1024 × 784 against 784 × 512 ran 22 % faster than by columns on
+/// Zen 5, bench/NOTES.md section 34).</para>
 /// <para>With <see cref="GemmProvider.OpenBlas"/> the copy is op(B) in row-major order and every product is an
 /// OpenBLAS call. The buffer is pooled and pinned while the object lives: dispose it.</para>
 /// </remarks>
@@ -191,10 +194,10 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
             throw new ArgumentOutOfRangeException(nameof(p1), $"GemmPackedB.MultiplyPanels: panels [{p0}, {p1}) of {panels}, m={m}.");
         switch (_tier)
         {
-            case GemmKernelTier.Vector512: PackedDriver<T, Kernel512<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
-            case GemmKernelTier.Vector256: PackedDriver<T, Kernel256<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
-            case GemmKernelTier.Vector128: PackedDriver<T, Kernel128<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
-            default: PackedDriver<T, KernelScalar<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1); break;
+            case GemmKernelTier.Vector512: PackedDriver<T, Kernel512<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1, 0, m); break;
+            case GemmKernelTier.Vector256: PackedDriver<T, Kernel256<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1, 0, m); break;
+            case GemmKernelTier.Vector128: PackedDriver<T, Kernel128<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1, 0, m); break;
+            default: PackedDriver<T, KernelScalar<T>>.Range(transA, m, N, K, KcStep, alpha, a, lda, _data, beta, c, ldc, p0, p1, 0, m); break;
         }
     }
 
@@ -224,17 +227,19 @@ internal static unsafe class PackedDriver<T, TK>
         int panels = (n + nr - 1) / nr;
         int cores = Environment.ProcessorCount;
         long work = (long)m * n * k;
-        int tasks = cores < 2 || work < GemmDriver<T, TK>.ParallelThreshold ? 1 : Math.Min(panels, cores);
+        bool byRows = m >= n;
+        int units = byRows ? (m + TK.MR - 1) / TK.MR : panels;
+        int tasks = cores < 2 || work < GemmDriver<T, TK>.ParallelThreshold ? 1 : Math.Min(units, cores);
         if (tasks == 1)
         {
-            Range(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, 0, panels, epi);
+            Range(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, 0, panels, 0, m, epi);
             return;
         }
         var job = t_job ?? new Job();
         t_job = null; // a nested call on this thread gets its own
         try
         {
-            job.Set(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, panels, tasks, epi);
+            job.Set(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, panels, byRows ? units : 0, tasks, epi);
             WorkerPool.For(tasks, job);
         }
         finally
@@ -244,9 +249,9 @@ internal static unsafe class PackedDriver<T, TK>
         }
     }
 
-    /// <summary>Column panels [p0, p1) of C, every row, every k block.</summary>
+    /// <summary>Column panels [p0, p1) of rows [r0, r1) of C (r0 a multiple of MR), every k block.</summary>
     internal static void Range(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta,
-        T* c, int ldc, int p0, int p1, GemmEpilogue<T> epi = default)
+        T* c, int ldc, int p0, int p1, int r0, int r1, GemmEpilogue<T> epi = default)
     {
         int mr = TK.MR, nr = TK.NR;
         long nPad = (n + nr - 1) / nr * (long)nr;
@@ -257,9 +262,9 @@ internal static unsafe class PackedDriver<T, TK>
             T betaEff = pc == 0 ? beta : T.One;
             bool last = pc + kc == k; // the epilogue goes with the last k block only
             T* bBlock = b + pc * nPad;
-            for (int ir = 0; ir < m; ir += mr)
+            for (int ir = r0; ir < r1; ir += mr)
             {
-                int rows = Math.Min(mr, m - ir);
+                int rows = Math.Min(mr, r1 - ir);
                 T* aPanel = a + ir * rsA + pc * csA;
                 T* cRow = c + (nint)ir * ldc;
                 for (int p = p0; p < p1; p++)
@@ -275,14 +280,15 @@ internal static unsafe class PackedDriver<T, TK>
     private sealed class Job : IParallelBody
     {
         private bool _transA;
-        private int _m, _n, _k, _kcStep, _lda, _ldc, _panels, _tasks;
+        private int _m, _n, _k, _kcStep, _lda, _ldc, _panels, _rowTiles, _tasks;
         private T _alpha, _beta;
         private T* _a, _b, _c;
         private GemmEpilogue<T> _epi;
 
         public void Set(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta, T* c, int ldc,
-            int panels, int tasks, GemmEpilogue<T> epi)
+            int panels, int rowTiles, int tasks, GemmEpilogue<T> epi)
         {
+            _rowTiles = rowTiles;
             _epi = epi;
             (_transA, _m, _n, _k, _kcStep, _alpha, _lda, _beta, _ldc) = (transA, m, n, k, kcStep, alpha, lda, beta, ldc);
             _a = a;
@@ -299,9 +305,17 @@ internal static unsafe class PackedDriver<T, TK>
 
         public void Run(int index)
         {
-            // contiguous, balanced panel ranges: task i always gets the same columns for the same shape
+            // contiguous, balanced ranges (of row tiles when _rowTiles > 0, else of column panels): task i always gets
+            // the same part of C for the same shape
+            if (_rowTiles > 0)
+            {
+                int t0 = (int)((long)_rowTiles * index / _tasks), t1 = (int)((long)_rowTiles * (index + 1) / _tasks);
+                Range(_transA, _m, _n, _k, _kcStep, _alpha, _a, _lda, _b, _beta, _c, _ldc, 0, _panels, t0 * TK.MR,
+                    Math.Min(_m, t1 * TK.MR), _epi);
+                return;
+            }
             int p0 = (int)((long)_panels * index / _tasks), p1 = (int)((long)_panels * (index + 1) / _tasks);
-            Range(_transA, _m, _n, _k, _kcStep, _alpha, _a, _lda, _b, _beta, _c, _ldc, p0, p1, _epi);
+            Range(_transA, _m, _n, _k, _kcStep, _alpha, _a, _lda, _b, _beta, _c, _ldc, p0, p1, 0, _m, _epi);
         }
     }
 }

@@ -29,8 +29,9 @@ public class GemmPackedBTests
         return v;
     }
 
-    // (m, n, k): tails in every direction; k = 400 and 800 cross the float/double k blocks; 67·129·130 > 2²⁰ runs split over cores
-    public static TheoryData<int, int, int> Shapes => new() { { 1, 1, 1 }, { 13, 45, 7 }, { 9, 33, 400 }, { 64, 96, 800 }, { 67, 129, 130 } };
+    // (m, n, k): tails in every direction; k = 400 and 800 cross the float/double k blocks; 67·129·130 > 2²⁰ runs split over
+    // cores by column panels (m < n), 203·70·150 by row tiles (m ≥ n; 203 rows end in a partial tile)
+    public static TheoryData<int, int, int> Shapes => new() { { 1, 1, 1 }, { 13, 45, 7 }, { 9, 33, 400 }, { 64, 96, 800 }, { 67, 129, 130 }, { 203, 70, 150 } };
 
     [Theory]
     [MemberData(nameof(Shapes))]
