@@ -42,6 +42,42 @@ public sealed class GemvSplitTests
             }
     }
 
+    [Fact]
+    public void DotsOfALargeMatrix_RowAtATime_EqualTheFourRowGroupsOfSmallOnes()
+    {
+        // 203 × 400 floats (317 KB) and 203 × 200 doubles are past OneRowBytes: read one row at a time; the same rows
+        // 8 at a time (12.5 KB) go in groups of four. Every output must have the same bits either way.
+        var rng = new Random(99);
+        const int len = 203;
+        foreach (int k in new[] { 400, 401 })
+        {
+            Assert.True((long)len * k * sizeof(float) >= GemmVector<float>.OneRowBytes);
+            float[] w = Random(rng, len * k), x = Random(rng, k), big = new float[len], small = new float[len];
+            using (SplitAt(long.MaxValue))
+            {
+                Gemm.Run(false, true, 1, len, k, 1.25f, x, k, w, k, 0f, big, len);
+                for (int r = 0; r < len; r += 8)
+                {
+                    int rows = Math.Min(8, len - r);
+                    Gemm.Run(false, true, 1, rows, k, 1.25f, x, k, w.AsSpan(r * k, rows * k), k, 0f, small.AsSpan(r, rows), rows);
+                }
+            }
+            Assert.Equal(small, big);
+        }
+        const int kd = 200;
+        double[] wd = RandomD(rng, len * kd), xd = RandomD(rng, kd), bigD = new double[len], smallD = new double[len];
+        using (SplitAt(long.MaxValue))
+        {
+            Gemm.Run(false, true, 1, len, kd, 1.0, xd, kd, wd, kd, 0.0, bigD, len);
+            for (int r = 0; r < len; r += 8)
+            {
+                int rows = Math.Min(8, len - r);
+                Gemm.Run(false, true, 1, rows, kd, 1.0, xd, kd, wd.AsSpan(r * kd, rows * kd), kd, 0.0, smallD.AsSpan(r, rows), rows);
+            }
+        }
+        Assert.Equal(smallD, bigD);
+    }
+
     /// <summary>One product c = 0.75·op(A)op(B) + beta·c with m = 1 (row vector) or n = 1 (column vector), x read with
     /// a stride when the orientation makes it strided; split at every size vs never split, and vs double loops.</summary>
     private static void Check(Random rng, int len, int k, bool ta, bool tb, bool rowVector, float beta)
