@@ -7,7 +7,7 @@ public sealed partial class Tensor
     {
         int n = ShapeUtil.Product(shape);
         var storage = Storage.Create(dtype, n, TensorScope.Current);
-        return CreateContiguous(storage, shape, 0);
+        return CreateContiguous(storage, shape, storage.Origin);
     }
 
     /// <summary>Allocates an uninitialised contiguous tensor like <paramref name="t"/> (same shape and dtype).</summary>
@@ -64,7 +64,7 @@ public sealed partial class Tensor
         if (step == 0) throw new ArgumentException("Arange: step must be non-zero. Received: 0", nameof(step));
         int n = Math.Max(0, (int)Math.Ceiling((stop - start) / step));
         var t = Empty([n], dtype);
-        for (int i = 0; i < n; i++) t.SetFlat(i, start + i * step);
+        for (int i = 0; i < n; i++) t.SetFlat(t.Offset + i, start + i * step);
         return t;
     }
 
@@ -81,7 +81,7 @@ public sealed partial class Tensor
         if (std < 0) throw new ArgumentOutOfRangeException(nameof(std), $"std must be non-negative. Received: {std}");
         rng ??= RandomGenerator.Default;
         var t = Empty(shape, dtype);
-        for (int i = 0; i < t.Length; i++) t.SetFlat(i, mean + std * rng.NextNormal());
+        for (int i = 0; i < t.Length; i++) t.SetFlat(t.Offset + i, mean + std * rng.NextNormal());
         return t;
     }
 
@@ -97,7 +97,7 @@ public sealed partial class Tensor
     {
         rng ??= RandomGenerator.Default;
         var t = Empty(shape, dtype);
-        for (int i = 0; i < t.Length; i++) t.SetFlat(i, low + (high - low) * rng.NextDouble());
+        for (int i = 0; i < t.Length; i++) t.SetFlat(t.Offset + i, low + (high - low) * rng.NextDouble());
         return t;
     }
 

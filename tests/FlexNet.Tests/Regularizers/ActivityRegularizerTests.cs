@@ -105,13 +105,13 @@ public sealed class ActivityRegularizerTests
             var g = w.Grad!.ToDoubleArray();
             for (int k = 0; k < w.Length; k += 3)
             {
-                double old = w.GetFlat(k);
+                double old = w.GetFlat(w.Offset + k);
                 const double h = 1e-6;
-                w.SetFlat(k, old + h);
+                w.SetFlat(w.Offset + k, old + h);
                 double up = Penalty();
-                w.SetFlat(k, old - h);
+                w.SetFlat(w.Offset + k, old - h);
                 double down = Penalty();
-                w.SetFlat(k, old);
+                w.SetFlat(w.Offset + k, old);
                 double numeric = (up - down) / (2 * h);
                 Assert.True(Math.Abs(numeric - g[k]) <= 1e-6 * Math.Max(1, Math.Abs(numeric)), $"{name}: d/dW[{k}] analytic {g[k]} vs numeric {numeric}");
             }

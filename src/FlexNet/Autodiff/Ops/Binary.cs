@@ -244,14 +244,14 @@ internal static class Binary
             double x = ae.GetFlat(ae.Offset + i), z = be.GetFlat(be.Offset + i);
             if (x == z)
             {
-                ma.SetFlat(i, 0.5);
-                mb.SetFlat(i, 0.5);
+                ma.SetFlat(ma.Offset + i, 0.5);
+                mb.SetFlat(mb.Offset + i, 0.5);
                 continue;
             }
             // the selected value is x's (not a tie, and a NaN compares unequal: b gets it, as with x > z before)
             double wa = (max ? Math.Max(x, z) : Math.Min(x, z)) == x ? 1 : 0;
-            ma.SetFlat(i, wa);
-            mb.SetFlat(i, 1 - wa);
+            ma.SetFlat(ma.Offset + i, wa);
+            mb.SetFlat(mb.Offset + i, 1 - wa);
         }
         return (ma, mb);
     }

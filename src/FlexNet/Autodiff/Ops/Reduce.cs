@@ -217,7 +217,7 @@ internal static class Reduce
                 if (v > bv || (double.IsNaN(v) && !double.IsNaN(bv))) { bv = v; best = c; }
             }
             idx[r] = best;
-            values.SetFlat(r, bv);
+            values.SetFlat(values.Offset + r, bv);
         }
         return (values, idx, ReducedShape(x, mask, true));
     }
