@@ -20,15 +20,23 @@ public sealed class BufferPoolTests
             BufferPool.Return(BufferPool.Rent(DType.Float64, 1000));
             BufferPool.Return(BufferPool.Rent(DType.Float32, 16));
         }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        // The fewest bytes over three rounds of 10,000: a pool that allocated would do so in every round (80 MB and
+        // more), while the runtime now and then counts a few KB of its own on this thread (one round of the whole suite
+        // in about ten read 12-48 KB once large buffers of other tests had set off garbage collections).
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 3 && fewest > 0; round++)
         {
-            var x = BufferPool.Rent(DType.Float64, 1000);
-            var y = BufferPool.Rent(DType.Float32, 16);
-            BufferPool.Return(y);
-            BufferPool.Return(x);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++)
+            {
+                var x = BufferPool.Rent(DType.Float64, 1000);
+                var y = BufferPool.Rent(DType.Float32, 16);
+                BufferPool.Return(y);
+                BufferPool.Return(x);
+            }
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, fewest);
     }
 
     [Fact]
