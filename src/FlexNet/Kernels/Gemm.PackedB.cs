@@ -220,6 +220,9 @@ internal static unsafe class PackedDriver<T, TK>
 {
     [ThreadStatic] private static Job? t_job;
 
+    /// <summary>Test hooks: how many products this thread split by row tiles and by column panels.</summary>
+    [ThreadStatic] internal static int RowSplitsOnThisThread, ColumnSplitsOnThisThread;
+
     internal static void Run(bool transA, int m, int n, int k, int kcStep, T alpha, T* a, int lda, T* b, T beta, T* c, int ldc,
         GemmEpilogue<T> epi = default)
     {
@@ -235,6 +238,8 @@ internal static unsafe class PackedDriver<T, TK>
             Range(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, 0, panels, 0, m, epi);
             return;
         }
+        if (byRows) RowSplitsOnThisThread++;
+        else ColumnSplitsOnThisThread++;
         var job = t_job ?? new Job();
         t_job = null; // a nested call on this thread gets its own
         try

@@ -27,6 +27,9 @@ public sealed class AlignedStorageTests
                 var d = Tensor.Zeros(shape, DType.Float64);
                 Assert.Equal(0, AddressMod64<double>(d));
                 Assert.InRange(d.Offset, 0, 7);
+                var n = Tensor.Zeros(shape, DType.Int32);
+                Assert.Equal(0, AddressMod64<int>(n));
+                Assert.All(n.ToInt32Array(), v => Assert.Equal(0, v));
             }
         var small = Tensor.Zeros([first - 1]);
         Assert.Equal(0, small.Offset);
