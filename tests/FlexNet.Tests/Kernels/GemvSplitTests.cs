@@ -52,30 +52,34 @@ public sealed class GemvSplitTests
         foreach (int k in new[] { 400, 401 })
         {
             Assert.True((long)len * k * sizeof(float) >= GemmVector<float>.OneRowBytes);
-            float[] w = Random(rng, len * k), x = Random(rng, k), big = new float[len], small = new float[len];
-            using (SplitAt(long.MaxValue))
-            {
-                Gemm.Run(false, true, 1, len, k, 1.25f, x, k, w, k, 0f, big, len);
-                for (int r = 0; r < len; r += 8)
-                {
-                    int rows = Math.Min(8, len - r);
-                    Gemm.Run(false, true, 1, rows, k, 1.25f, x, k, w.AsSpan(r * k, rows * k), k, 0f, small.AsSpan(r, rows), rows);
-                }
-            }
-            Assert.Equal(small, big);
+            float[] w = Random(rng, len * k), x = Random(rng, k);
+            var (whole, eights) = WholeAndInEights<float>(len, (r, rows, y) =>
+                Gemm.Run(false, true, 1, rows, k, 1.25f, x, k, w.AsSpan(r * k, rows * k), k, 0f, y, rows));
+            Assert.Equal(eights, whole);
         }
         const int kd = 200;
-        double[] wd = RandomD(rng, len * kd), xd = RandomD(rng, kd), bigD = new double[len], smallD = new double[len];
+        double[] wd = RandomD(rng, len * kd), xd = RandomD(rng, kd);
+        var (wholeD, eightsD) = WholeAndInEights<double>(len, (r, rows, y) =>
+            Gemm.Run(false, true, 1, rows, kd, 1.0, xd, kd, wd.AsSpan(r * kd, rows * kd), kd, 0.0, y, rows));
+        Assert.Equal(eightsD, wholeD);
+    }
+
+    private delegate void RowsProduct<T>(int first, int rows, Span<T> y);
+
+    /// <summary>The outputs of all <paramref name="len"/> rows in one product, and the same rows 8 at a time.</summary>
+    private static (T[] Whole, T[] Eights) WholeAndInEights<T>(int len, RowsProduct<T> run)
+    {
+        T[] whole = new T[len], eights = new T[len];
         using (SplitAt(long.MaxValue))
         {
-            Gemm.Run(false, true, 1, len, kd, 1.0, xd, kd, wd, kd, 0.0, bigD, len);
+            run(0, len, whole);
             for (int r = 0; r < len; r += 8)
             {
                 int rows = Math.Min(8, len - r);
-                Gemm.Run(false, true, 1, rows, kd, 1.0, xd, kd, wd.AsSpan(r * kd, rows * kd), kd, 0.0, smallD.AsSpan(r, rows), rows);
+                run(r, rows, eights.AsSpan(r, rows));
             }
         }
-        Assert.Equal(smallD, bigD);
+        return (whole, eights);
     }
 
     /// <summary>One product c = 0.75·op(A)op(B) + beta·c with m = 1 (row vector) or n = 1 (column vector), x read with
