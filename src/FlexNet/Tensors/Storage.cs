@@ -109,35 +109,23 @@ internal sealed class Storage
 
     private const int AlignBytes = 64;
 
-    private static Array Allocate(DType dtype, int length, out int origin)
+    private static unsafe Array Allocate(DType dtype, int length, out int origin)
     {
-        origin = 0;
         int size = dtype.SizeInBytes();
-        if ((long)length * size < AlignFromBytes)
-        {
-            return dtype switch
-            {
-                DType.Float32 => new float[length],
-                DType.Float64 => new double[length],
-                _ => new int[length],
-            };
-        }
-        int pad = AlignBytes / size - 1;
+        bool align = (long)length * size >= AlignFromBytes;
+        int total = align ? length + AlignBytes / size - 1 : length;
         Array a = dtype switch
         {
-            DType.Float32 => new float[length + pad],
-            DType.Float64 => new double[length + pad],
-            _ => new int[length + pad],
+            DType.Float32 => new float[total],
+            DType.Float64 => new double[total],
+            _ => new int[total],
         };
-        nint address = AddressOf(a, dtype);
-        origin = (int)(((AlignBytes - (address & (AlignBytes - 1))) & (AlignBytes - 1)) / size);
+        origin = 0;
+        if (align)
+        {
+            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+            origin = (int)(((AlignBytes - (address & (AlignBytes - 1))) & (AlignBytes - 1)) / size);
+        }
         return a;
     }
-
-    private static unsafe nint AddressOf(Array a, DType dtype) => dtype switch
-    {
-        DType.Float32 => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Unsafe.As<float[]>(a))),
-        DType.Float64 => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Unsafe.As<double[]>(a))),
-        _ => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Unsafe.As<int[]>(a))),
-    };
 }
