@@ -47,7 +47,9 @@ public sealed class ModelFileScalingTests
         var small = Spec(2_000);
         var large = Spec(20_000);
         _ = ModelFileTests.FromBytes(small); // warm up
-        double ts = LoadSeconds(small, 2, 10), tl = LoadSeconds(large, 2, 1);
+        // the large load is timed in four single batches (its least taken): one load takes 0.3-0.5 s, long enough for the
+        // 10 ms clock, and a single disturbed one (a collection, a busy host) made the ratio 18.7 once in CI
+        double ts = LoadSeconds(small, 2, 10), tl = LoadSeconds(large, 4, 1);
         string summary = $"2,000 layers: {ts:F2} s CPU; 20,000 layers: {tl:F2} s CPU; ratio {tl / Math.Max(ts, 0.01):F1}";
         TestContext.Current.SendDiagnosticMessage(summary);
         Assert.True(tl <= 16 * Math.Max(ts, 0.01), summary);
