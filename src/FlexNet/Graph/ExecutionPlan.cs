@@ -157,9 +157,13 @@ internal sealed partial class ExecutionPlan
         internal readonly Tensor[][] InvXs;
         internal readonly Tensor?[][] InvWs, InvBs;
         internal readonly Tensor[] CellZ, CellParts; // fused LSTM cells: each one's output, the concatenations' parts
-        /// <summary>The packed-weight objects by weight, kept from run to run (never their contents: each is packed
-        /// again at its first use in a run and released at the end of it, see <see cref="ReleasePacks"/>).</summary>
+        /// <summary>The packed-weight objects by weight, kept from run to run; their contents only after a run that
+        /// keeps packs (a frozen model's, or one that records nothing: then used only while W is unchanged, see
+        /// <see cref="Pack"/>), otherwise packed again at the first use in a run and released at its end (<see cref="ReleasePacks"/>).</summary>
         internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
+        /// <summary>A run ended keeping its packs (a frozen model's, or an inference run's), which <see cref="ReleasePacks"/>
+        /// gives back at the end of the next run that does not keep them.</summary>
+        internal bool HoldsPacks;
         private readonly ExecutionPlan _plan;
         private RunState? _state;
 
@@ -233,9 +237,15 @@ internal sealed partial class ExecutionPlan
 
         /// <summary>The pack of <paramref name="w"/> for this run: packed from W as it is now at its first use in the
         /// run (the object may be an earlier run's, released since, so no packed value survives a weight update).</summary>
-        internal Autodiff.Ops.PackedWeight Pack(Tensor w)
+        /// <param name="w">The weight.</param>
+        /// <param name="current">Whether a pack kept from an earlier run must still match W's data (its buffer's
+        /// version, <see cref="Autodiff.Ops.PackedWeight.IsPackOf"/>); false for a frozen model's weights, which never
+        /// change, and in a run that released its packs at the end of the one before.</param>
+        internal Autodiff.Ops.PackedWeight Pack(Tensor w, bool current)
         {
             if (!Packed.TryGetValue(w, out var pw)) Packed[w] = pw = new Autodiff.Ops.PackedWeight();
+            // a kept pack of a weight whose data was handed out since (written, perhaps) is made again: never stale values
+            if (current && !pw.IsPackOf(w)) pw.Dispose();
             // Stryker disable once Boolean,Statement,Logical,Equality: speed only: DenseSum uses a pack only when pw.Source is that very W, and otherwise runs the unpacked GEMM with the same W; the provider test matters only when Gemm.Provider (process-wide) changes between runs of a plan with kept packs, which the tests never do
             if (!ReferenceEquals(pw.Source, w) || pw.Provider != Gemm.Provider) // (a kept pack of another provider is made again)
             {
@@ -248,6 +258,7 @@ internal sealed partial class ExecutionPlan
         /// <summary>Every pack gives its buffer back to the pool and the cache forgets them (kept packs, see ExecutionPlan.Frozen.cs).</summary>
         internal void DropPacks()
         {
+            HoldsPacks = false;
             foreach (var pw in Packed.Values) pw.Dispose();
             Packed.Clear();
         }
@@ -257,6 +268,7 @@ internal sealed partial class ExecutionPlan
         /// outgrows the weights of one run.</summary>
         internal void ReleasePacks()
         {
+            HoldsPacks = false;
             foreach (var (w, pw) in Packed)
             {
                 // Stryker disable once Equality,Statement: memory only: which pack objects the cache keeps and whether their buffers go back to the pool; every run packs again from W before a use (Pack)
@@ -411,6 +423,9 @@ internal sealed partial class ExecutionPlan
         // Stryker disable once Boolean: memory only: ReleasePacks after a run that packed nothing only drops released pack objects from the cache
         bool packed = false; // Wᵀ packed for the fused forward GEMMs, once per run (scratch.Pack)
         bool keep = _net.KeepPacks; // a frozen model's private network: packs are kept from run to run (ExecutionPlan.Frozen.cs)
+        // a run that records nothing (inference: Predict, Evaluate, NoGrad) keeps its packs for the next such run, which
+        // uses each only while its weight's buffer has not been handed out since (PackedWeight.IsPackOf)
+        bool fresh = !keep && !Autodiff.Autograd.IsEnabled;
         bool completed = false;
         // Stryker disable once Conditional,Equality: speed only: hoisting z₀ (or not) gives the same values up to summation order, at any T
         var invariant = T > 1 ? scratch.Invariant : null;  // z₀ = Σ W x + b of each layer's hoisted inputs, made once per run
@@ -478,7 +493,7 @@ internal sealed partial class ExecutionPlan
                         var bs = scratch.DenseBs[i];
                         // Stryker disable once Conditional,Logical,Equality: speed only: packed or not, DenseSum computes the same product (packs are made from the W in use)
                         bool perRun = T > 1 && _everyStep[i];
-                        var wts = perRun || keep ? scratch.DensePacked[i] : null;
+                        var wts = perRun || keep || fresh ? scratch.DensePacked[i] : null;
                         int kept = conns.Length;
                         for (int j = 0; j < conns.Length; j++)
                         {
@@ -500,7 +515,7 @@ internal sealed partial class ExecutionPlan
                                 && KeptPackFits(w, n))
                             {
                                 packed = true;
-                                wts[j] = scratch.Pack(w);
+                                wts[j] = scratch.Pack(w, current: fresh);
                             }
                         }
                         bs[conns.Length] = layer.Bias;
@@ -592,7 +607,9 @@ internal sealed partial class ExecutionPlan
             window?.EndIntoOuter();
             // forward only: backward reads W. Kept packs stay, unless the run threw (its scratch is then dropped)
             // Stryker disable once Logical: memory only: without the second term the packs of a kept-packs run that threw stay pinned until collected
-            if (packed && (!keep || !completed)) scratch.ReleasePacks();
+            // packs kept by an inference run go back at the end of the next run that does not keep them
+            if ((packed || scratch.HoldsPacks) && (!(keep || fresh) || !completed)) scratch.ReleasePacks();
+            else if (packed) scratch.HoldsPacks = true;
         }
 
         var result = reuse is not null && reuse.Length == _outs.Length ? reuse : new Tensor[_outs.Length];

@@ -25,4 +25,7 @@ public sealed partial class Network
 
     /// <summary>Test hook: packs the current plan holds.</summary>
     internal int KeptPackCount => _plan?.KeptPackCount ?? 0;
+
+    /// <summary>Test hook: the packs of the current plan that hold a packing now.</summary>
+    internal int HeldPackCount => _plan?.HeldPackCount ?? 0;
 }

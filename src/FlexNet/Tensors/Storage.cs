@@ -21,6 +21,7 @@ internal sealed class Storage
         Length = length;
         Pooled = pooled;
         HandOffs = 0;
+        _version++; // a recycled storage object holds other data now
         Owner = null;
         int origin = 0;
         _buffer = pooled ? BufferPool.Rent(dtype, length) : Allocate(dtype, length, out origin);
@@ -57,7 +58,21 @@ internal sealed class Storage
         _buffer = buffer;
         DType = dtype;
         Length = length;
+        Aliased = true;
     }
+
+    private long _version;
+
+    /// <summary>Changes (grows) every time the buffer is handed out (<see cref="Buffer"/>, <see cref="Array{T}"/>:
+    /// every read and every write of the data goes through them) and when the object is given new data, and never
+    /// otherwise, so a reader that takes the data with <see cref="PeekArray{T}"/> and records the version knows the
+    /// data unchanged as long as the version is (unless <see cref="Aliased"/>). A lost increment of two threads at
+    /// once still leaves the version above the recorded one.</summary>
+    internal long Version => Volatile.Read(ref _version);
+
+    /// <summary>The buffer is a caller's array (<see cref="Tensor.Wrap(float[], int[])"/>), which the caller may write
+    /// without going through this object: <see cref="Version"/> says nothing about its data.</summary>
+    internal bool Aliased { get; }
 
     internal DType DType { get; private set; }
 
@@ -70,12 +85,26 @@ internal sealed class Storage
 
     internal bool IsReleased => _buffer is null;
 
-    internal Array Buffer => _buffer ?? throw new ObjectDisposedException(
+    internal Array Buffer
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            _version++;
+            return _buffer ?? throw Released();
+        }
+    }
+
+    private static ObjectDisposedException Released() => new(
         "Tensor", "The tensor's buffer went back to the pool when its TensorScope ended; call scope.Keep(t) " +
         "or t.Clone() outside the scope to keep a tensor alive.");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal T[] Array<T>() => Unsafe.As<T[]>(Buffer);
+
+    /// <summary>The buffer for reading only, without changing <see cref="Version"/>: for a reader that keeps something
+    /// made from the data (a packed weight) as long as the version stays the one it recorded.</summary>
+    internal T[] PeekArray<T>() => Unsafe.As<T[]>(_buffer ?? throw Released());
 
     /// <summary>Leaves pooled management: the buffer now belongs to the garbage collector.</summary>
     internal void Detach()

@@ -119,6 +119,15 @@ public sealed partial class Tensor
         return Length == 0 ? Span<T>.Empty : new Span<T>(Storage.Array<T>(), Offset, Length);
     }
 
+    /// <summary>The contiguous data for reading only, without changing the buffer's version (see
+    /// <see cref="Storage.Version"/>): only for a reader that records the version to notice later writes.</summary>
+    internal ReadOnlySpan<T> Peek<T>()
+    {
+        // Stryker disable once Statement,String: equivalent: Debug.Assert is compiled out of the Release build the tests run
+        Debug.Assert(IsContiguous, "Peek<T> on a non-contiguous view");
+        return Length == 0 ? ReadOnlySpan<T>.Empty : new ReadOnlySpan<T>(Storage.PeekArray<T>(), Offset, Length);
+    }
+
     /// <summary>The whole underlying buffer (for strided kernels).</summary>
     internal T[] Buffer<T>() => Storage.Array<T>();
 

@@ -10,9 +10,11 @@ namespace FlexNet.Autodiff.Ops;
 /// layer that runs at every step of a sequence: the plan packs each such weight once per run instead of at each of
 /// the T forward products. Products are bit-identical to <see cref="Gemm"/> on W wherever Gemm runs its blocked (packing)
 /// path, which is the only place the plan uses a pack (<c>Gemm.PacksTransposedB</c>); its matrix-vector paths round differently. It holds a snapshot of W (weights do
-/// not change within a run) in a pinned pooled buffer: dispose it at the end of the run. A disposed object holds no
-/// snapshot (<see cref="Source"/> null, products throw) and may be packed again with <see cref="Pack"/>: the plan
-/// keeps the object from run to run, never the packed values.
+/// not change within a run) in a pinned pooled buffer, with the version of W's buffer it was made from
+/// (<see cref="IsPackOf"/>). A disposed object holds no snapshot (<see cref="Source"/> null, products throw) and may
+/// be packed again with <see cref="Pack"/>. The plan keeps the object from run to run, and its packed values only
+/// where no run can change W unseen: a frozen model's private weights, or runs without gradient recording while
+/// W's version stays the same.
 /// </summary>
 internal sealed class PackedWeight : IDisposable
 {
@@ -38,11 +40,24 @@ internal sealed class PackedWeight : IDisposable
         DType = w.DType;
         Provider = Gemm.Provider;
         // Stryker disable once Assignment: memory only: Dispose above has given the old packer's buffer back, so a new packer costs one small object
-        if (w.DType == DType.Float32) (_f ??= new GemmPackedB<float>()).Pack(transB: true, In, Out, w.F, In);
+        // W is read without changing its buffer's version, which is recorded: a later hand-out of W's data (any read or
+        // write) changes it, and IsPackOf then says the packing may be stale
+        if (w.DType == DType.Float32) (_f ??= new GemmPackedB<float>()).Pack(transB: true, In, Out, w.Peek<float>(), In);
         // Stryker disable once Assignment: memory only: Dispose above has given the old packer's buffer back, so a new packer costs one small object
-        else (_d ??= new GemmPackedB<double>()).Pack(transB: true, In, Out, w.D, In);
+        else (_d ??= new GemmPackedB<double>()).Pack(transB: true, In, Out, w.Peek<double>(), In);
         Source = w;
+        _storage = w.Storage;
+        _version = w.Storage.Version;
     }
+
+    private Storage? _storage;
+    private long _version;
+
+    /// <summary>True when this object holds a packing of <paramref name="w"/>'s data as it is now: the same tensor on
+    /// the same buffer, whose version (<see cref="Storage.Version"/>) has not changed since the packing, and which is
+    /// not a caller's array (<see cref="Storage.Aliased"/>, written behind the version's back).</summary>
+    internal bool IsPackOf(Tensor w) =>
+        ReferenceEquals(Source, w) && _storage is { Aliased: false } s && ReferenceEquals(s, w.Storage) && _version == s.Version;
 
     /// <summary>The weight that was packed (the product is used only for this very tensor); null when the object
     /// holds no packing.</summary>
@@ -90,6 +105,7 @@ internal sealed class PackedWeight : IDisposable
     public void Dispose()
     {
         Source = null;
+        _storage = null;
         // Stryker disable once Statement: memory only: the pinned packing stays until the next Pack of this object (for good if it is dropped); products throw either way (Source is null)
         _f?.Dispose();
         // Stryker disable once Statement: memory only: the pinned packing stays until the next Pack of this object (for good if it is dropped); products throw either way (Source is null)
