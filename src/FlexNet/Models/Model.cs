@@ -274,7 +274,9 @@ public partial class Model : ITrainableModel, IGraphBacked, IActivationSource, I
 
     /// <summary>Evaluation-mode output without recording gradients, computed <paramref name="batchSize"/> samples at a
     /// time (Keras' <c>model.predict</c>). A batch [N, ...] (or [T, N, ...] for a sequence input) gives [N, ...]; a
-    /// single sample (the input shape without the batch axis) gives a single output.</summary>
+    /// single sample (the input shape without the batch axis) gives a single output. The packed (GEMM-ready) weights of
+    /// its dense layers are kept from call to call while the weights are unchanged; any change to a weight (training,
+    /// loading, the indexer, <see cref="Tensor.Fill"/>) makes the next call pack it again.</summary>
     /// <param name="input">A batch, or one sample.</param>
     /// <param name="batchSize">Samples per forward pass.</param>
     /// <returns>Output (detached).</returns>
