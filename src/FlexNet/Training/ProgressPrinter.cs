@@ -1,34 +1,49 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
 namespace FlexNet.Training;
 
-/// <summary>Live single-line progress (redrawn with <c>\r</c>, at most ten times a second) or one plain line per epoch.</summary>
+/// <summary>Live single-line progress (redrawn with <c>\r</c>, at most ten times a second) or one plain line per epoch.
+/// Rates are samples over the seconds since the epoch began; the ETA is the mean time per batch so far times the
+/// batches left.</summary>
 internal sealed class ProgressPrinter
 {
     private readonly TextWriter? _out;
     private readonly bool _live;
     private readonly int _epochs;
     private readonly int _batches;
-    private readonly Stopwatch _epochClock = new();
-    private long _lastDraw;
+    private readonly TimeProvider _time;
+    private long _epochStart;
+    private double _lastDraw;
     private int _lastLength;
     private long _samples;
 
-    internal ProgressPrinter(ProgressMode mode, TextWriter? output, int epochs, int batches)
+    /// <param name="mode">None, Plain, Live, or Auto (live only when writing to the console on a terminal).</param>
+    /// <param name="output">Where lines go (null: the console).</param>
+    /// <param name="epochs">Epochs of the run.</param>
+    /// <param name="batches">Batches per epoch.</param>
+    /// <param name="time">The clock (tests give a fake one; null: the system's).</param>
+    /// <param name="consoleIsTerminal">Whether the console writes to a terminal (tests; null: asks the console).</param>
+    internal ProgressPrinter(ProgressMode mode, TextWriter? output, int epochs, int batches, TimeProvider? time = null, bool? consoleIsTerminal = null)
     {
         _epochs = epochs;
         _batches = batches;
+        _time = time ?? TimeProvider.System;
+        _epochStart = _time.GetTimestamp();
         if (mode == ProgressMode.None) return;
         _out = output ?? Console.Out;
-        bool terminal = output is null && !Console.IsOutputRedirected;
+        bool terminal = output is null && (consoleIsTerminal ?? !Console.IsOutputRedirected);
         _live = mode == ProgressMode.Live || (mode == ProgressMode.Auto && terminal);
     }
 
+    /// <summary>Whether batches redraw a live line (tests).</summary>
+    internal bool IsLive => _live;
+
+    private double Elapsed => _time.GetElapsedTime(_epochStart).TotalSeconds;
+
     internal void BeginEpoch()
     {
-        _epochClock.Restart();
+        _epochStart = _time.GetTimestamp();
         _samples = 0;
         _lastDraw = 0;
     }
@@ -37,12 +52,12 @@ internal sealed class ProgressPrinter
     {
         _samples += batchSamples;
         if (!_live || _out is null) return;
-        long now = _epochClock.ElapsedMilliseconds;
-        if (batch + 1 < _batches && now - _lastDraw < 100) return;
+        double now = Elapsed;
+        if (batch + 1 < _batches && now - _lastDraw < 0.1) return;
         _lastDraw = now;
-        double secs = Math.Max(_epochClock.Elapsed.TotalSeconds, 1e-9);
+        double secs = Math.Max(now, 1e-9);
         double rate = _samples / secs;
-        double eta = (batch + 1) > 0 ? secs / (batch + 1) * (_batches - batch - 1) : 0;
+        double eta = secs / (batch + 1) * (_batches - batch - 1);
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"Epoch {epoch + 1}/{_epochs}  {batch + 1}/{_batches}  loss {meanLoss:F4}");
         foreach (var (n, v) in metrics) sb.Append(CultureInfo.InvariantCulture, $"  {n} {v:F4}");
@@ -57,7 +72,7 @@ internal sealed class ProgressPrinter
     internal void EndEpoch(int epoch, IReadOnlyDictionary<string, double> logs)
     {
         if (_out is null) return;
-        double secs = _epochClock.Elapsed.TotalSeconds;
+        double secs = Elapsed;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"Epoch {epoch + 1}/{_epochs}");
         foreach (var (k, v) in logs)
@@ -77,7 +92,7 @@ internal sealed class ProgressPrinter
         _out.Flush();
     }
 
-    internal double EpochSeconds => _epochClock.Elapsed.TotalSeconds;
+    internal double EpochSeconds => Elapsed;
 
     private static string Format(double seconds)
     {
