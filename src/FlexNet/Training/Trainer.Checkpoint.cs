@@ -65,16 +65,20 @@ public sealed partial class Trainer
     {
         var buffers = ModelState().Buffers;
         using var suspend = TensorScope.Suspend();
+        // Stryker disable once Assignment: memory only: a new array each time holds the same copies
         _early.BestParams ??= new Tensor[_params.Length];
+        // Stryker disable once Assignment: memory only: a new array each time holds the same copies
         _early.BestBuffers ??= new Tensor[buffers.Count];
         for (int i = 0; i < _params.Length; i++)
         {
+            // Stryker disable once Assignment: memory only: a new tensor each time receives the same copy
             _early.BestParams[i] ??= Tensor.Zeros(_params[i].ShapeArray, _params[i].DType);
             _early.BestParams[i].CopyFrom(_params[i]);
         }
         for (int j = 0; j < buffers.Count; j++)
         {
             var b = buffers[j].Value;
+            // Stryker disable once Assignment: memory only: a new tensor each time receives the same copy
             _early.BestBuffers[j] ??= Tensor.Zeros(b.ShapeArray, b.DType);
             _early.BestBuffers[j].CopyFrom(b);
         }
@@ -84,8 +88,9 @@ public sealed partial class Trainer
     {
         var buffers = ModelState().Buffers;
         for (int i = 0; i < _params.Length; i++) _params[i].CopyFrom(_early.BestParams![i]);
-        if (_early.BestBuffers is { } bb)
-            for (int j = 0; j < buffers.Count && j < bb.Length; j++) buffers[j].Value.CopyFrom(bb[j]);
+        // the best buffers come with the best weights, one per buffer of the model (SnapshotBest, or a checkpoint's)
+        var bb = _early.BestBuffers!;
+        for (int j = 0; j < bb.Length; j++) buffers[j].Value.CopyFrom(bb[j]);
     }
 
     /// <summary>
@@ -129,7 +134,7 @@ public sealed partial class Trainer
             if (_early.BestParams is { } bp)
             {
                 for (int i = 0; i < bp.Length; i++) entries.Add(TensorFile.ToEntry($"best.param.{i}", bp[i]));
-                var bb = _early.BestBuffers ?? [];
+                var bb = _early.BestBuffers!; // set with the best weights
                 for (int j = 0; j < bb.Length; j++) entries.Add(TensorFile.ToEntry($"best.buffer.{j}", bb[j]));
             }
         }
@@ -233,6 +238,7 @@ public sealed partial class Trainer
             if (e.DType != want) throw Bad($"tensor '{name}' ({what}) is {e.DType.SpecName()}; expected {want.SpecName()}.");
             if (!e.ShapeSpan.SequenceEqual(shape))
                 throw Bad($"tensor '{name}' ({what}) has shape {SafeTensorEntry.FormatShape(e.Shape)} in the file, {ShapeUtil.Format(shape)} in the model.");
+            // Stryker disable once Conditional: equivalent: float32 values read as doubles are the same numbers, and every use copies them into the model's float32 tensors
             var t = dtype == DType.Float64 ? Tensor.FromArray(e.ToDoubleArray(), e.Shape) : Tensor.FromArray(e.ToFloatArray(), e.Shape);
             int bad = Batching.CountNonFinite(t);
             if (bad > 0) throw Bad($"tensor '{name}' ({what}) {ShapeUtil.Format(shape)} has {bad} non-finite values (NaN or ±Inf).");
@@ -366,7 +372,7 @@ public sealed partial class Trainer
         }
 
         foreach (var e in f.Tensors)
-            if (!used.Contains(e.Name) && !(e.Name.StartsWith("optimizer.", StringComparison.Ordinal) && opt.ContainsKey(e.Name["optimizer.".Length..])))
+            if (!used.Contains(e.Name)) // (every optimizer entry the trainer takes was read above, so it is used)
                 throw Bad($"unexpected tensor '{Short(e.Name)}' (the checkpoint is for another model or optimizer).");
 
         return new Loaded
@@ -380,6 +386,7 @@ public sealed partial class Trainer
     {
         var state = g.GetState();
         var v = new int[state.Length * 2];
+        // Stryker disable once Bitwise: equivalent: >> and >>> are the same shift on an unsigned value
         for (int i = 0; i < state.Length; i++) { v[2 * i] = (int)(uint)state[i]; v[2 * i + 1] = (int)(uint)(state[i] >> 32); }
         return SafeTensorEntry.FromInt32s(name, [v.Length], v);
     }
@@ -395,6 +402,7 @@ public sealed partial class Trainer
 
     private static string[] SplitNames(string s) => s.Length == 0 ? [] : s.Split('\n');
 
+    // Stryker disable once String: equivalent: the empty format is the shortest round-trip form, as "R" (.NET Core 3.0 and later)
     private static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -110,6 +110,10 @@ public sealed class CheckpointMessageTests
         ("position loss sum missing", (m, _) => m.Remove("position.loss_sum"), "metadata 'position.loss_sum' is missing."),
         ("unexpected tensor", (_, e) => e["param.99"] = SafeTensorEntry.FromFloats("param.99", [1], [1f]), "unexpected tensor 'param.99' (the checkpoint is for another model or optimizer)."),
         ("unexpected optimizer tensor", (_, e) => e["optimizer.7.step"] = F64("optimizer.7.step", [], 1), "unexpected tensor 'optimizer.7.step' (the checkpoint is for another model or optimizer)."),
+        // the model has 6 parameters (0 to 5): one past the last is not read as a parameter's
+        ("optimizer tensor of parameter 6 of 6", (_, e) => e["optimizer.6.step"] = F64("optimizer.6.step", [], 1), "unexpected tensor 'optimizer.6.step' (the checkpoint is for another model or optimizer)."),
+        ("two generators renamed", (m, _) => m["generators"] = "a\nb", "the file's dropout/noise generators [a, b] differ from the model's [drop]."),
+        ("position loss sum NaN", (m, _) => m["position.loss_sum"] = "NaN", "metadata 'position.loss_sum' must be a finite number; got 'NaN'."),
     ];
 
     public static TheoryData<int> Indices()
