@@ -43,6 +43,7 @@ public sealed partial class Trainer
     private ParallelRun? BeginParallel(IDataset train, int samples)
     {
         if (Options.Communicator is not { Size: > 1 } comm) return null;
+        // Stryker disable once Assignment: speed only: counting the outputs again gives the same count
         _outputCount ??= CountOutputs(train);
         var o = Options;
         if (Optimizer.Rule.NeedsHessianVectorProduct)
@@ -51,6 +52,7 @@ public sealed partial class Trainer
             if (loss.Reduction != Reduction.Mean)
                 throw new ArgumentException($"Trainer: data-parallel training averages the ranks' mean losses; loss '{loss.Name}' uses Reduction.{loss.Reduction}.");
         long elements = 0;
+        // Stryker disable once Boolean: precision only: float32 gradients averaged in a double buffer round once, on every rank alike
         bool useDouble = false;
         for (int i = 0; i < _params.Length; i++)
         {

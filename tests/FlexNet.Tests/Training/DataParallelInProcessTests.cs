@@ -214,4 +214,105 @@ public sealed class DataParallelInProcessTests
         foreach (var (_, error) in sum)
             Assert.Equal("Trainer: data-parallel training averages the ranks' mean losses; loss 'xe' uses Reduction.Sum.", Assert.IsType<ArgumentException>(error).Message);
     }
+
+    [Fact]
+    public void Float32Ranks_FollowTheSingleProcessTrajectory_ToFloatRounding()
+    {
+        // float32 parameters: the gradients travel in a float buffer (Σ n_r·g_r / Σ n_r rounds differently from the
+        // single process's mean, so the weights agree to float precision, and every rank has the same bits)
+        var (xd, y) = Data(31);
+        var x = Tensor.FromArray(xd.ToFloatArray(), 31, 5);
+        var single = new TinyMlp(5, 6, 3, seed: 9);
+        TrainerOptions TwoMetrics(ICommunicator? comm)
+        {
+            var o = Options(8, comm);
+            o.Metrics = [Metric.Create("accuracy"), new TopKAccuracy(2)]; // two metrics' sums and counts travel
+            return o;
+        }
+        var h1 = Trainer.Fit(single, x, y, TwoMetrics(null));
+        var expected = single.Snapshot();
+        var runs = OnRanks(2, comm =>
+        {
+            var m = new TinyMlp(5, 6, 3, seed: comm.Rank == 0 ? 9UL : 77UL);
+            var h = Trainer.Fit(m, x, y, TwoMetrics(comm));
+            return (m.Snapshot(), h);
+        }, out var group);
+        Assert.Empty(group.AbortMessages);
+        foreach (var (result, error) in runs)
+        {
+            Assert.Null(error);
+            var (weights, h) = result;
+            for (int p = 0; p < expected.Length; p++)
+                for (int i = 0; i < expected[p].Length; i++)
+                    Assert.True(Math.Abs(expected[p][i] - weights[p][i]) <= 1e-5, $"parameter {p}[{i}]: {weights[p][i]}, single process {expected[p][i]}");
+            for (int e = 0; e < 2; e++)
+            {
+                Assert.Equal(h1["loss"][e], h["loss"][e], 1e-5);
+                Assert.Equal(h1["acc"][e], h["acc"][e]);
+                Assert.Equal(h1["top2"][e], h["top2"][e]);
+            }
+            for (int p = 0; p < expected.Length; p++) Assert.Equal(runs[0].Result.Item1[p], weights[p]);
+        }
+    }
+
+    public static TheoryData<string, string> Disagreements() => new()
+    {
+        { "epochs", "the epochs (this rank 1: 3; range over ranks 2 … 3)" },
+        { "seed", "the seed (this rank 1: 6; range over ranks 5 … 6)" },
+        { "shuffle", "the shuffle (this rank 1: 0; range over ranks 0 … 1)" },
+        { "metrics", "the metrics (this rank 1: 0; range over ranks 0 … 1)" },
+        { "validation split", "the validation split (ppm) (this rank 1: 260000; range over ranks 250000 … 260000)" },
+        { "parameter elements", "the parameter elements (this rank 1: 66; range over ranks 57 … 66)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Disagreements))]
+    public void Ranks_ThatDisagreeOnOneSetting_StopNamingIt(string what, string text)
+    {
+        var (x, y) = Data(16);
+        var runs = OnRanks(2, comm =>
+        {
+            var o = Options(8, comm);
+            o.ValidationSplit = what == "validation split" ? 0.25 : 0; // both ranks then hold out 4 of 16 samples
+            int hidden = 6;
+            if (comm.Rank == 1)
+                switch (what)
+                {
+                    case "epochs": o.Epochs = 3; break;
+                    case "seed": o.Seed = 6; break;
+                    case "shuffle": o.Shuffle = false; break;
+                    case "metrics": o.Metrics = []; break;
+                    case "validation split": o.ValidationSplit = 0.26; break;
+                    case "parameter elements": hidden = 7; break; // 5·6 + 6 + 6·3 + 3 = 57 elements; 7 hidden: 35 + 7 + 21 + 3 = 66
+                }
+            return Trainer.Fit(new TinyMlp(5, hidden, 3, seed: 9, dtype: DType.Float64), x, y, o);
+        }, out _);
+        Assert.Equal($"Data-parallel training: the 2 ranks disagree on {text}. Every rank must train the same model on the same data with the same options.",
+                     Assert.IsType<DistributedException>(runs[1].Error).Message);
+        Assert.IsType<DistributedException>(runs[0].Error);
+    }
+
+    [Fact]
+    public void OneCancelledRank_StopsEveryRank_BeforeTheFirstUpdate()
+    {
+        var (x, y) = Data(16);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var start = new TinyMlp(5, 6, 3, seed: 9, dtype: DType.Float64).Snapshot();
+        var runs = OnRanks(2, comm =>
+        {
+            var m = new TinyMlp(5, 6, 3, seed: 9, dtype: DType.Float64);
+            var o = Options(8, comm);
+            if (comm.Rank == 1) o.CancellationToken = cancelled.Token;
+            var h = Trainer.Fit(m, x, y, o);
+            return (m.Snapshot(), h);
+        }, out var group);
+        Assert.Empty(group.AbortMessages);
+        foreach (var (result, error) in runs)
+        {
+            Assert.Null(error);
+            Assert.True(result.h.Cancelled);
+            for (int p = 0; p < start.Length; p++) Assert.Equal(start[p], result.Item1[p]); // no step taken
+        }
+    }
 }
