@@ -258,4 +258,37 @@ public sealed class TrainingMutationGapTests19
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void TrainerRefusals_NameWhatIsWrong()
+    {
+        var x = Normal(30, 8, 3);
+        var y = Normal(31, 8, 2);
+        var frozen = new TinyMlp(3, 4, 2, seed: 32);
+        frozen.W1.RequireGrad(false);
+        Assert.Equal("Trainer: parameter 'hid.w' does not require gradients (call RequireGrad()).",
+                     Assert.Throws<ArgumentException>(() => new Trainer(frozen, Options(8))).Message);
+
+        var m = new TinyMlp(3, 4, 2, seed: 33);
+        Assert.Equal("Trainer: give both validation inputs and targets, or neither.",
+                     Assert.Throws<ArgumentException>(() => new Trainer(m, Options(8)).Fit(x, y, validationX: x)).Message);
+        Assert.Equal("Trainer: loss 'mse' must reduce to a scalar (Reduction.None is not trainable).",
+                     Assert.Throws<ArgumentException>(() => new Trainer(m, Options(8, new MeanSquaredError { Reduction = Reduction.None })).Fit(x, y)).Message);
+        var o = Options(8);
+        o.Regularizers = [new HiddenL1 { Pattern = "nothing" }];
+        Assert.Equal("Trainer: regularizer 'hidden_l1' (pattern 'nothing') matches no activation of the model; it exposes: hid.",
+                     Assert.Throws<ArgumentException>(() => new Trainer(m, o).Fit(x, y)).Message);
+        Assert.Equal("TensorDataset: needs at least one input and one target.",
+                     Assert.Throws<ArgumentException>(() => new TensorDataset([], [y])).Message);
+    }
+
+    [Fact]
+    public void ANonFiniteInput_IsNamedWithTheLayerAndOutputItSpoiled()
+    {
+        var xv = Normal(34, 8, 3).ToFloatArray();
+        xv[3 * 5 + 1] = float.NaN; // sample 5: its 4 hidden values and 2 outputs become NaN
+        var e = Assert.Throws<NonFiniteValueException>(() => new Trainer(new TinyMlp(3, 4, 2, seed: 35), Options(8)).Fit(Tensor.FromArray(xv, 8, 3), Normal(36, 8, 2)));
+        Assert.Equal("Non-finite loss NaN in phase 'forward' at step 1 (epoch 1, batch 1): input 0 [8, 3] has 1 non-finite values (bad data); " +
+                     "layer 'hid' [8, 4] is the first with non-finite values (4); output 0 [8, 2] has 2 non-finite values.", e.Message);
+    }
 }
