@@ -14,7 +14,8 @@ internal sealed class ProgressPrinter
     private readonly int _batches;
     private readonly TimeProvider _time;
     private long _epochStart;
-    private double _lastDraw;
+    private long _lastDraw; // timestamp of the last drawing (the epoch's start before the first)
+    private static readonly TimeSpan Throttle = TimeSpan.FromMilliseconds(100);
     private int _lastLength;
     private long _samples;
 
@@ -45,17 +46,17 @@ internal sealed class ProgressPrinter
     {
         _epochStart = _time.GetTimestamp();
         _samples = 0;
-        _lastDraw = 0;
+        _lastDraw = _epochStart;
     }
 
     internal void Batch(int epoch, int batch, int batchSamples, double meanLoss, IReadOnlyList<(string Name, double Value)> metrics)
     {
         _samples += batchSamples;
         if (!_live || _out is null) return;
-        double now = Elapsed;
-        if (batch + 1 < _batches && now - _lastDraw < 0.1) return;
+        long now = _time.GetTimestamp();
+        if (batch + 1 < _batches && _time.GetElapsedTime(_lastDraw, now) < Throttle) return;
         _lastDraw = now;
-        double secs = Math.Max(now, 1e-9);
+        double secs = Math.Max(_time.GetElapsedTime(_epochStart, now).TotalSeconds, 1e-9);
         double rate = _samples / secs;
         double eta = secs / (batch + 1) * (_batches - batch - 1);
         var sb = new StringBuilder();

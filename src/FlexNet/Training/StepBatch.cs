@@ -28,13 +28,23 @@ internal sealed class StepBatch
     internal void Load(IDataset data, ReadOnlySpan<int> indices)
     {
         if (data is IFillsBatch filler) filler.FillBatch(indices, this);
-        else Set(data.GetBatch(indices));
+        else Set(Fetch(data, indices));
+    }
+
+    /// <summary><paramref name="data"/>'s batch of <paramref name="indices"/>, refused when a (custom) data set returns
+    /// none, or one without its input or target array.</summary>
+    internal static Batch Fetch(IDataset data, ReadOnlySpan<int> indices)
+    {
+        var b = data.GetBatch(indices);
+        if (b is null || b.Inputs is null || b.Targets is null)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Trainer: data set {data.GetType().Name} returned {(b is null ? "no batch" : "a batch without its inputs or targets")} for {indices.Length} samples."), nameof(data));
+        return b;
     }
 
     /// <summary>Uses a batch made by <see cref="IDataset.GetBatch"/>.</summary>
     internal void Set(Batch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
         Inputs = batch.Inputs;
         Targets = batch.Targets;
         Weights = batch.Weights;

@@ -381,7 +381,7 @@ public sealed partial class Trainer
     private static int CountOutputs(IDataset data)
     {
         using var scope = TensorScope.Begin();
-        return data.GetBatch([0]).Targets.Length;
+        return StepBatch.Fetch(data, [0]).Targets.Length;
     }
 
     private object ActivationModel => _model is SingleAdapter sa ? sa.Model : _model;

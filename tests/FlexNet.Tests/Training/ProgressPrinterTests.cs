@@ -116,7 +116,10 @@ public sealed class ProgressPrinterTests
         p.Batch(0, 1, 32, 0.25, []);
         Assert.Equal("", w.ToString());
         Assert.Equal(1, w.Flushes);
-        // exactly 100 ms after the last drawing: drawn; 96 samples / 30.1 s = 3.19; ETA 30.1 / 3 × 97 = 973.2 s
+        // 99.999 ms after the last drawing: not drawn; exactly 100 ms: drawn; 96 samples / 30.1 s = 3.19; ETA 30.1 / 3 × 97 = 973.2 s
+        clock.At(35.099999);
+        p.Batch(0, 2, 0, 0.125, []);
+        Assert.Equal("", w.ToString());
         clock.At(35.1);
         p.Batch(0, 2, 32, 0.125, []);
         Assert.Equal("\rEpoch 1/2  3/100  loss 0.1250  3 samples/s  ETA 16:13", w.ToString());

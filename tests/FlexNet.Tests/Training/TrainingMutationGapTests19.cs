@@ -1,3 +1,4 @@
+using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Losses;
@@ -290,5 +291,84 @@ public sealed class TrainingMutationGapTests19
         var e = Assert.Throws<NonFiniteValueException>(() => new Trainer(new TinyMlp(3, 4, 2, seed: 35), Options(8)).Fit(Tensor.FromArray(xv, 8, 3), Normal(36, 8, 2)));
         Assert.Equal("Non-finite loss NaN in phase 'forward' at step 1 (epoch 1, batch 1): input 0 [8, 3] has 1 non-finite values (bad data); " +
                      "layer 'hid' [8, 4] is the first with non-finite values (4); output 0 [8, 2] has 2 non-finite values.", e.Message);
+    }
+
+    /// <summary>Two linear heads on one input: y₀ = W₀x, y₁ = W₁x; an activation source that exposes none.</summary>
+    private sealed class TwoHeads : IMultiTrainable, IActivationSource
+    {
+        public IReadOnlyList<KeyValuePair<string, Tensor>> Activations => [];
+        internal readonly Tensor W0 = Tensor.Normal([2, 3], 0, 1, new RandomGenerator(40), DType.Float32).RequireGrad();
+        internal readonly Tensor W1 = Tensor.Normal([1, 3], 0, 1, new RandomGenerator(41), DType.Float32).RequireGrad();
+        public IReadOnlyList<Tensor> Parameters => [W0, W1];
+        public Tensor[] Forward(Tensor[] inputs, bool training) => [NN.Linear(inputs[0], W0, null), NN.Linear(inputs[0], W1, null)];
+    }
+
+    /// <summary>A broken custom data set: its batches are null, or lack their targets.</summary>
+    private sealed class NullBatches(bool noTargets) : IDataset
+    {
+        public int Count => 4;
+        public Batch GetBatch(ReadOnlySpan<int> indices) => noTargets ? new Batch([Normal(47, indices.Length, 3)], null!) : null!;
+    }
+
+    [Fact]
+    public void SeveralOutputs_NameTheirMetricsByOutput_AndActivationRegularizersSayNoneIsExposed()
+    {
+        var m = new TwoHeads();
+        var x = Normal(42, 6, 3);
+        var y0 = Normal(43, 6, 2);
+        var y1 = Normal(44, 6, 1);
+        var o = Options(4);
+        o.Loss = null;
+        o.Losses = [new WeightedLoss(new MeanSquaredError()), new WeightedLoss(new MeanSquaredError())];
+        o.Metrics = [new MeanAbsoluteErrorMetric()];
+        var r = new Trainer(m, o).EvaluateMulti([x], [y0, y1]);
+        Assert.Equal(["loss", "out0_mae", "out1_mae"], r.Keys.Order());
+        double Mae(Tensor w, Tensor y)
+        {
+            var xv = x.ToDoubleArray(); var wv = w.ToDoubleArray(); var yv = y.ToDoubleArray();
+            int outs = w.Shape[0];
+            double sum = 0;
+            for (int s = 0; s < 6; s++)
+                for (int k = 0; k < outs; k++)
+                {
+                    double z = 0;
+                    for (int i = 0; i < 3; i++) z += wv[k * 3 + i] * xv[s * 3 + i];
+                    sum += Math.Abs(z - yv[s * outs + k]);
+                }
+            return sum / (6 * outs);
+        }
+        Assert.Equal(Mae(m.W0, y0), r["out0_mae"], 5);
+        Assert.Equal(Mae(m.W1, y1), r["out1_mae"], 5);
+
+        var reg = Options(6);
+        reg.Loss = null;
+        reg.Losses = o.Losses;
+        reg.Regularizers = [new HiddenL1()];
+        Assert.Equal("Trainer: regularizer 'hidden_l1' (pattern '*') matches no activation of the model; it exposes: none.",
+                     Assert.Throws<ArgumentException>(() => new Trainer(m, reg).Fit([x], [y0, y1])).Message);
+    }
+
+    [Fact]
+    public void ADataSetWhoseBatchIsNull_IsRefused()
+    {
+        var e = Assert.Throws<ArgumentException>("data", () => new Trainer(new TinyMlp(3, 4, 2, seed: 45), Options(2)).Fit(new NullBatches(false)));
+        Assert.StartsWith("Trainer: data set NullBatches returned no batch for 1 samples.", e.Message);
+        var t = Assert.Throws<ArgumentException>("data", () => new Trainer(new TinyMlp(3, 4, 2, seed: 45), Options(2)).Fit(new NullBatches(true)));
+        Assert.StartsWith("Trainer: data set NullBatches returned a batch without its inputs or targets for 1 samples.", t.Message);
+        // on the evaluation path as well (its batches are loaded, not counted)
+        var ev = Assert.Throws<ArgumentException>("data", () => new Trainer(new TinyMlp(3, 4, 2, seed: 45), Options(2)).Evaluate(new NullBatches(false)));
+        Assert.StartsWith("Trainer: data set NullBatches returned no batch for 2 samples.", ev.Message);
+    }
+
+    [Fact]
+    public void PredictOnAnImageInput_ListsEveryDimensionItTakes()
+    {
+        var net = new Network("img", DType.Float32, 1);
+        var x = net.Add(new InputLayer([2, 3], name: "pix"));
+        var h = net.Add(new Layer(2, name: "h"));
+        net.ConnectDense(x, h);
+        net.AddOutput(h, OutputMode.LastStep);
+        var e = Assert.Throws<ShapeMismatchException>(() => net.Predict(Normal(46, 6)));
+        Assert.Equal("Network 'img': input 'pix' takes [N, 2, 3] or one sample; got [6].", e.Message);
     }
 }
