@@ -371,4 +371,42 @@ public sealed class TrainingMutationGapTests19
         var e = Assert.Throws<ShapeMismatchException>(() => net.Predict(Normal(46, 6)));
         Assert.Equal("Network 'img': input 'pix' takes [N, 2, 3] or one sample; got [6].", e.Message);
     }
+
+    /// <summary>x → a = W·x → b = a·2 → y = b: two exposed activations, both spoiled by a NaN in W.</summary>
+    private sealed class TwoActivations : ITrainable, IActivationSource
+    {
+        private readonly List<KeyValuePair<string, Tensor>> _acts = [];
+        internal readonly Tensor W = Tensor.Normal([2, 3], 0, 1, new RandomGenerator(48), DType.Float32).RequireGrad();
+        public IReadOnlyList<Tensor> Parameters => [W];
+        public IReadOnlyList<KeyValuePair<string, Tensor>> Activations => _acts;
+        public Tensor Forward(Tensor input, bool training)
+        {
+            _acts.Clear();
+            var a = NN.Linear(input, W, null);
+            var b = a * 2;
+            _acts.Add(new("a", a));
+            _acts.Add(new("b", b));
+            return b;
+        }
+    }
+
+    /// <summary>A custom data set whose batches have no input tensor.</summary>
+    private sealed class NoInputs : IDataset
+    {
+        public int Count => 2;
+        public Batch GetBatch(ReadOnlySpan<int> indices) => new([], [Normal(49, indices.Length, 2)]);
+    }
+
+    [Fact]
+    public void OnlyTheFirstNonFiniteLayer_IsNamed_AndABatchWithoutInputsIsRefusedInEvaluation()
+    {
+        var m = new TwoActivations();
+        m.W[0, 0] = double.NaN;
+        var e = Assert.Throws<NonFiniteValueException>(() => new Trainer(m, Options(4)).Fit(Normal(50, 4, 3), Normal(51, 4, 2)));
+        Assert.Equal("Non-finite loss NaN in phase 'forward' at step 1 (epoch 1, batch 1): layer 'a' [4, 2] is the first with non-finite values (4); " +
+                     "output 0 [4, 2] has 4 non-finite values.", e.Message);
+
+        Assert.Equal("Trainer: a batch needs at least one input and one target.",
+                     Assert.Throws<ArgumentException>(() => new Trainer(new TinyMlp(3, 4, 2, seed: 52), Options(2)).Evaluate(new NoInputs())).Message);
+    }
 }
