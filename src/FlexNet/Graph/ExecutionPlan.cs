@@ -259,6 +259,7 @@ internal sealed partial class ExecutionPlan
         internal void DropPacks()
         {
             HoldsPacks = false;
+            // Stryker disable once Statement: memory only: undisposed packs keep their pinned buffers until collected; the cache forgets them below
             foreach (var pw in Packed.Values) pw.Dispose();
             Packed.Clear();
         }
@@ -268,6 +269,7 @@ internal sealed partial class ExecutionPlan
         /// outgrows the weights of one run.</summary>
         internal void ReleasePacks()
         {
+            // Stryker disable once Boolean: speed only: a flag left set makes the next run release packs that hold nothing
             HoldsPacks = false;
             foreach (var (w, pw) in Packed)
             {
