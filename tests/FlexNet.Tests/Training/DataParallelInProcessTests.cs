@@ -312,4 +312,25 @@ public sealed class DataParallelInProcessTests
             for (int p = 0; p < start.Length; p++) Assert.Equal(start[p], result.Item1[p]); // no step taken
         }
     }
+
+    [Fact]
+    public void ANonFiniteLossOnOneRank_IsNamedThere_AndStopsTheOthers()
+    {
+        // 16 samples, unshuffled batches of 8: rank 1 takes samples 4-7 of the first batch; sample 6 holds a NaN
+        var (x, y) = Data(16);
+        var xv = x.ToDoubleArray();
+        xv[6 * 5 + 2] = double.NaN;
+        var bad = Tensor.FromArray(xv, 16, 5);
+        var runs = OnRanks(2, comm =>
+        {
+            var o = Options(8, comm);
+            o.Shuffle = false;
+            return Trainer.Fit(new TinyMlp(5, 6, 3, seed: 9, dtype: DType.Float64), bad, y, o);
+        }, out var group);
+        Assert.Equal("Non-finite loss NaN in phase 'forward' at step 1 (epoch 1, batch 1): input 0 [4, 5] has 1 non-finite values (bad data); " +
+                     "layer 'hid' [4, 6] is the first with non-finite values (6); output 0 [4, 3] has 3 non-finite values.",
+                     Assert.IsType<NonFiniteValueException>(runs[1].Error).Message);
+        Assert.NotNull(runs[0].Error); // rank 0 waits in the step's all-reduce until rank 1 aborts the group
+        Assert.Contains(group.AbortMessages, m => m.StartsWith("FlexNet data-parallel training failed on rank 1 of 2: FlexNet.NonFiniteValueException: Non-finite loss NaN", StringComparison.Ordinal));
+    }
 }
