@@ -21,7 +21,8 @@ namespace FlexNet.Kernels;
 /// instead of all of it (the batch of an inference: 1024 × 784 against 784 × 512 ran 22 % faster than by columns on
 /// Zen 5, bench/NOTES.md section 34).</para>
 /// <para>With <see cref="GemmProvider.OpenBlas"/> the copy is op(B) in row-major order and every product is an
-/// OpenBLAS call. The buffer is pooled and pinned while the object lives: dispose it.</para>
+/// OpenBLAS call. The buffer is pooled and pinned while the object lives: dispose it. An object dropped without
+/// <see cref="Dispose"/> (a network's kept packs when the network is collected) unpins its buffer when finalized.</para>
 /// </remarks>
 internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -68,6 +69,7 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         long length = provider == GemmProvider.OpenBlas ? (long)k * n : (long)k * ((n + nr - 1) / nr * nr);
         _array = ArrayPool<T>.Shared.Rent(checked((int)length + alignElems));
         _pin = GCHandle.Alloc(_array, GCHandleType.Pinned);
+        Interlocked.Increment(ref s_pins);
         T* p = (T*)_pin.AddrOfPinnedObject();
         _data = (T*)(((nint)p + (AlignBytes - 1)) & ~(nint)(AlignBytes - 1));
         fixed (T* pb = b)
@@ -209,8 +211,23 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         _array = null;
         _data = null;
         _pin.Free();
+        Interlocked.Decrement(ref s_pins);
         ArrayPool<T>.Shared.Return(a);
     }
+
+    /// <summary>Unpins the buffer of an object nobody disposed, so that the collector can take it (not returned to the
+    /// pool: the pool is not for finalizers). Without this a pinned handle would keep the buffer for the process's life.</summary>
+    ~GemmPackedB()
+    {
+        if (_array is null) return;
+        _pin.Free();
+        Interlocked.Decrement(ref s_pins);
+    }
+
+    private static int s_pins;
+
+    /// <summary>Test hook: buffers of this element type pinned now (packed and neither disposed nor finalized).</summary>
+    internal static int LivePins => Volatile.Read(ref s_pins);
 }
 
 /// <summary>The products of <see cref="GemmPackedB{T}"/> over one micro-kernel.</summary>

@@ -146,3 +146,42 @@ public sealed class InferencePackTests
         Assert.Equal(v, s.Version);
     }
 }
+
+/// <summary>A model whose inference runs keep packed weights, dropped without any Dispose, unpins their buffers when it
+/// is collected (a pinned handle never freed would keep them for the process's life). Alone in its collection: other
+/// tests pin and unpin packs while they run.</summary>
+[Collection("Training")]
+public sealed class InferencePackCollectionTests
+{
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int PinsOfAPredictThenDrop(Tensor x)
+    {
+        var m = Mlp(DType.Float32);
+        int before = GemmPackedB<float>.LivePins;
+        _ = m.Predict(x);
+        Assert.True(m.Network.HeldPackCount >= 2);
+        return GemmPackedB<float>.LivePins - before;
+    }
+
+    private static void CollectAll()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+
+    [Fact]
+    public void AModelDroppedWithKeptPacks_UnpinsThemWhenCollected()
+    {
+        Assert.SkipWhen(Gemm.Provider != GemmProvider.Managed, "the packs are used with the managed GEMM only");
+        var x = FrozenModelTests.Data(2, DType.Float32, 40, 20);
+        CollectAll();
+        int before = GemmPackedB<float>.LivePins;
+        int pinned = PinsOfAPredictThenDrop(x);
+        Assert.True(pinned >= 2, $"{pinned} buffers pinned by Predict");
+        CollectAll();
+        Assert.True(GemmPackedB<float>.LivePins <= before, $"{GemmPackedB<float>.LivePins - before} of {pinned} buffers still pinned after the model was collected");
+    }
+}
