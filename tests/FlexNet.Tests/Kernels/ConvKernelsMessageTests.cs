@@ -97,4 +97,22 @@ public sealed class ConvKernelsMessageTests
         Assert.Equal("Im2Col: image [C=1, H=2, W=3] with kernel 3x3, stride 1x1, padding (top 0, left 1, bottom 0, right 1), " +
             "dilation 1x1 gives an empty output 0x3.", e.Message);
     }
+
+    [Fact]
+    public void AnEmptyOutputWidth_AndSizesBeyondASpan_AreNamed()
+    {
+        // 3 x 2 image, kernel 3 x 3, padding only above and below: 3 output rows, 0 output columns
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Im2Col<double>(new double[6], 1, 3, 2, 3, 3, 1, 1, 1, 0, 1, 0, 1, 1, new double[64]));
+        Assert.Equal("Im2Col: image [C=1, H=3, W=2] with kernel 3x3, stride 1x1, padding (top 1, left 0, bottom 1, right 0), " +
+            "dilation 1x1 gives an empty output 3x0.", e.Message);
+        // 50,000 x 50,000 with a 1 x 1 kernel: 2.5e9 column elements (checked before the spans' lengths)
+        var big = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Im2Col<double>(new double[1], 1, 50_000, 50_000, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, new double[1]));
+        Assert.Equal("Im2Col: image [C=1, H=50000, W=50000] with kernel 1x1 needs 2500000000 column elements, more than a span holds.", big.Message);
+        // a stride of 1,000 leaves 2,500 columns, but the image itself is beyond a span
+        var image = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Col2Im<double>(new double[1], 1, 50_000, 50_000, 1, 1, 1000, 1000, 0, 0, 0, 0, 1, 1, new double[1]));
+        Assert.Equal("Col2Im: image [C=1, H=50000, W=50000] with kernel 1x1 needs 2500 column elements, more than a span holds.", image.Message);
+    }
 }
