@@ -38,14 +38,5 @@ internal sealed partial class ExecutionPlan
     internal int KeptPackCount => _scratch?.Packed.Count ?? 0;
 
     /// <summary>The packs that hold a packing now (tests: a run that keeps none gives them back).</summary>
-    internal int HeldPackCount
-    {
-        get
-        {
-            int held = 0;
-            if (_scratch is { } s)
-                foreach (var pw in s.Packed.Values) if (pw.Source is not null) held++;
-            return held;
-        }
-    }
+    internal int HeldPackCount => _scratch?.HeldPacks ?? 0;
 }

@@ -161,9 +161,17 @@ internal sealed partial class ExecutionPlan
         /// keeps packs (a frozen model's, or one that records nothing: then used only while W is unchanged, see
         /// <see cref="Pack"/>), otherwise packed again at the first use in a run and released at its end (<see cref="ReleasePacks"/>).</summary>
         internal readonly Dictionary<Tensor, Autodiff.Ops.PackedWeight> Packed = new(ReferenceEqualityComparer.Instance);
-        /// <summary>A run ended keeping its packs (a frozen model's, or an inference run's), which <see cref="ReleasePacks"/>
-        /// gives back at the end of the next run that does not keep them.</summary>
-        internal bool HoldsPacks;
+        /// <summary>How many packs hold a packing now: those a run that keeps packs (a frozen model's, or an inference
+        /// run's) left, which <see cref="ReleasePacks"/> gives back at the end of the next run that does not keep them.</summary>
+        internal int HeldPacks
+        {
+            get
+            {
+                int held = 0;
+                foreach (var pw in Packed.Values) if (pw.Source is not null) held++;
+                return held;
+            }
+        }
         private readonly ExecutionPlan _plan;
         private RunState? _state;
 
@@ -258,7 +266,6 @@ internal sealed partial class ExecutionPlan
         /// <summary>Every pack gives its buffer back to the pool and the cache forgets them (kept packs, see ExecutionPlan.Frozen.cs).</summary>
         internal void DropPacks()
         {
-            HoldsPacks = false;
             // Stryker disable once Statement: memory only: undisposed packs keep their pinned buffers until collected; the cache forgets them below
             foreach (var pw in Packed.Values) pw.Dispose();
             Packed.Clear();
@@ -269,8 +276,6 @@ internal sealed partial class ExecutionPlan
         /// outgrows the weights of one run.</summary>
         internal void ReleasePacks()
         {
-            // Stryker disable once Boolean: speed only: a flag left set makes the next run release packs that hold nothing
-            HoldsPacks = false;
             foreach (var (w, pw) in Packed)
             {
                 // Stryker disable once Equality,Statement: memory only: which pack objects the cache keeps and whether their buffers go back to the pool; every run packs again from W before a use (Pack)
@@ -610,8 +615,7 @@ internal sealed partial class ExecutionPlan
             // forward only: backward reads W. Kept packs stay, unless the run threw (its scratch is then dropped)
             // Stryker disable once Logical: memory only: without the second term the packs of a kept-packs run that threw stay pinned until collected
             // packs kept by an inference run go back at the end of the next run that does not keep them
-            if ((packed || scratch.HoldsPacks) && (!(keep || fresh) || !completed)) scratch.ReleasePacks();
-            else if (packed) scratch.HoldsPacks = true;
+            if ((packed || scratch.HeldPacks > 0) && (!(keep || fresh) || !completed)) scratch.ReleasePacks();
         }
 
         var result = reuse is not null && reuse.Length == _outs.Length ? reuse : new Tensor[_outs.Length];

@@ -210,8 +210,7 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         if (a is null) return;
         _array = null;
         _data = null;
-        _pin.Free();
-        Interlocked.Decrement(ref s_pins);
+        Unpin();
         ArrayPool<T>.Shared.Return(a);
     }
 
@@ -219,7 +218,11 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
     /// pool: the pool is not for finalizers). Without this a pinned handle would keep the buffer for the process's life.</summary>
     ~GemmPackedB()
     {
-        if (_array is null) return;
+        if (_array is not null) Unpin();
+    }
+
+    private void Unpin()
+    {
         _pin.Free();
         Interlocked.Decrement(ref s_pins);
     }
