@@ -41,6 +41,7 @@ internal static partial class ConvKernels
             throw new ArgumentOutOfRangeException(nameof(kernel),
                 $"ConvOutSize: kernel ({kernel}), stride ({stride}) and dilation ({dilation}) must all be >= 1.");
         long numer = (long)inSize + padBefore + padAfter - (long)dilation * (kernel - 1) - 1;
+        // Stryker disable once Equality: equivalent: at numer == 0 both branches give 0
         long q = numer >= 0 ? numer / stride : -((-numer + stride - 1) / stride);
         return (int)Math.Max(q + 1, int.MinValue);
     }
@@ -94,6 +95,7 @@ internal static partial class ConvKernels
         var g = ColGeometry.Create("Im2Col", channels, height, width, kernelH, kernelW, strideH, strideW,
             padTop, padLeft, padBottom, padRight, dilationH, dilationW);
         g.CheckLengths("Im2Col", src.Length, "src", dst.Length, "dst");
+        // Stryker disable once Equality,Logical,Boolean,Unary: speed only: the workers run the same per-channel code, so either path writes the same bits
         if (g.Channels > 1 && g.ColsLength >= ParallelThreshold && Environment.ProcessorCount > 1 && !WorkerPool.InsideRegion)
         {
             unsafe
@@ -102,6 +104,7 @@ internal static partial class ConvKernels
                 fixed (T* pd = dst)
                     WorkerPool.For(g.Channels, new ChannelJob<T>(ps, pd, g, adjoint: false));
             }
+            // Stryker disable once Statement: equivalent: without the return the serial loop writes every entry again with the same values
             return;
         }
         for (int c = 0; c < g.Channels; c++)
@@ -141,6 +144,7 @@ internal static partial class ConvKernels
         var g = ColGeometry.Create("Col2Im", channels, height, width, kernelH, kernelW, strideH, strideW,
             padTop, padLeft, padBottom, padRight, dilationH, dilationW);
         g.CheckLengths("Col2Im", dst.Length, "dst", cols.Length, "cols");
+        // Stryker disable once Equality,Logical,Boolean,Unary: speed only: the workers run the same per-channel code, so either path gives the same bits
         if (g.Channels > 1 && g.ColsLength >= ParallelThreshold && Environment.ProcessorCount > 1 && !WorkerPool.InsideRegion)
         {
             unsafe
@@ -209,11 +213,14 @@ internal static partial class ConvKernels
         plane.Slice(c0 + delta, c1 - c0).CopyTo(row.Slice(c0, c1 - c0));
         row.Slice(0, c0).Clear();
         row.Slice(c1).Clear();
+        // Stryker disable once Equality: equivalent: the loop only clears empty slices when owS == 0 and owE == outW
         if (owS > 0 || owE < outW)
             for (int oh = ohS; oh < ohE; oh++)
             {
                 int r = oh * outW;
+                // Stryker disable once Equality: equivalent: at owS == 0 the slice cleared is empty
                 if (owS > 0) row.Slice(r, owS).Clear();
+                // Stryker disable once Equality: equivalent: at owE == outW the slice cleared is empty
                 if (owE < outW) row.Slice(r + owE, outW - owE).Clear();
             }
     }
@@ -225,9 +232,12 @@ internal static partial class ConvKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ValidRange(int outSize, int stride, int offset, int inSize, out int start, out int end)
     {
+        // Stryker disable once Equality: equivalent: at offset 0 both branches give 0 ((stride - 1) / stride)
         int s = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
         int e = inSize - offset <= 0 ? 0 : (inSize - offset - 1) / stride + 1;
+        // Stryker disable once Equality: equivalent: at e == outSize the assignment keeps the value
         if (e > outSize) e = outSize;
+        // Stryker disable once Equality: equivalent: at s == e the assignment keeps the value
         if (s > e) s = e;
         start = s;
         end = e;
@@ -254,9 +264,12 @@ internal static partial class ConvKernels
                 if (sw == 1 && g.StrideH == 1 && outW == w)
                 {
                     Im2ColFlat(plane, row, ohS, ohE, owS, owE, outW, rowOff * w + colOff);
+                    // Stryker disable once Statement: equivalent: without the continue the row-by-row code writes the same values again
                     continue;
                 }
+                // Stryker disable once Equality: equivalent: at ohS == 0 the slice cleared is empty
                 if (ohS > 0) row.Slice(0, ohS * outW).Clear();
+                // Stryker disable once Equality,Arithmetic: equivalent: clearing from an earlier index (or an empty slice) changes nothing, as the rows ohS..ohE-1 are all written below
                 if (ohE < outH) row.Slice(ohE * outW).Clear();
                 int n = owE - owS;
                 int srcStart0 = owS * sw + colOff;
@@ -264,7 +277,9 @@ internal static partial class ConvKernels
                 {
                     Span<T> seg = row.Slice(oh * outW, outW);
                     ReadOnlySpan<T> srcRow = plane.Slice((oh * g.StrideH + rowOff) * w, w);
+                    // Stryker disable once Equality: equivalent: at owS == 0 the slice cleared is empty
                     if (owS > 0) seg.Slice(0, owS).Clear();
+                    // Stryker disable once Equality: equivalent: at owE == outW the slice cleared is empty
                     if (owE < outW) seg.Slice(owE).Clear();
                     if (sw == 1)
                     {
@@ -272,6 +287,7 @@ internal static partial class ConvKernels
                     }
                     else
                     {
+                        // Stryker disable once Arithmetic: safety only: one range check for the strided gather; a weaker check changes nothing for the valid geometries that reach it
                         _ = srcRow[srcStart0 + (n - 1) * sw]; // one range check for the strided gather
                         ref T s = ref Unsafe.Add(ref MemoryMarshal.GetReference(srcRow), srcStart0);
                         ref T d = ref Unsafe.Add(ref MemoryMarshal.GetReference(seg), owS);
@@ -279,6 +295,7 @@ internal static partial class ConvKernels
                         if (sw == 2 && typeof(T) == typeof(float))
                         {
                             // Vector de-interleave; the loads may run past the row but must stay inside the plane.
+                            // Stryker disable once Arithmetic: safety only: the bound keeps the vector loads inside the plane (odd elements loaded are never stored); a smaller one leaves more to the scalar loop
                             int readable = plane.Length - ((oh * g.StrideH + rowOff) * w + srcStart0);
                             t = GatherEvens(ref Unsafe.As<T, float>(ref s), readable, ref Unsafe.As<T, float>(ref d), n);
                         }
@@ -298,10 +315,14 @@ internal static partial class ConvKernels
     private static int GatherEvens(ref float s, int readable, ref float d, int n)
     {
         int t = 0;
+        // Stryker disable once Boolean: speed only: without the 256-bit loop the 128-bit and scalar loops do the same gather
         if (Vector256.IsHardwareAccelerated)
+            // Stryker disable once Equality,Arithmetic: speed and safety only, as below
             for (; t + 8 <= n && 2 * t + 16 <= readable; t += 8)
                 PoolSimd.Evens256(ref s, 2 * t).StoreUnsafe(ref d, (nuint)t);
+        // Stryker disable once Boolean: speed only: without the 128-bit loop the scalar loop does the same gather
         if (Vector128.IsHardwareAccelerated)
+            // Stryker disable once Equality,Arithmetic: speed and safety only: fewer vector steps leave more to the scalar loop (same values); the readable bound only keeps the loads inside the plane
             for (; t + 4 <= n && 2 * t + 8 <= readable; t += 4)
                 PoolSimd.Evens128(ref s, 2 * t).StoreUnsafe(ref d, (nuint)t);
         return t;
@@ -352,6 +373,7 @@ internal static partial class ConvKernels
                     if (sw == 1)
                     {
                         Span<T> d = dstRow.Slice(dstStart0, n);
+                        // Stryker disable once Equality,Boolean: speed only: the vector and the scalar loop make the same elementwise sums
                         if (n >= 16)
                         {
                             TensorPrimitives.Add<T>(d, seg, d);
@@ -363,6 +385,7 @@ internal static partial class ConvKernels
                     }
                     else
                     {
+                        // Stryker disable once Arithmetic: safety only: one range check for the strided scatter; a weaker check changes nothing for the valid geometries that reach it
                         _ = dstRow[dstStart0 + (n - 1) * sw];
                         ref T d = ref Unsafe.Add(ref MemoryMarshal.GetReference(dstRow), dstStart0);
                         ref T s = ref MemoryMarshal.GetReference(seg);

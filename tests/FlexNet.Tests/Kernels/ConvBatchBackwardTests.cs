@@ -35,6 +35,7 @@ public sealed class ConvBatchBackwardTests
         new(2, 8, 6, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1),      // stride 2: not flat
         new(2, 9, 53, 2, 3, 1, 1, 0, 2, 1, 0, 2, 1),     // stride 1 but outW != W: not flat
         new(3, 6, 14, 2, 2, 2, 1, 1, 1, 2, 0, 2, 1),     // outW == W but vertical stride 2: not flat
+        new(2, 5, 6, 1, 3, 1, 2, 0, 4, 0, 3, 1, 1),      // outW == W but horizontal stride 2: not flat
     ];
 
     public static TheoryData<int> GeoIndices()

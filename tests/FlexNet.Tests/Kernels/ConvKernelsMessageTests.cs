@@ -115,4 +115,31 @@ public sealed class ConvKernelsMessageTests
             ConvKernels.Col2Im<double>(new double[1], 1, 50_000, 50_000, 1, 1, 1000, 1000, 0, 0, 0, 0, 1, 1, new double[1]));
         Assert.Equal("Col2Im: image [C=1, H=50000, W=50000] with kernel 1x1 needs 2500 column elements, more than a span holds.", image.Message);
     }
+
+    [Fact]
+    public void ShortColumns_NameBothOutputSizes()
+    {
+        // one 3 x 3 channel, kernel 2 x 2: output 2 x 2, columns [4, 4] = 16 elements
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Im2Col<double>(new double[9], 1, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, new double[15]));
+        Assert.Equal("Im2Col: dst has 15 elements, columns [4, 4] (kernel 2x2, output 2x2) need 16.", e.Message);
+    }
+
+    [Fact]
+    public void ExactlyASpanOfColumns_IsAccepted_AndOnlyTheShortSourceIsNamed()
+    {
+        // one row of int.MaxValue pixels with a 1 x 1 kernel: C*H*W and the column count both equal int.MaxValue, which
+        // a span holds, so the geometry passes and the one-element source is what is refused (nothing is allocated)
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Im2Col<double>(new double[1], 1, 1, int.MaxValue, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, new double[1]));
+        Assert.Equal($"Im2Col: src has 1 elements, image [C=1, H=1, W={int.MaxValue}] needs {int.MaxValue}.", e.Message);
+    }
+
+    [Fact]
+    public void Col2ImScratch_NamesItsGeometryRefusals()
+    {
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            ConvKernels.Col2ImScratch<double>(new double[4], 0, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, new double[4]));
+        Assert.Equal("Col2Im: image [C=0, H=2, W=2] must have positive dimensions.", e.Message);
+    }
 }
