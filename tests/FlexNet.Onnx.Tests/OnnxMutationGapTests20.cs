@@ -1,0 +1,214 @@
+using FlexNet.Connections;
+using FlexNet.Graph;
+using FlexNet.Layers;
+using FlexNet.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using static FlexNet.Onnx.Tests.Ort;
+using Tensor = FlexNet.Tensors.Tensor;
+
+namespace FlexNet.Onnx.Tests;
+
+/// <summary>What the first whole mutation run of the Onnx folder showed untested: every refusal with its whole message,
+/// the value names a state needs, the documented names and shapes of inputs, outputs and initializers (read back by a
+/// reader written here, or from ONNX Runtime's metadata), the graph's description of how to drive each form, and which
+/// cell state is h and which is c.</summary>
+public sealed class OnnxMutationGapTests20
+{
+    private static readonly OnnxExportOptions Seq = new() { Mode = OnnxExportMode.Sequence };
+    private static readonly OnnxExportOptions Flat = new() { Mode = OnnxExportMode.Unrolled };
+
+    /// <summary>x(T = 8) → h1 (tanh, bias) → h2 → y, with h2(t−1) → h1, y(t−3) → h1 and h1(t−2) → h1 (elementwise, bias);
+    /// outputs y (every step), h2 (last step), y again (last step).</summary>
+    private static Network Modes()
+    {
+        var net = new Network("modes");
+        var x = new InputLayer(3, sequenceLength: 8, name: "x");
+        var h1 = new Layer(5, "tanh", bias: true, name: "h1");
+        var h2 = new Layer(4, "sigmoid", name: "h2");
+        var y = new Layer(2, name: "y");
+        net.Connect(x, h1);
+        net.Connect(h1, h2);
+        net.Connect(h2, y);
+        net.ConnectDense(h2, h1, delay: 1);
+        net.ConnectDense(y, h1, delay: 3);
+        net.ConnectElementwise(h1, h1, delay: 2, bias: true);
+        net.AddOutput(y).AddOutput(h2, OutputMode.LastStep).AddOutput(y, OutputMode.LastStep);
+        Randomize(net, 201);
+        return net;
+    }
+
+    /// <summary>a → h (tanh) with h(t−1) → h, no temporal input.</summary>
+    private static Network NoTime(int? steps = null)
+    {
+        var net = new Network("no-time");
+        if (steps is int s) net.Steps = s;
+        var a = new InputLayer(2, name: "a");
+        var h = new Layer(2, "tanh", name: "h");
+        net.Connect(a, h);
+        net.ConnectDense(h, h, delay: 1);
+        return net;
+    }
+
+    private static string Refusal(Network net, OnnxExportOptions? options = null) =>
+        Assert.Throws<OnnxExportException>(() => net.ToOnnxBytes(options)).Message;
+
+    [Fact]
+    public void EveryOptionRefusal_IsAWholeMessage()
+    {
+        var net = Modes();
+        const string What = "ONNX export of network 'modes'";
+        Assert.Equal($"{What}: opset 12 is outside the supported range 13..21.", Refusal(net, new OnnxExportOptions { Opset = 12 }));
+        Assert.Equal($"{What}: opset 22 is outside the supported range 13..21.", Refusal(net, new OnnxExportOptions { Opset = 22 }));
+        Assert.Equal($"{What}: Steps must be positive; got 0.", Refusal(net, new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 0 }));
+        Assert.Equal($"{What}: Steps must be positive; got -2.", Refusal(net, new OnnxExportOptions { Mode = OnnxExportMode.Sequence, Steps = -2 }));
+        Assert.Equal($"{What}: Steps = 3 does not apply to the step form (it computes one step).", Refusal(net, new OnnxExportOptions { Steps = 3 }));
+        Assert.Equal($"{What} (Sequence form): Steps = 3 does not apply: T is read from the temporal input 'x' [T, N, ...] at run time.",
+            Refusal(net, new OnnxExportOptions { Mode = OnnxExportMode.Sequence, Steps = 3 }));
+        Assert.Equal("ONNX export of network 'no-time' (Unrolled form): the network has delayed connections but no temporal input and no Steps; " +
+                     "set Steps on the network or in the options.", Refusal(NoTime(), Flat));
+        Assert.Equal("ONNX export of network 'no-time' (Unrolled form): 10001 steps would write 10001 copies of the step; at most 10000 are " +
+                     "unrolled. Use the sequence form (a Loop, any T).", Refusal(NoTime(), new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 10_001 }));
+
+        var wide = new Network("wide", DType.Float64);
+        wide.Connect(new InputLayer(2, name: "a"), new Layer(2, "tanh", name: "h"));
+        Assert.Equal("ONNX export of network 'wide': dtype Float64 is not supported; only float32 networks are exported.", Refusal(wide));
+    }
+
+    /// <summary>T = 10,000 is the most the unrolled form writes, and it writes them: one delay-1 product (Gemm) per step.</summary>
+    [Fact]
+    public void TheUnrolledForm_WritesExactlyMaxUnrolledSteps()
+    {
+        var model = OnnxProto.Read(NoTime(steps: 1).ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = OnnxExport.MaxUnrolledSteps }));
+        Assert.Equal(10_000, OnnxExport.MaxUnrolledSteps);
+        Assert.Equal(2 * 10_000, model.Graph.Nodes.Count(n => n.Op == "Gemm")); // a -> h and h(t-1) -> h at every step
+        Assert.Equal("FlexNet unrolled form: 10000 steps from zero state; outputs as Network.Forward.", model.Graph.Doc);
+    }
+
+    [Fact]
+    public void NamesAStateNeeds_ThatALayerHas_AreRefusedByName()
+    {
+        static Network Clash(string other)
+        {
+            var net = new Network("clash");
+            var x = new InputLayer(3, sequenceLength: 4, name: "x");
+            var h = new Layer(3, "tanh", name: "h");
+            var l = new LSTM(2, name: "l").Attach(net, x);
+            net.Connect(x, h);
+            net.ConnectDense(h, h, delay: 1);
+            net.ConnectDense(l, new Layer(2, name: other));
+            return net;
+        }
+        foreach (var name in new[] { "h.state", "h.state_next", "l.state_h", "l.state_h_next", "l.state_c", "l.state_c_next" })
+            Assert.Equal($"ONNX export of network 'clash': the value name '{name}' is needed for a state but a layer already has that name; rename the layer.",
+                Refusal(Clash(name)));
+        // the second listing of an output takes its mode's suffix, which another output layer has
+        var twice = new Network("twice");
+        var a = new InputLayer(2, sequenceLength: 3, name: "a");
+        var y = new Layer(2, "tanh", name: "y");
+        var last = new Layer(2, name: "y.last_step");
+        twice.Connect(a, y);
+        twice.ConnectDense(y, last);
+        twice.AddOutput(y).AddOutput(y, OutputMode.LastStep).AddOutput(last);
+        Assert.Equal("ONNX export of network 'twice': the value name 'y.last_step' is needed for a state but a layer already has that name; rename the layer.",
+            Refusal(twice, Seq));
+    }
+
+    /// <summary>Listed at the last step first and at every step second, a layer's every-step output is <c>name.all_steps</c>.</summary>
+    [Fact]
+    public void ALayerListedAgainAtEveryStep_IsNamedAllSteps()
+    {
+        var net = new Network("again");
+        var x = new InputLayer(3, sequenceLength: 5, name: "x");
+        var h = new Layer(4, "tanh", bias: true, name: "h");
+        net.Connect(x, h);
+        net.ConnectDense(h, h, delay: 1);
+        net.AddOutput(h, OutputMode.LastStep).AddOutput(h);
+        Randomize(net, 202);
+        const int n = 2, T = 5;
+        var xs = RandomData(T * n * 3, 203);
+        var expected = Forward(net, null, Tensor.FromArray(xs, T, n, 3));
+        foreach (var options in new[] { Seq, Flat })
+        {
+            var got = Run(net.ToOnnxBytes(options), ("x", xs, [T, n, 3]));
+            Assert.Equal(["h", "h.all_steps"], got.Keys.Order(StringComparer.Ordinal));
+            Close(expected[0], got["h"], $"h at the last step, {options.Mode} form");
+            Close(expected[1], got["h.all_steps"], $"h at every step, {options.Mode} form");
+        }
+    }
+
+    [Fact]
+    public void EachForm_DescribesHowItIsDriven()
+    {
+        var net = Modes();
+        string Doc(byte[] model)
+        {
+            using var session = new InferenceSession(model);
+            return session.ModelMetadata.GraphDescription;
+        }
+        Assert.Equal("FlexNet step form: feed each 'X_next' output back as the 'X' input of the next step ('<layer>.state' buffers, " +
+                     "'<layer>.state_h'/'.state_c' cell states); start from zeros.", Doc(net.ToOnnxBytes()));
+        Assert.Equal("FlexNet sequence form: a Loop over the time steps from zero state; outputs as Network.Forward.", Doc(net.ToOnnxBytes(Seq)));
+        Assert.Equal("FlexNet unrolled form: 8 steps from zero state; outputs as Network.Forward.", Doc(net.ToOnnxBytes(Flat)));
+    }
+
+    private static Dictionary<string, string> Shapes(IReadOnlyDictionary<string, NodeMetadata> meta) =>
+        meta.ToDictionary(m => m.Key, m => "[" + string.Join(", ", m.Value.Dimensions.Select((d, i) =>
+            d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : m.Value.SymbolicDimensions[i])) + "]");
+
+    /// <summary>Batch N and time T are symbolic (named N and T) where the forms say so; T is fixed in the unrolled form;
+    /// buffers are [K, N, ...], cell states [N, H].</summary>
+    [Fact]
+    public void InputsAndOutputs_HaveTheDocumentedShapes()
+    {
+        var net = Modes();
+        var l = new LSTM(6, name: "l").Attach(net, net.Layers.First(x => x.Name == "x"));
+        net.AddOutput(l, OutputMode.LastStep);
+        using (var step = new InferenceSession(net.ToOnnxBytes()))
+        {
+            Assert.Equal(new Dictionary<string, string>
+            {
+                ["x"] = "[N, 3]", ["h1.state"] = "[2, N, 5]", ["h2.state"] = "[1, N, 4]", ["y.state"] = "[3, N, 2]",
+                ["l.state_h"] = "[N, 6]", ["l.state_c"] = "[N, 6]",
+            }, Shapes(step.InputMetadata));
+            Assert.Equal(new Dictionary<string, string>
+            {
+                ["y"] = "[N, 2]", ["h2"] = "[N, 4]", ["l"] = "[N, 6]", ["h1.state_next"] = "[2, N, 5]", ["h2.state_next"] = "[1, N, 4]",
+                ["y.state_next"] = "[3, N, 2]", ["l.state_h_next"] = "[N, 6]", ["l.state_c_next"] = "[N, 6]",
+            }, Shapes(step.OutputMetadata));
+        }
+        var outputs = new Dictionary<string, string> { ["y"] = "[T, N, 2]", ["h2"] = "[N, 4]", ["y.last_step"] = "[N, 2]", ["l"] = "[N, 6]" };
+        using (var seq = new InferenceSession(net.ToOnnxBytes(Seq)))
+        {
+            Assert.Equal(new Dictionary<string, string> { ["x"] = "[T, N, 3]" }, Shapes(seq.InputMetadata));
+            Assert.Equal(outputs, Shapes(seq.OutputMetadata));
+        }
+        using var flat = new InferenceSession(net.ToOnnxBytes(Flat));
+        Assert.Equal(new Dictionary<string, string> { ["x"] = "[8, N, 3]" }, Shapes(flat.InputMetadata));
+        outputs["y"] = "[8, N, 2]";
+        Assert.Equal(outputs, Shapes(flat.OutputMetadata));
+    }
+
+    /// <summary>One LSTM step from zeros in the step form: <c>l.state_h_next</c> is the layer's output h, and
+    /// <c>l.state_c_next</c> the cell c with h = o ⊙ tanh(c) (0 &lt; o &lt; 1): same sign, |h| &lt; |tanh c|.</summary>
+    [Fact]
+    public void TheLstmStepForm_NamesHAndCForWhatTheyHold()
+    {
+        var net = new Network("lstm1");
+        var x = new InputLayer(3, sequenceLength: 1, name: "x");
+        var l = new LSTM(5, name: "l").Attach(net, x);
+        net.AddOutput(l);
+        Randomize(net, 204);
+        const int n = 4;
+        var xs = RandomData(n * 3, 205);
+        var h = Forward(net, null, Tensor.FromArray(xs, 1, n, 3))[0].ToFloatArray();
+        var got = Run(net.ToOnnxBytes(), ("x", xs, [n, 3]), ("l.state_h", new float[n * 5], [n, 5]), ("l.state_c", new float[n * 5], [n, 5]));
+        Close(h, got["l"].Values, "l");
+        Close(h, got["l.state_h_next"].Values, "l.state_h_next");
+        var c = got["l.state_c_next"].Values;
+        for (int i = 0; i < h.Length; i++)
+        {
+            Assert.True(Math.Sign(h[i]) == Math.Sign(c[i]), $"h[{i}] = {h[i]} and c[{i}] = {c[i]} differ in sign");
+            Assert.True(Math.Abs(h[i]) < Math.Abs(Math.Tanh(c[i])), $"|h[{i}]| = {Math.Abs(h[i])} is not below |tanh c[{i}]| = {Math.Abs(Math.Tanh(c[i]))}");
+        }
+    }
+}
