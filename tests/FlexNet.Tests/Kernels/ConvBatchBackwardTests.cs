@@ -33,9 +33,11 @@ public sealed class ConvBatchBackwardTests
         new(2, 7, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1),      // 1x1
         new(2, 4, 3, 3, 5, 1, 1, 1, 2, 1, 2, 1, 1),      // kernel wider than the image
         new(2, 8, 6, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1),      // stride 2: not flat
-        new(2, 9, 53, 2, 3, 1, 1, 0, 2, 1, 0, 2, 1),     // stride 1 but outW != W: not flat
+        new(2, 9, 53, 2, 3, 1, 1, 0, 2, 1, 0, 2, 1),     // padding on the left only, dilation 2 down: outW == W
         new(3, 6, 14, 2, 2, 2, 1, 1, 1, 2, 0, 2, 1),     // outW == W but vertical stride 2: not flat
         new(2, 5, 6, 1, 3, 1, 2, 0, 4, 0, 3, 1, 1),      // outW == W but horizontal stride 2: not flat
+        new(2, 6, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1),      // stride 1 but outW != W (valid): not flat
+        new(1, 1, 5, 5, 3, 1, 1, 2, 1, 2, 1, 1, 1),      // flat, four kernel rows wholly in the padding
     ];
 
     public static TheoryData<int> GeoIndices()
