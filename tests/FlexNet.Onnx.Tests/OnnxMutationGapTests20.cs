@@ -1,3 +1,4 @@
+using FlexNet.Autodiff;
 using FlexNet.Connections;
 using FlexNet.Graph;
 using FlexNet.Layers;
@@ -209,6 +210,77 @@ public sealed class OnnxMutationGapTests20
         {
             Assert.True(Math.Sign(h[i]) == Math.Sign(c[i]), $"h[{i}] = {h[i]} and c[{i}] = {c[i]} differ in sign");
             Assert.True(Math.Abs(h[i]) < Math.Abs(Math.Tanh(c[i])), $"|h[{i}]| = {Math.Abs(h[i])} is not below |tanh c[{i}]| = {Math.Abs(Math.Tanh(c[i]))}");
+        }
+    }
+
+    /// <summary>An image through a 'same' conv (bias) into a dense layer (flattened), a dense edge into a [2, 2] layer
+    /// (reshaped), a tied edge from that [2, 2] layer (flattened) and one back into a [2, 2] layer (reshaped), an
+    /// elementwise edge with bias, layer biases, batch norm, and a peephole LSTM, a GRU and a linear RNN stepped.</summary>
+    private static Network Everything()
+    {
+        var net = new Network("everything") { Steps = 2 };
+        var x = new InputLayer([1, 5, 5], name: "x");
+        var c = new Layer([2, 5, 5], "relu", bias: true, name: "c");
+        var h = new Layer(4, "tanh", bias: true, name: "h");
+        var m = new Layer([2, 2], "sigmoid", name: "m");
+        var back = new Layer(4, "tanh", name: "back");
+        var sq = new Layer([2, 2], "tanh", bias: true, name: "sq");
+        var k = new Layer(4, "tanh", name: "k");
+        var g = new Layer(4, name: "g");
+        net.ConnectConv2d(x, c, kernelSize: 3, padding: Padding.Same);
+        net.ConnectDense(c, h);
+        var hm = net.ConnectDense(h, m);
+        var mk = net.ConnectDense(m, k);
+        net.ConnectTied(m, back, hm);          // [2, 2] -> 4: x · W_h->m, x flattened
+        net.ConnectTied(back, sq, mk);         // 4 -> [2, 2]: x · W_m->k, reshaped
+        net.ConnectElementwise(back, g, bias: true);
+        net.ConnectDense(k, g);
+        net.ConnectDense(sq, g, delay: 1);
+        var bn = new BatchNorm(name: "bn").Attach(net, g);
+        var seqIn = new InputLayer(3, sequenceLength: 2, name: "s");
+        var lstm = new LSTM(3, peepholes: true, name: "lstm").Attach(net, seqIn);
+        var gru = new GRU(2, name: "gru").Attach(net, lstm);
+        var rnn = new RNN(2, "linear", name: "rnn").Attach(net, gru);
+        net.AddOutput(bn).AddOutput(sq).AddOutput(rnn, OutputMode.LastStep);
+        Randomize(net, 206, std: 0.3);
+        return net;
+    }
+
+    /// <summary>docs/onnx.md: "the weights are initializers named after the parameters" — every parameter that the export
+    /// writes as it is (not reordered into ONNX's gate blocks) is an initializer with its FlexNet name and values; the
+    /// recurrent layers' reordered weights are <c>name.W</c>, <c>.R</c>, <c>.B</c> (and <c>.P</c>); and the model computes
+    /// what Forward does (the flatten and reshape paths of dense and tied edges).</summary>
+    [Fact]
+    public void Initializers_AreNamedAfterTheParameters_AndTheModelMatchesForward()
+    {
+        var net = Everything();
+        var model = OnnxProto.Read(net.ToOnnxBytes(Seq));
+        var written = model.Graph.Initializers.ToDictionary(i => i.Name);
+        var reordered = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, value) in net.NamedParameters)
+        {
+            if (name.StartsWith("lstm.", StringComparison.Ordinal) || name.StartsWith("gru.", StringComparison.Ordinal)) { reordered.Add(name); continue; }
+            Assert.True(written.TryGetValue(name, out var init), $"parameter '{name}' is not an initializer; initializers: {string.Join(", ", written.Keys.Order())}");
+            Assert.Equal(value.ToFloatArray(), init.Floats());
+        }
+        Assert.NotEmpty(reordered);
+        foreach (var layer in new[] { "lstm", "gru" })
+            foreach (var part in new[] { "W", "R", "B" }) Assert.Contains($"{layer}.{part}", written.Keys);
+        Assert.Contains("lstm.P", written.Keys);
+        Assert.DoesNotContain("gru.P", written.Keys);
+        Assert.Equal([1, 12, 3], written["lstm.W"].Dims); // [directions, 4 gates x H, inputs]
+        Assert.Equal([1, 9], written["lstm.P"].Dims);     // [directions, 3 x H]
+
+        const int n = 3, T = 2;
+        var xs = RandomData(n * 25, 207);
+        var ss = RandomData(T * n * 3, 208);
+        var expected = Forward(net, null, Tensor.FromArray(xs, n, 1, 5, 5), Tensor.FromArray(ss, T, n, 3));
+        foreach (var options in new[] { Seq, Flat })
+        {
+            var got = Run(net.ToOnnxBytes(options), ("x", xs, [n, 1, 5, 5]), ("s", ss, [T, n, 3]));
+            Close(expected[0], got["bn"], $"bn, {options.Mode} form");
+            Close(expected[1], got["sq"], $"sq, {options.Mode} form");
+            Close(expected[2], got["rnn"], $"rnn, {options.Mode} form");
         }
     }
 }

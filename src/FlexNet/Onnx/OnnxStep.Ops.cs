@@ -133,7 +133,7 @@ internal sealed partial class OnnxStep
             int[] dims = new int[s.Length];
             Array.Fill(dims, 1);
             dims[0] = s[0];
-            z = Node("Add", [z, _scope.Weight(layer.Name + ".layer_bias", bias, dims)], layer.Name + ".biased");
+            z = Node("Add", [z, _scope.Weight(layer.Name + ".bias", bias, dims)], layer.Name + ".biased");
         }
         var (op, attributes) = ActivationOp(layer.Activation)!.Value;
         return Final(layer, op, [z], attributes);
