@@ -214,8 +214,9 @@ public sealed class OnnxMutationGapTests20
     }
 
     /// <summary>An image through a 'same' conv (bias) into a dense layer (flattened), a dense edge into a [2, 2] layer
-    /// (reshaped), a tied edge from that [2, 2] layer (flattened) and one back into a [2, 2] layer (reshaped), an
-    /// elementwise edge with bias, layer biases, batch norm, and a peephole LSTM, a GRU and a linear RNN stepped.</summary>
+    /// (reshaped), a tied edge from that [2, 2] layer (flattened, no bias) and one back into a [2, 2] layer (reshaped, bias),
+    /// conv2d, conv1d and transposed conv edges with and without bias, an elementwise edge with bias, layer biases, batch
+    /// norm, and a peephole LSTM, a GRU and a linear RNN stepped.</summary>
     private static Network Everything()
     {
         var net = new Network("everything") { Steps = 2 };
@@ -231,7 +232,27 @@ public sealed class OnnxMutationGapTests20
         net.ConnectDense(c, h);
         var hm = net.ConnectDense(h, m);
         var mk = net.ConnectDense(m, k);
-        net.ConnectTied(m, back, hm);          // [2, 2] -> 4: x · W_h->m, x flattened
+        net.ConnectTied(m, back, hm, bias: false); // [2, 2] -> 4: x · W_h->m, x flattened
+        // the same kinds of edge with and without bias: conv2d c -> c2 (none), conv1d m -> q (none) and q -> q2 (bias),
+        // convtranspose2d x -> up (none) and x -> up2 (bias), each reaching g
+        var c2 = new Layer([2, 5, 5], "tanh", name: "c2");
+        var q = new Layer([2, 2], "tanh", name: "q");
+        var q2 = new Layer([3, 2], "tanh", name: "q2");
+        var up = new Layer([1, 10, 10], name: "up");
+        var up2 = new Layer([2, 10, 10], name: "up2");
+        var pu = PoolLayer.Global(PoolKind.Max, name: "pu");
+        var pu2 = PoolLayer.Global(PoolKind.Average, name: "pu2");
+        net.ConnectConv2d(c, c2, kernelSize: 3, padding: Padding.Same, bias: false);
+        net.ConnectDense(c2, g);
+        net.Connect(new Conv1dConnection(m, q, outChannels: 2, kernelSize: 3, padding: Padding.Same, bias: false));
+        net.Connect(new Conv1dConnection(q, q2, outChannels: 3, kernelSize: 1));
+        net.ConnectDense(q2, g);
+        net.ConnectConvTranspose2d(x, up, kernelSize: 2, stride: 2, bias: false);
+        net.ConnectConvTranspose2d(x, up2, kernelSize: 2, stride: 2);
+        net.Connect(up, pu);
+        net.Connect(up2, pu2);
+        net.ConnectDense(pu, g);
+        net.ConnectDense(pu2, g, bias: false);
         net.ConnectTied(back, sq, mk);         // 4 -> [2, 2]: x · W_m->k, reshaped
         net.ConnectElementwise(back, g, bias: true);
         net.ConnectDense(k, g);
