@@ -70,6 +70,8 @@ public sealed class OnnxMutationGapTests20
         Assert.Equal("ONNX export of network 'no-time' (Unrolled form): 10001 steps would write 10001 copies of the step; at most 10000 are " +
                      "unrolled. Use the sequence form (a Loop, any T).", Refusal(NoTime(), new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 10_001 }));
 
+        Assert.Equal($"{What}: unknown mode 7.", Refusal(net, new OnnxExportOptions { Mode = (OnnxExportMode)7 }));
+
         var wide = new Network("wide", DType.Float64);
         wide.Connect(new InputLayer(2, name: "a"), new Layer(2, "tanh", name: "h"));
         Assert.Equal("ONNX export of network 'wide': dtype Float64 is not supported; only float32 networks are exported.", Refusal(wide));
@@ -262,6 +264,7 @@ public sealed class OnnxMutationGapTests20
         var lstm = new LSTM(3, peepholes: true, name: "lstm").Attach(net, seqIn);
         var gru = new GRU(2, name: "gru").Attach(net, lstm);
         var rnn = new RNN(2, "linear", name: "rnn").Attach(net, gru);
+        sq.LearnInitialState = true;            // sq.initial_state: what its delayed read sees before step 0
         net.AddOutput(bn).AddOutput(sq).AddOutput(rnn, OutputMode.LastStep);
         Randomize(net, 206, std: 0.3);
         return net;
@@ -303,5 +306,49 @@ public sealed class OnnxMutationGapTests20
             Close(expected[1], got["sq"], $"sq, {options.Mode} form");
             Close(expected[2], got["rnn"], $"rnn, {options.Mode} form");
         }
+    }
+
+    /// <summary>A layer listed twice in the same mode is one graph output (Forward returns it twice).</summary>
+    [Fact]
+    public void AnOutputListedTwiceInOneMode_IsOneGraphOutput()
+    {
+        var net = new Network("dup");
+        var x = new InputLayer(3, sequenceLength: 4, name: "x");
+        var y = new Layer(2, "tanh", name: "y");
+        net.Connect(x, y);
+        net.ConnectDense(y, y, delay: 1);
+        net.AddOutput(y).AddOutput(y);
+        Randomize(net, 209);
+        const int n = 2, T = 4;
+        var xs = RandomData(T * n * 3, 210);
+        var expected = Forward(net, null, Tensor.FromArray(xs, T, n, 3));
+        Assert.Equal(2, expected.Length);
+        foreach (var options in new[] { Seq, Flat })
+        {
+            var got = Run(net.ToOnnxBytes(options), ("x", xs, [T, n, 3]));
+            Assert.Equal(["y"], got.Keys);
+            Close(expected[1], got["y"], $"y, {options.Mode} form");
+        }
+    }
+
+    /// <summary>The sequence form's Loop body declares its inputs and outputs as the outer graph does: the iteration and
+    /// condition scalars, the buffers [K, N, ...], the cell states [N, H], the last-step outputs [N, ...] carried along,
+    /// and every-step rows [N, ...].</summary>
+    [Fact]
+    public void TheLoopBody_DeclaresTheDocumentedShapes()
+    {
+        var net = Modes();
+        var l = new LSTM(6, name: "l").Attach(net, net.Layers.First(x => x.Name == "x"));
+        net.AddOutput(l, OutputMode.LastStep);
+        var graph = OnnxProto.Read(net.ToOnnxBytes(Seq)).Graph;
+        var loop = graph.Nodes.Single(n => n.Op == "Loop");
+        var body = loop.Attr("body").Body!;
+        Assert.Equal(["[]", "[]", "[2, N, 5]", "[1, N, 4]", "[3, N, 2]", "[N, 6]", "[N, 6]", "[N, 4]", "[N, 2]", "[N, 6]"],
+            body.Inputs.Select(v => v.Shape));
+        Assert.Equal(["[]", "[2, N, 5]", "[1, N, 4]", "[3, N, 2]", "[N, 6]", "[N, 6]", "[N, 4]", "[N, 2]", "[N, 6]", "[N, 2]"],
+            body.Outputs.Select(v => v.Shape));
+        Assert.Equal(["T", ""], loop.Inputs.Take(2));
+        Assert.Equal(["[T, N, 3]"], graph.Inputs.Select(v => v.Shape));
+        Assert.Equal(["y [T, N, 2]", "h2 [N, 4]", "y.last_step [N, 2]", "l [N, 6]"], graph.Outputs.Select(v => $"{v.Name} {v.Shape}"));
     }
 }

@@ -26,7 +26,11 @@ internal static class OnnxProto
         }
     }
 
-    internal sealed record Graph(string Name, string? Doc, List<Node> Nodes, List<Initializer> Initializers, List<string> Inputs, List<string> Outputs)
+    /// <summary>A graph input or output: its name and declared shape, e.g. "[K, N, 5]" (numbers, or the names of symbolic
+    /// dimensions), or "?" when no shape is declared.</summary>
+    internal sealed record Value(string Name, string Shape);
+
+    internal sealed record Graph(string Name, string? Doc, List<Node> Nodes, List<Initializer> Initializers, List<Value> Inputs, List<Value> Outputs)
     {
         /// <summary>The nodes of this graph and of every loop body in it.</summary>
         internal IEnumerable<Node> AllNodes() =>
@@ -65,8 +69,8 @@ internal static class OnnxProto
                 case 2: name = Text(data); break;
                 case 5: g.Initializers.Add(ReadInitializer(data)); break;
                 case 10: doc = Text(data); break;
-                case 11: g.Inputs.Add(ValueName(data)); break;
-                case 12: g.Outputs.Add(ValueName(data)); break;
+                case 11: g.Inputs.Add(ReadValue(data)); break;
+                case 12: g.Outputs.Add(ReadValue(data)); break;
             }
         return g with { Name = name, Doc = doc };
     }
@@ -132,10 +136,27 @@ internal static class OnnxProto
         for (int at = 0; at < packed.Length;) into.Add(Varint(packed, ref at));
     }
 
-    private static string ValueName(byte[] bytes)
+    /// <summary>ValueInfoProto: name (1), type (2) → TypeProto.tensor_type (1) → shape (2) → dim (1) → dim_value (1) or
+    /// dim_param (2).</summary>
+    private static Value ReadValue(byte[] bytes)
     {
-        foreach (var (field, _, data) in Fields(bytes)) if (field == 1) return Text(data);
-        return "";
+        string name = "", shape = "?";
+        foreach (var (field, _, data) in Fields(bytes))
+            if (field == 1) name = Text(data);
+            else if (field == 2)
+                foreach (var (tf, _, tensor) in Fields(data))
+                    if (tf == 1)
+                        foreach (var (sf, _, dims) in Fields(tensor))
+                            if (sf == 2)
+                            {
+                                var parts = new List<string>();
+                                foreach (var (df, _, dim) in Fields(dims))
+                                    if (df == 1)
+                                        foreach (var (f, v, d) in Fields(dim))
+                                            parts.Add(f == 1 ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : Text(d));
+                                shape = "[" + string.Join(", ", parts) + "]";
+                            }
+        return new Value(name, shape);
     }
 
     private static string Text(byte[] data) => Encoding.UTF8.GetString(data);
