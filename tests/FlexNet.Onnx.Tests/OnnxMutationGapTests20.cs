@@ -71,6 +71,10 @@ public sealed class OnnxMutationGapTests20
                      "unrolled. Use the sequence form (a Loop, any T).", Refusal(NoTime(), new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 10_001 }));
 
         Assert.Equal($"{What}: unknown mode 7.", Refusal(net, new OnnxExportOptions { Mode = (OnnxExportMode)7 }));
+        var closed = new Network("closed") { Steps = 2 };
+        var loop = new Layer(3, "tanh", name: "loop");
+        closed.ConnectDense(loop, loop, delay: 1);
+        Assert.Equal("ONNX export of network 'closed': the network has no input layer.", Refusal(closed));
 
         var wide = new Network("wide", DType.Float64);
         wide.Connect(new InputLayer(2, name: "a"), new Layer(2, "tanh", name: "h"));
@@ -350,5 +354,30 @@ public sealed class OnnxMutationGapTests20
         Assert.Equal(["T", ""], loop.Inputs.Take(2));
         Assert.Equal(["[T, N, 3]"], graph.Inputs.Select(v => v.Shape));
         Assert.Equal(["y [T, N, 2]", "h2 [N, 4]", "y.last_step [N, 2]", "l [N, 6]"], graph.Outputs.Select(v => $"{v.Name} {v.Shape}"));
+    }
+
+    /// <summary>A connection a user wrote (y = 2x), which the export cannot see into.</summary>
+    private sealed class Doubling(Layer from, Layer to) : Connection(from, to)
+    {
+        public override string Kind => "doubling";
+
+        protected override int[] Build(ConnectionBuildContext context) => context.SourceShape;
+
+        public override Tensor Contribute(Tensor source) => source * 2.0;
+    }
+
+    [Fact]
+    public void WhatHasNoExactOnnxForm_IsRefusedWithTheLayerOrConnection()
+    {
+        var user = new Network("user");
+        var x = new InputLayer(3, name: "x");
+        var h = new Layer(3, "tanh", name: "h");
+        user.Connect(new Doubling(x, h));
+        Assert.Equal("ONNX export of network 'user': connection 'x->h' (x -> h) of kind doubling (Doubling) is not supported; dense, identity, " +
+                     "elementwise, complement, conv1d, conv2d, convtranspose2d, tied (to a dense connection) and shared connections are.", Refusal(user));
+
+        var model = new FlexNet.Models.Sequential("lin", DType.Float32, 3, new RNN(5, "linear", name: "rec"), new Flatten(), new Dense(3)) { InputShape = [6, 4] };
+        Assert.Equal("ONNX export of network 'lin': layer 'rec' of kind RNN(seq) (RecurrentCellLayer) is a linear RNN over a whole [T, F] sequence; " +
+                     "ONNX RNN has no linear activation (the stepped mode is exported as its equation).", Refusal(model.Network));
     }
 }

@@ -30,8 +30,6 @@ internal sealed partial class OnnxStep
                         throw Refuse(layer, $"has cell {r.ForwardCell?.GetType().Name}, which has no exact ONNX form here (only the RNN, GRU and LSTM cells are exported).");
                     if (r.IsWholeSequence && r.ForwardCell is RnnCell { Activation: RecurrentActivation.Linear })
                         throw Refuse(layer, "is a linear RNN over a whole [T, F] sequence; ONNX RNN has no linear activation (the stepped mode is exported as its equation).");
-                    if (r.IsBidirectional && r.ForwardLayer.GoBackwards)
-                        throw Refuse(layer, "is bidirectional with a backward first half; ONNX's bidirectional output puts the forward direction first, so it is not exported.");
                     break;
                 default:
                     if (!layer.HasPlainStep)
