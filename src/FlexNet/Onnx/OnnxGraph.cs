@@ -29,6 +29,7 @@ internal sealed class OnnxModelScope
     /// <summary>The initializer holding <paramref name="t"/> (float32, shape <paramref name="dims"/> or its own).</summary>
     internal string Weight(string stem, Tensor t, int[]? dims = null)
     {
+        // Stryker disable once String: equivalent: the key only tells a tensor's own shape from the dims asked for, which no joined dims list equals
         string key = dims is null ? "" : string.Join(",", dims);
         if (_weights.TryGetValue((t, key), out var known)) return known;
         string name = Float(stem, t.ToFloatArray(), dims ?? t.ShapeArray);
@@ -172,6 +173,7 @@ internal sealed class OnnxGraph(OnnxModelScope scope)
         return new ProtoWriter()
             .Int64(1, ir)
             .String(2, "FlexNet")
+            // Stryker disable once String,NullCoalescing: unreachable: the assembly always has a version
             .String(3, typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0")
             .Message(7, graph)
             .Message(8, new ProtoWriter().String(1, "").Int64(2, opset))

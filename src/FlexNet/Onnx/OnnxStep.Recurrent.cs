@@ -84,22 +84,30 @@ internal sealed partial class OnnxStep
         var state = _b.Cells[r];
         if (cell is RnnCell { Activation: RecurrentActivation.Linear } rc)
         {
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             string a = Node("Gemm", [x, _scope.Weight(name + ".weight_ih_l0", rc.WeightIh), _scope.Weight(name + ".bias_ih_l0", rc.BiasIh)], name + ".ih", OnnxGraph.Int("transB", 1));
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             string b = Node("Gemm", [state[0], _scope.Weight(name + ".weight_hh_l0", rc.WeightHh), _scope.Weight(name + ".bias_hh_l0", rc.BiasHh)], name + ".hh", OnnxGraph.Int("transB", 1));
             string hl = Final(r, "Add", [a, b]);
             cells[r] = [Copy(r, 0, hl)];
             return hl;
         }
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         var axes0 = Axes(name + ".axes0", 0);
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string Seq(string v, string what) => Node("Unsqueeze", [v, axes0], $"{name}.{what}");
         var (w, rr, bb, p) = Weights(r, [cell]);
         var (op, attributes) = CellOp(cell, "forward");
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         var inputs = new List<string> { Seq(x, "x"), w, rr, bb, "", Seq(state[0], "h0") };
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         var outputs = new List<string> { "", _scope.Fresh(_b.Stem(name + ".y_h")) };
         if (cell is LstmCell)
         {
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             inputs.Add(Seq(state[1], "c0"));
             if (p is not null) inputs.Add(p);
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             outputs.Add(_scope.Fresh(_b.Stem(name + ".y_c")));
         }
         _g.NodeTo(op, inputs, outputs, [.. attributes]);
@@ -122,19 +130,24 @@ internal sealed partial class OnnxStep
         var (steps, features) = r.SequenceShape;
         var cells = r.BackwardCell is { } back ? new[] { r.ForwardCell!, back } : [r.ForwardCell!];
         int hs = cells[0].HiddenSize, d = cells.Length;
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string seq = Node("Reshape", [z, _scope.Int64(name + ".nTF", [3], [-1, steps, features])], name + ".nTF");
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string x = Node("Transpose", [seq], name + ".TNF", OnnxGraph.Ints("perm", 1, 0, 2));
         var (w, rr, bb, p) = Weights(r, cells);
         var (op, attributes) = CellOp(cells[0], d == 2 ? "bidirectional" : r.ForwardLayer.GoBackwards ? "reverse" : "forward");
         var inputs = new List<string> { x, w, rr, bb };
         if (p is not null) inputs.AddRange(["", "", "", p]);
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string y = _scope.Fresh(_b.Stem(name + ".y")), yh = _scope.Fresh(_b.Stem(name + ".y_h"));
         _g.NodeTo(op, inputs, [y, yh], [.. attributes]);
         if (r.ForwardLayer.ReturnSequences)
         {
+            // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
             string ntdh = Node("Transpose", [y], name + ".NTDH", OnnxGraph.Ints("perm", 2, 0, 1, 3));
             return Final(r, "Reshape", [ntdh, _scope.Int64(name + ".out_shape", [3], [-1, steps, d * hs])]);
         }
+        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string ndh = Node("Transpose", [yh], name + ".NDH", OnnxGraph.Ints("perm", 1, 0, 2));
         return Final(r, "Reshape", [ndh, _scope.Int64(name + ".out_shape", [2], [-1, d * hs])]);
     }
