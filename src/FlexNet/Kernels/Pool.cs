@@ -203,7 +203,7 @@ internal static class PoolKernels
             }
             return;
         }
-        if (overwrite && MaxBackwardPlane2x2(gy.Slice(0, g.OutPlane), indices.Slice(0, g.OutPlane), gx.Slice(0, g.InPlane), g))
+        if (overwrite && planes > 0 && MaxBackwardPlane2x2(gy.Slice(0, g.OutPlane), indices.Slice(0, g.OutPlane), gx.Slice(0, g.InPlane), g))
         {
             for (int p = 1; p < planes; p++)
                 MaxBackwardPlane2x2(gy.Slice(p * g.OutPlane, g.OutPlane), indices.Slice(p * g.OutPlane, g.OutPlane),

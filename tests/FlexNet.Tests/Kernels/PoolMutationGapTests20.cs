@@ -207,4 +207,36 @@ public sealed class PoolMutationGapTests20
         PoolKernels.AvgPool2dBackward<double>(gy, planes, g, countIncludePad: true, divisorOverride: 0, gx);
         for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - gx[i]) <= 1e-12, $"gx[{i}]: want {want[i]}, got {gx[i]}");
     }
+
+    /// <summary>2x2 windows at stride 2 in ceil mode over odd sizes: the last window row and column hang over the plane,
+    /// so the overwriting backward leaves its 2x2 fast path and still matches clearing and scattering.</summary>
+    [Fact]
+    public void MaxBackward_InCeilMode_LeavesTheTwoByTwoPath()
+    {
+        var g = new PoolGeometry(5, 7, 2, 2, 2, 2, 0, 0, ceilMode: true);
+        Assert.Equal((3, 4), (g.OutH, g.OutW));
+        const int planes = 2;
+        var x = Random(planes * g.InPlane, 5);
+        var (wantY, idx) = NaiveMax(x, planes, g);
+        var y = new double[wantY.Length];
+        var got = new int[wantY.Length];
+        PoolKernels.MaxPool2dForward<double>(x, planes, g, y, got);
+        Assert.Equal(idx, got);
+        var gy = Random(wantY.Length, 6);
+        var gx = new double[planes * g.InPlane];
+        Array.Fill(gx, double.NaN);
+        PoolKernels.MaxPool2dBackward<double>(gy, idx, planes, g, gx, overwrite: true);
+        AssertBits(Scatter(new double[gx.Length], gy, idx, planes, g), gx, "gx in ceil mode");
+    }
+
+    /// <summary>No planes at all: every kernel does nothing, with empty buffers.</summary>
+    [Fact]
+    public void NoPlanes_AreNothingToDo()
+    {
+        var g = new PoolGeometry(4, 4, 2, 2, 2, 2, 0, 0);
+        PoolKernels.MaxPool2dForward<double>([], 0, g, [], []);
+        PoolKernels.MaxPool2dBackward<double>([], [], 0, g, [], overwrite: true);
+        PoolKernels.AvgPool2dForward<double>([], 0, g, true, 0, []);
+        PoolKernels.AvgPool2dBackward<double>([], 0, g, true, 0, []);
+    }
 }
