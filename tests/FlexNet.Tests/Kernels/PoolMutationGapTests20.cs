@@ -208,13 +208,16 @@ public sealed class PoolMutationGapTests20
         for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - gx[i]) <= 1e-12, $"gx[{i}]: want {want[i]}, got {gx[i]}");
     }
 
-    /// <summary>2x2 windows at stride 2 in ceil mode over odd sizes: the last window row and column hang over the plane,
-    /// so the overwriting backward leaves its 2x2 fast path and still matches clearing and scattering.</summary>
-    [Fact]
-    public void MaxBackward_InCeilMode_LeavesTheTwoByTwoPath()
+    /// <summary>2x2 windows at stride 2 in ceil mode over an odd height or an odd width: the last window row or column
+    /// hangs over the plane, so the overwriting backward leaves its 2x2 fast path and still matches clearing and
+    /// scattering.</summary>
+    [Theory]
+    [InlineData(5, 8, 3, 4)]
+    [InlineData(6, 7, 3, 4)]
+    public void MaxBackward_InCeilMode_LeavesTheTwoByTwoPath(int h, int w, int outH, int outW)
     {
-        var g = new PoolGeometry(5, 7, 2, 2, 2, 2, 0, 0, ceilMode: true);
-        Assert.Equal((3, 4), (g.OutH, g.OutW));
+        var g = new PoolGeometry(h, w, 2, 2, 2, 2, 0, 0, ceilMode: true);
+        Assert.Equal((outH, outW), (g.OutH, g.OutW));
         const int planes = 2;
         var x = Random(planes * g.InPlane, 5);
         var (wantY, idx) = NaiveMax(x, planes, g);
@@ -226,7 +229,16 @@ public sealed class PoolMutationGapTests20
         var gx = new double[planes * g.InPlane];
         Array.Fill(gx, double.NaN);
         PoolKernels.MaxPool2dBackward<double>(gy, idx, planes, g, gx, overwrite: true);
-        AssertBits(Scatter(new double[gx.Length], gy, idx, planes, g), gx, "gx in ceil mode");
+        AssertBits(Scatter(new double[gx.Length], gy, idx, planes, g), gx, $"gx in ceil mode ({g})");
+    }
+
+    [Fact]
+    public void MaxBackward_OnTheTwoByTwoPath_NamesAnIndexOutsideItsWindow()
+    {
+        var g = new PoolGeometry(4, 4, 2, 2, 2, 2, 0, 0);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            PoolKernels.MaxPool2dBackward<double>([1.0, 1.0, 1.0, 1.0], [0, 0, 8, 10], 1, g, new double[16], overwrite: true));
+        Assert.Equal($"MaxPool2dBackward: index 0 at output (0, 1) is not in its 2x2 window at 2 ({g}). (Parameter 'idx')", e.Message);
     }
 
     /// <summary>No planes at all: every kernel does nothing, with empty buffers.</summary>
