@@ -66,11 +66,11 @@ public static partial class OnnxExport
         var shape = OnnxStep.Shape(layer);
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string stem = layer.Name + ".state0";
+        string value = scope.Weight(layer.Name + ".initial_state", initial, [1, 1, .. shape]); // the parameter's own name
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
-        string value = scope.Weight(layer.Name + ".initial_state", initial, [1, 1, .. shape]);
+        string lead = scope.Int64(stem + ".lead", [1], [k]), each = scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray());
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
-        string dims = g.Node("Concat", [scope.Int64(stem + ".lead", [1], [k]), n, scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray())],
-            stem + ".shape", OnnxGraph.Int("axis", 0));
+        string dims = g.Node("Concat", [lead, n, each], stem + ".shape", OnnxGraph.Int("axis", 0));
         return g.Node("Expand", [value, dims], stem);
     }
 

@@ -74,6 +74,9 @@ internal sealed partial class OnnxStep
         }
     }
 
+    /// <summary>The name of an optional ONNX input that is left out (here the RNN ops' sequence_lens).</summary>
+    private const string Absent = "";
+
     private string Cell(RecurrentCellLayer r, string x, Dictionary<Layer, string[]> cells) =>
         r.IsWholeSequence ? WholeSequence(r, x) : SteppedCell(r, x, cells);
 
@@ -99,7 +102,7 @@ internal sealed partial class OnnxStep
         var (w, rr, bb, p) = Weights(r, [cell]);
         var (op, attributes) = CellOp(cell, "forward");
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
-        var inputs = new List<string> { Seq(x, "x"), w, rr, bb, "", Seq(state[0], "h0") };
+        var inputs = new List<string> { Seq(x, "x"), w, rr, bb, Absent, Seq(state[0], "h0") };
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         var outputs = new List<string> { "", _scope.Fresh(_b.Stem(name + ".y_h")) };
         if (cell is LstmCell)
