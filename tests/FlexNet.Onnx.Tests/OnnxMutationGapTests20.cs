@@ -379,6 +379,15 @@ public sealed class OnnxMutationGapTests20
         Assert.Equal("ONNX export of network 'user': connection 'x->h' (x -> h) of kind doubling (Doubling) is not supported; dense, identity, " +
                      "elementwise, complement, conv1d, conv2d, convtranspose2d, tied (to a dense connection) and shared connections are.", Refusal(user));
 
+        // an LSTM's data edge shared into a second LSTM: the recurrent layers' data edges are not shared
+        var shared = new Network("sh");
+        var s = new InputLayer(3, sequenceLength: 2, name: "x");
+        var l = new LSTM(2, name: "l").Attach(shared, s);
+        var l2 = new LSTM(2, name: "l2", inputWidth: 6).Attach(shared, s);
+        shared.Connect(new SharedConnection(shared.Connections.First(c => c.To == l), s, l2));
+        Assert.Equal("ONNX export of network 'sh': connection 'x->l2#2' (x -> l2) of kind shared(x->l) (SharedConnection) is not supported; dense, " +
+                     "identity, elementwise, complement, conv1d, conv2d, convtranspose2d, tied (to a dense connection) and shared connections are.", Refusal(shared));
+
         var model = new FlexNet.Models.Sequential("lin", DType.Float32, 3, new RNN(5, "linear", name: "rec"), new Flatten(), new Dense(3)) { InputShape = [6, 4] };
         Assert.Equal("ONNX export of network 'lin': layer 'rec' of kind RNN(seq) (RecurrentCellLayer) is a linear RNN over a whole [T, F] sequence; " +
                      "ONNX RNN has no linear activation (the stepped mode is exported as its equation).", Refusal(model.Network));
