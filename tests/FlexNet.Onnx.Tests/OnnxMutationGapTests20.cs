@@ -221,7 +221,7 @@ public sealed class OnnxMutationGapTests20
 
     /// <summary>An image through a 'same' conv (bias) into a dense layer (flattened), a dense edge into a [2, 2] layer
     /// (reshaped), a tied edge from that [2, 2] layer (flattened, no bias) and one back into a [2, 2] layer (reshaped, bias),
-    /// conv2d, conv1d and transposed conv edges with and without bias, an elementwise edge with bias, layer biases, batch
+    /// conv2d, conv1d ('same' and explicit padding) and transposed conv edges with and without bias, elementwise edges with and without bias, layer biases, batch
     /// norm, and a peephole LSTM, a GRU and a linear RNN stepped.</summary>
     private static Network Everything()
     {
@@ -239,11 +239,11 @@ public sealed class OnnxMutationGapTests20
         var hm = net.ConnectDense(h, m);
         var mk = net.ConnectDense(m, k);
         net.ConnectTied(m, back, hm, bias: false); // [2, 2] -> 4: x · W_h->m, x flattened
-        // the same kinds of edge with and without bias: conv2d c -> c2 (none), conv1d m -> q (none) and q -> q2 (bias),
+        // the same kinds of edge with and without bias: conv2d c -> c2 (none), conv1d m -> q (none, 'same') and q -> q2 (bias, padding 2),
         // convtranspose2d x -> up (none) and x -> up2 (bias), each reaching g
         var c2 = new Layer([2, 5, 5], "tanh", name: "c2");
         var q = new Layer([2, 2], "tanh", name: "q");
-        var q2 = new Layer([3, 2], "tanh", name: "q2");
+        var q2 = new Layer([3, 4], "tanh", name: "q2");
         var up = new Layer([1, 10, 10], name: "up");
         var up2 = new Layer([2, 10, 10], name: "up2");
         var pu = PoolLayer.Global(PoolKind.Max, name: "pu");
@@ -251,7 +251,8 @@ public sealed class OnnxMutationGapTests20
         net.ConnectConv2d(c, c2, kernelSize: 3, padding: Padding.Same, bias: false);
         net.ConnectDense(c2, g);
         net.Connect(new Conv1dConnection(m, q, outChannels: 2, kernelSize: 3, padding: Padding.Same, bias: false));
-        net.Connect(new Conv1dConnection(q, q2, outChannels: 3, kernelSize: 1));
+        net.Connect(new Conv1dConnection(q, q2, outChannels: 3, kernelSize: 3, padding: Padding.Explicit(2))); // [2, 2] -> [3, 4]
+        net.ConnectElementwise(k, g);           // no bias
         net.ConnectDense(q2, g);
         net.ConnectConvTranspose2d(x, up, kernelSize: 2, stride: 2, bias: false);
         net.ConnectConvTranspose2d(x, up2, kernelSize: 2, stride: 2);
