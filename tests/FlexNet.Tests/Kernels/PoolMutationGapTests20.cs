@@ -19,6 +19,9 @@ public sealed class PoolMutationGapTests20
         Assert.Equal(int.MaxValue, g.OutPlane);
         var e = Assert.Throws<ShapeMismatchException>(() => new PoolGeometry(2, 1 << 30, 1, 1, 1, 1, 0, 0));
         Assert.Equal("Pool: plane [H=2, W=1073741824] is too large for a span.", e.Message);
+        // only the input plane is too large (stride 2 halves the output)
+        e = Assert.Throws<ShapeMismatchException>(() => new PoolGeometry(2, 1 << 30, 1, 2, 1, 2, 0, 0));
+        Assert.Equal("Pool: plane [H=2, W=1073741824] is too large for a span.", e.Message);
     }
 
     public static TheoryData<string> GlobalOps() => new() { "GlobalAvgPoolForward", "GlobalAvgPoolBackward", "GlobalMaxPoolForward", "GlobalMaxPoolBackward" };
@@ -72,6 +75,9 @@ public sealed class PoolMutationGapTests20
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => PoolKernels.GlobalMaxPoolBackward<double>([1.0, 1.0], [4, 0], 2, 4, gx));
         Assert.Equal("GlobalMaxPoolBackward: index 4 of plane 0 is outside the plane of 4 elements. (Parameter 'indices')", e.Message);
         Assert.All(gx, v => Assert.Equal(0.0, v));
+        // index -1 (no element) is skipped
+        PoolKernels.GlobalMaxPoolBackward<double>([1.0, 2.0], [-1, 3], 2, 4, gx);
+        Assert.Equal([0.0, 0, 0, 0, 0, 0, 0, 2], gx);
     }
 
     [Fact]
