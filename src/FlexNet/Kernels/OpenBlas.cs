@@ -65,6 +65,7 @@ internal static unsafe class OpenBlas
     }
 
     /// <summary>BLAS requires ld ≥ max(1, cols) even for a single row, whose ld is never used.</summary>
+    // Stryker disable once Conditional: equivalent (true): for more than one stored row Gemm.Validate has required ld >= cols, so max(1, cols, ld) is ld
     private static int Ld(int ld, int rows, int cols) => rows <= 1 ? Math.Max(Math.Max(1, cols), ld) : ld;
 
     private static State Load()
