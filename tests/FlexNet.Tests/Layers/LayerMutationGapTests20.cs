@@ -1,10 +1,15 @@
+using FlexNet.Autodiff;
+using FlexNet.Graph;
 using FlexNet.Layers;
+using FlexNet.Tensors;
 using Xunit;
 
 namespace FlexNet.Tests.Layers;
 
 /// <summary>What session 20's rerun of the first 29 files of Layers showed untested in <see cref="Dense"/>: its readable
-/// form, an option for a connection kind that does not declare it, and the configuration of a custom kind (the built-in kinds declare no options).</summary>
+/// form, an option for a connection kind that does not declare it, and the configuration of a custom kind (the built-in kinds declare no options);
+/// and in <see cref="CustomLayer"/>: a parameter it did not declare, a tied partner without exactly one weight, and a
+/// non-vector input, each refused whole.</summary>
 public sealed class LayerMutationGapTests20
 {
     private static Dictionary<string, object> Options(string key, object value) => new() { [key] = value };
@@ -34,5 +39,54 @@ public sealed class LayerMutationGapTests20
         var config = new Dense(3, name: "k", connection: "Elementwise").GetConfig()!;
         Assert.Equal("elementwise", config["connection"]);
         Assert.False(new Dense(3, name: "p").GetConfig()!.ContainsKey("connection"));
+    }
+
+    /// <summary>x·W with the weights it is told to declare, reading the one named <paramref name="read"/>.</summary>
+    private sealed class Weights(int size, string[] names, string read, string? name = null) : CustomLayer(size, "linear", name)
+    {
+        protected override void Setup()
+        {
+            foreach (var n in names) AddWeights(n, InputSize, Size);
+        }
+
+        protected override Tensor Transform(Tensor input) => NN.MatMul(input, Find(read));
+    }
+
+    private static (Network Net, InputLayer X) Net(params int[] shape)
+    {
+        var net = new Network("custom", DType.Float64, 3);
+        return (net, net.Add(new InputLayer(shape, name: "x")));
+    }
+
+    [Fact]
+    public void CustomLayer_ReadingAnUndeclaredParameter_NamesTheDeclaredOnes()
+    {
+        var (net, x) = Net(3);
+        net.AddOutput(new Weights(2, ["w", "v"], "u", "c").Attach(net, x));
+        var e = Assert.Throws<KeyNotFoundException>(() => net.Forward(Tensor.Ones([1, 3], DType.Float64)));
+        Assert.Equal("Layer 'c' has no parameter 'u'; declared: w, v.", e.Message);
+    }
+
+    [Fact]
+    public void CustomLayer_AsATiedPartner_NeedsExactlyOneWeight()
+    {
+        foreach (var names in new[] { new[] { "w", "v" }, ["w", "v", "u"] })
+        {
+            var (net, x) = Net(3);
+            var partner = new Weights(2, names, "w", "c");
+            var h = partner.Attach(net, x);
+            net.AddOutput(new Tied(partner, name: "t").Attach(net, h));
+            var e = Assert.Throws<GraphException>(() => net.Forward(Tensor.Ones([1, 3], DType.Float64)));
+            Assert.Equal($"Tied: partner 'c' must declare exactly one weight; it has [{string.Join(", ", names)}].", e.Message);
+        }
+    }
+
+    [Fact]
+    public void CustomLayer_TakesVectorInputsOnly()
+    {
+        var (net, x) = Net(2, 3);
+        net.AddOutput(new Weights(2, ["w"], "w", "c").Attach(net, x));
+        var e = Assert.Throws<ShapeMismatchException>(() => net.Build());
+        Assert.Equal("Custom layer 'c' (Weights) takes vector inputs; got [2, 3].", e.Message);
     }
 }
