@@ -18,22 +18,10 @@ public sealed class OnnxMutationGapTests20
     private static readonly OnnxExportOptions Seq = new() { Mode = OnnxExportMode.Sequence };
     private static readonly OnnxExportOptions Flat = new() { Mode = OnnxExportMode.Unrolled };
 
-    /// <summary>x(T = 8) → h1 (tanh, bias) → h2 → y, with h2(t−1) → h1, y(t−3) → h1 and h1(t−2) → h1 (elementwise, bias);
-    /// outputs y (every step), h2 (last step), y again (last step).</summary>
+    /// <summary>The output-modes network of <see cref="SequenceExportTests"/> with parameters of its own.</summary>
     private static Network Modes()
     {
-        var net = new Network("modes");
-        var x = new InputLayer(3, sequenceLength: 8, name: "x");
-        var h1 = new Layer(5, "tanh", bias: true, name: "h1");
-        var h2 = new Layer(4, "sigmoid", name: "h2");
-        var y = new Layer(2, name: "y");
-        net.Connect(x, h1);
-        net.Connect(h1, h2);
-        net.Connect(h2, y);
-        net.ConnectDense(h2, h1, delay: 1);
-        net.ConnectDense(y, h1, delay: 3);
-        net.ConnectElementwise(h1, h1, delay: 2, bias: true);
-        net.AddOutput(y).AddOutput(h2, OutputMode.LastStep).AddOutput(y, OutputMode.LastStep);
+        var net = SequenceExportTests.OutputModesNetwork();
         Randomize(net, 201);
         return net;
     }

@@ -59,10 +59,9 @@ public sealed class SequenceExportTests
     public void SeedDemoSpec_MatchesForwardInEveryForm() =>
         CheckSeedDemo(TrainingSpec.Load(Path.Combine(RepoRoot(), "examples", "specs", "seed_demo.yaml")).Network, "x", "y", 196);
 
-    /// <summary>The feedback network of the step tests with outputs y (every step), h2 (last step) and y again (last
-    /// step, named y.last_step): the sequence form at T = 8 and T = 5 from the same file (T symbolic), the unrolled form at T = 8.</summary>
-    [Fact]
-    public void OutputModes_EveryStepAndLastStep_AreRespected()
+    /// <summary>x(T = 8) → h1 (tanh, bias) → h2 (sigmoid) → y, with h2(t−1) → h1, y(t−3) → h1 and h1(t−2) → h1
+    /// (elementwise, bias); outputs y (every step), h2 (last step), y again (last step). Parameters as built.</summary>
+    internal static Network OutputModesNetwork()
     {
         var net = new Network("modes");
         var x = new InputLayer(3, sequenceLength: 8, name: "x");
@@ -76,6 +75,15 @@ public sealed class SequenceExportTests
         net.ConnectDense(y, h1, delay: 3);
         net.ConnectElementwise(h1, h1, delay: 2, bias: true);
         net.AddOutput(y).AddOutput(h2, OutputMode.LastStep).AddOutput(y, OutputMode.LastStep);
+        return net;
+    }
+
+    /// <summary>The feedback network of the step tests with outputs y (every step), h2 (last step) and y again (last
+    /// step, named y.last_step): the sequence form at T = 8 and T = 5 from the same file (T symbolic), the unrolled form at T = 8.</summary>
+    [Fact]
+    public void OutputModes_EveryStepAndLastStep_AreRespected()
+    {
+        var net = OutputModesNetwork();
         Randomize(net, 33);
         const int n = 3;
         var seq = net.ToOnnxBytes(Seq);
