@@ -89,4 +89,32 @@ public sealed class LayerMutationGapTests20
         var e = Assert.Throws<ShapeMismatchException>(() => net.Build());
         Assert.Equal("Custom layer 'c' (Weights) takes vector inputs; got [2, 3].", e.Message);
     }
+
+    private static LayerArgs Args(object value) => new(new Dictionary<string, object> { ["size"] = value }, "layers[0]");
+
+    /// <summary>An integer option given as a long or a double: the int range's ends exactly, and one past.</summary>
+    [Fact]
+    public void LayerArgs_IntegerOptions_AtTheEndsOfTheIntRange()
+    {
+        Assert.Equal(int.MaxValue, Args((long)int.MaxValue).OptionalInt("size"));
+        Assert.Equal("layers[0]: 'size' must be positive; got -2147483648.",
+            Assert.Throws<SpecValidationException>(() => Args((long)int.MinValue).OptionalInt("size")).Message);
+        Assert.Equal("layers[0]: 'size' must be an integer; got 2147483648.",
+            Assert.Throws<SpecValidationException>(() => Args((long)int.MaxValue + 1).OptionalInt("size")).Message);
+        Assert.Equal(2147483646, Args(2147483646.0).OptionalInt("size"));
+        Assert.Equal("layers[0]: 'size' must be an integer; got 2147483647.",
+            Assert.Throws<SpecValidationException>(() => Args(2147483647.0).OptionalInt("size")).Message);
+    }
+
+    /// <summary>The arity message of a layer that takes a range of inputs, bounded and unbounded.</summary>
+    [Fact]
+    public void CatalogLayer_ArityMessages_NameTheRange()
+    {
+        var (net, x) = Net(3);
+        var e = Assert.Throws<GraphException>(() => new Dense(2, name: "d").Attach(net, []));
+        Assert.Equal("Layer 'd' (dense) takes 1 to any number of input(s); got 0.", e.Message);
+        var b = new BidirectionalLayer(new GRU(2), name: "b");
+        e = Assert.Throws<GraphException>(() => b.Attach(net, [x, x, x]));
+        Assert.Equal("Layer 'b' (bidirectional) takes 1 to 2 input(s); got 3.", e.Message);
+    }
 }
