@@ -158,18 +158,12 @@ public sealed class TensorMutationGapPoolTests
             int[] r15 = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2], r16 = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2];
             using var scope = TensorScope.Begin();
             for (int i = 0; i < 10; i++) { Tensor.Empty(r15, DType.Float32); Tensor.Empty(r16, DType.Float32); }
-            // the fewest bytes of up to three rounds: in the whole suite a round can count an allocation of the runtime's or
-            // the pool's on this thread (CI once saw 88 more bytes in one round); a third array for rank 16 is in every round
-            long b15 = long.MaxValue, b16 = long.MaxValue;
-            for (int round = 0; round < 3 && (round == 0 || b15 != b16); round++)
-            {
-                long t0 = GC.GetAllocatedBytesForCurrentThread();
-                Tensor.Empty(r15, DType.Float32);
-                b15 = Math.Min(b15, GC.GetAllocatedBytesForCurrentThread() - t0);
-                t0 = GC.GetAllocatedBytesForCurrentThread();
-                Tensor.Empty(r16, DType.Float32);
-                b16 = Math.Min(b16, GC.GetAllocatedBytesForCurrentThread() - t0);
-            }
+            long t0 = GC.GetAllocatedBytesForCurrentThread();
+            Tensor.Empty(r15, DType.Float32);
+            long b15 = GC.GetAllocatedBytesForCurrentThread() - t0;
+            t0 = GC.GetAllocatedBytesForCurrentThread();
+            Tensor.Empty(r16, DType.Float32);
+            long b16 = GC.GetAllocatedBytesForCurrentThread() - t0;
             Assert.Equal(b15, b16); // int[15] and int[16] take the same 88 bytes; no third array for rank 16
         });
     }
