@@ -210,9 +210,9 @@ internal static class PoolKernels
             }
             return;
         }
-        if (overwrite && planes > 0 && MaxBackwardPlane2x2(gy.Slice(0, g.OutPlane), indices.Slice(0, g.OutPlane), gx.Slice(0, g.InPlane), g))
+        if (overwrite && IsDisjoint2x2(g))
         {
-            for (int p = 1; p < planes; p++)
+            for (int p = 0; p < planes; p++)
                 MaxBackwardPlane2x2(gy.Slice(p * g.OutPlane, g.OutPlane), indices.Slice(p * g.OutPlane, g.OutPlane),
                     gx.Slice(p * g.InPlane, g.InPlane), g);
             // Stryker disable once Statement: equivalent: clearing and scatter-adding after the 2x2 path gives the same bits (the 2x2 path writes 0 + gy)
@@ -482,32 +482,27 @@ internal static class PoolKernels
         index = arg;
     }
 
+    /// <summary>Disjoint 2x2 windows at stride 2 without padding or dilation, all inside the plane (not in ceil mode's
+    /// overhanging last row or column): the geometry of <see cref="MaxBackwardPlane2x2{T}"/>.</summary>
+    private static bool IsDisjoint2x2(in PoolGeometry g) =>
+        g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0
+        && g.DilationH == 1 && g.DilationW == 1 && 2 * g.OutH <= g.InH && 2 * g.OutW <= g.InW;
+
     /// <summary>
-    /// Overwriting backward of one plane for disjoint 2x2 windows at stride 2 without padding or dilation: every
-    /// input element is written once, <c>0 + gy[o]</c> at its window's argmax and 0 elsewhere (also in a last odd
-    /// row or column no window covers), the same bits as clearing the plane and scatter-adding. Returns false for
-    /// any other geometry. An index that is not one of its window's four positions throws.
+    /// Overwriting backward of one plane for a geometry of <see cref="IsDisjoint2x2"/>: every input element is written
+    /// once, <c>0 + gy[o]</c> at its window's argmax and 0 elsewhere (also in a last odd row or column no window covers),
+    /// the same bits as clearing the plane and scatter-adding. An index that is not one of its window's four positions
+    /// throws.
     /// </summary>
-    private static bool MaxBackwardPlane2x2<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, Span<T> gx, in PoolGeometry g)
+    private static void MaxBackwardPlane2x2<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, Span<T> gx, in PoolGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (g.KernelH != 2 || g.KernelW != 2 || g.StrideH != 2 || g.StrideW != 2 || g.PadH != 0 || g.PadW != 0
-            || g.DilationH != 1 || g.DilationW != 1 || 2 * g.OutH > g.InH || 2 * g.OutW > g.InW)
-            return false;
         int inW = g.InW, outW = g.OutW;
         // Stryker disable once Logical,Equality: speed only: the callers pass exact planes, and the scalar loop below gives the same bits
-        if (typeof(T) == typeof(float) && gy.Length >= g.OutPlane && idx.Length >= g.OutPlane && gx.Length >= g.InPlane
+        bool vector = typeof(T) == typeof(float) && gy.Length >= g.OutPlane && idx.Length >= g.OutPlane && gx.Length >= g.InPlane
             && PoolSimd.MaxBackward2x2(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gy)), ref MemoryMarshal.GetReference(idx),
-                ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gx)), g))
-        {
-            // Stryker disable once Equality,Arithmetic: equivalent: when no column is left over the slices cleared are empty
-            if (2 * outW < inW)
-                for (int r = 0; r < 2 * g.OutH; r++) gx.Slice(r * inW + 2 * outW, inW - 2 * outW).Clear();
-            // Stryker disable once Equality,Arithmetic: equivalent: when no row is left over the slice cleared is empty
-            if (2 * g.OutH < g.InH) gx.Slice(2 * g.OutH * inW, (g.InH - 2 * g.OutH) * inW).Clear();
-            return true;
-        }
-        for (int oh = 0; oh < g.OutH; oh++)
+                ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(gx)), g);
+        for (int oh = 0; !vector && oh < g.OutH; oh++)
         {
             Span<T> r0 = gx.Slice(2 * oh * inW, inW), r1 = gx.Slice((2 * oh + 1) * inW, inW);
             ReadOnlySpan<T> gRow = gy.Slice(oh * outW, outW);
@@ -526,16 +521,13 @@ internal static class PoolKernels
                     throw new ArgumentOutOfRangeException(nameof(idx),
                         $"MaxPool2dBackward: index {iRow[ow]} at output ({oh}, {ow}) is not in its 2x2 window at {rowBase + 2 * ow} ({g}).");
             }
-            // Stryker disable once Equality,Arithmetic: equivalent: when no column is left over the slices cleared are empty
-            if (2 * outW < inW)
-            {
-                r0.Slice(2 * outW).Clear();
-                r1.Slice(2 * outW).Clear();
-            }
         }
+        // the last odd column and row no window covers
+        // Stryker disable once Equality,Arithmetic: equivalent: when no column is left over the slices cleared are empty
+        if (2 * outW < inW)
+            for (int r = 0; r < 2 * g.OutH; r++) gx.Slice(r * inW + 2 * outW, inW - 2 * outW).Clear();
         // Stryker disable once Equality,Arithmetic: equivalent: when no row is left over the slice cleared is empty
         if (2 * g.OutH < g.InH) gx.Slice(2 * g.OutH * inW, (g.InH - 2 * g.OutH) * inW).Clear();
-        return true;
     }
 
     private static void MaxBackwardPlane<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, Span<T> gx, int inPlane)
@@ -762,9 +754,12 @@ internal static class PoolKernels
                         new Span<int>(indices + (long)p * outPlane, outPlane), g);
                     break;
                 case Op.MaxBackward:
-                    if (overwrite && MaxBackwardPlane2x2(new ReadOnlySpan<T>(a + (long)p * outPlane, outPlane),
-                            new ReadOnlySpan<int>(indices + (long)p * outPlane, outPlane), new Span<T>(b + (long)p * inPlane, inPlane), g))
+                    if (overwrite && IsDisjoint2x2(g))
+                    {
+                        MaxBackwardPlane2x2(new ReadOnlySpan<T>(a + (long)p * outPlane, outPlane),
+                            new ReadOnlySpan<int>(indices + (long)p * outPlane, outPlane), new Span<T>(b + (long)p * inPlane, inPlane), g);
                         break;
+                    }
                     if (overwrite) new Span<T>(b + (long)p * inPlane, inPlane).Clear();
                     MaxBackwardPlane(new ReadOnlySpan<T>(a + (long)p * outPlane, outPlane), new ReadOnlySpan<int>(indices + (long)p * outPlane, outPlane),
                         new Span<T>(b + (long)p * inPlane, inPlane), inPlane);

@@ -59,25 +59,28 @@ public sealed class PoolKernelsTests
 
     // ------------------------------------------------------------------ naive references
 
-    private static void NaiveMax(double[] x, Cfg c, PoolGeometry g, out double[] y, out int[] idx)
+    /// <summary>Max pooling by loops over <paramref name="planes"/> planes of <paramref name="g"/>: the first maximum in window
+    /// order (NaN wins), the window's first input element when every value is −∞, index −1 for a window with no input
+    /// element (-inf padding never wins). Also the reference of <see cref="PoolMutationGapTests20"/>.</summary>
+    internal static void NaiveMax(double[] x, int planes, PoolGeometry g, out double[] y, out int[] idx)
     {
-        y = new double[c.Planes * g.OutPlane];
+        y = new double[planes * g.OutPlane];
         idx = new int[y.Length];
-        for (int p = 0; p < c.Planes; p++)
+        for (int p = 0; p < planes; p++)
             for (int oh = 0; oh < g.OutH; oh++)
                 for (int ow = 0; ow < g.OutW; ow++)
                 {
                     double best = double.NegativeInfinity;
                     int arg = -1;
                     bool first = true;
-                    for (int i = 0; i < c.Kh; i++)
-                        for (int j = 0; j < c.Kw; j++)
+                    for (int i = 0; i < g.KernelH; i++)
+                        for (int j = 0; j < g.KernelW; j++)
                         {
-                            int ih = oh * c.Sh - c.Ph + i * c.Dh, iw = ow * c.Sw - c.Pw + j * c.Dw;
-                            if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue; // -inf padding never wins
-                            double v = x[p * c.H * c.W + ih * c.W + iw];
-                            if (first) { arg = ih * c.W + iw; first = false; }
-                            if (v > best || double.IsNaN(v)) { best = v; arg = ih * c.W + iw; }
+                            int ih = oh * g.StrideH - g.PadH + i * g.DilationH, iw = ow * g.StrideW - g.PadW + j * g.DilationW;
+                            if (ih < 0 || ih >= g.InH || iw < 0 || iw >= g.InW) continue; // -inf padding never wins
+                            double v = x[p * g.InPlane + ih * g.InW + iw];
+                            if (first) { arg = ih * g.InW + iw; first = false; }
+                            if (v > best || double.IsNaN(v)) { best = v; arg = ih * g.InW + iw; }
                         }
                     y[p * g.OutPlane + oh * g.OutW + ow] = best;
                     idx[p * g.OutPlane + oh * g.OutW + ow] = arg;
@@ -118,7 +121,7 @@ public sealed class PoolKernelsTests
         return y;
     }
 
-    private static double[] Rand(Random rng, int n)
+    internal static double[] Rand(Random rng, int n)
     {
         var a = new double[n];
         for (int i = 0; i < n; i++) a[i] = rng.NextDouble() * 2 - 1;
@@ -189,7 +192,7 @@ public sealed class PoolKernelsTests
         var rng = new Random(seed);
         var x = Rand(rng, c.Planes * c.H * c.W);
         if (x.Length > 3) { x[1] = x[0]; x[3] = x[2]; } // ties: the first maximum must win
-        NaiveMax(x, c, g, out var ey, out var eidx);
+        NaiveMax(x, c.Planes, g, out var ey, out var eidx);
         var y = new double[ey.Length];
         var idx = new int[ey.Length];
         PoolKernels.MaxPool2dForward<double>(x, c.Planes, g, y, idx);
@@ -283,7 +286,7 @@ public sealed class PoolKernelsTests
         var rng = new Random(ci);
         var xf = Array.ConvertAll(Rand(rng, c.Planes * c.H * c.W), v => (float)v);
         var xd = Array.ConvertAll(xf, v => (double)v);
-        NaiveMax(xd, c, g, out var ey, out var eidx);
+        NaiveMax(xd, c.Planes, g, out var ey, out var eidx);
         var y = new float[ey.Length];
         var idx = new int[ey.Length];
         PoolKernels.MaxPool2dForward<float>(xf, c.Planes, g, y, idx);
@@ -359,7 +362,7 @@ public sealed class PoolKernelsTests
             var x = new float[c.Planes * c.H * c.W];
             for (int i = 0; i < x.Length; i++) x[i] = (float)Math.Round(rng.NextDouble() * 8, 1); // coarse values: many ties
             if (k % 3 == 0) x[rng.Next(x.Length)] = float.NaN;
-            NaiveMax(Array.ConvertAll(x, v => (double)v), c, g, out var ey, out var eidx);
+            NaiveMax(Array.ConvertAll(x, v => (double)v), c.Planes, g, out var ey, out var eidx);
             var y = new float[ey.Length];
             var idx = new int[ey.Length];
             PoolKernels.MaxPool2dForward<float>(x, c.Planes, g, y, idx);

@@ -89,41 +89,7 @@ public sealed class PoolMutationGapTests20
         Assert.Equal("MaxPool2dBackward: index 9 at output 0 is outside the input plane of 9 elements. (Parameter 'idx')", e.Message);
     }
 
-    /// <summary>Forward max pooling by loops: the first maximum in window order (NaN wins), index −1 for a window with no
-    /// input element, else the window's first input element when every value is −∞.</summary>
-    private static (double[] Y, int[] Idx) NaiveMax(double[] x, int planes, PoolGeometry g)
-    {
-        var y = new double[planes * g.OutPlane];
-        var idx = new int[y.Length];
-        for (int p = 0; p < planes; p++)
-            for (int oh = 0; oh < g.OutH; oh++)
-                for (int ow = 0; ow < g.OutW; ow++)
-                {
-                    double best = double.NegativeInfinity;
-                    int arg = -1;
-                    for (int ki = 0; ki < g.KernelH; ki++)
-                        for (int kj = 0; kj < g.KernelW; kj++)
-                        {
-                            int ih = oh * g.StrideH - g.PadH + ki * g.DilationH, iw = ow * g.StrideW - g.PadW + kj * g.DilationW;
-                            if (ih < 0 || ih >= g.InH || iw < 0 || iw >= g.InW) continue;
-                            int pos = ih * g.InW + iw;
-                            double v = x[p * g.InPlane + pos];
-                            if (arg < 0) arg = pos;
-                            if (v > best || double.IsNaN(v)) { best = v; arg = pos; }
-                        }
-                    y[(p * g.OutH + oh) * g.OutW + ow] = best;
-                    idx[(p * g.OutH + oh) * g.OutW + ow] = arg;
-                }
-        return (y, idx);
-    }
-
-    private static double[] Random(int n, int seed)
-    {
-        var rng = new Random(seed);
-        var a = new double[n];
-        for (int i = 0; i < n; i++) a[i] = rng.NextDouble() * 2 - 1;
-        return a;
-    }
+    private static double[] Random(int n, int seed) => PoolKernelsTests.Rand(new Random(seed), n);
 
     /// <summary>Scatter-add by loops: gx[p, idx] += gy (index −1 skipped), onto <paramref name="start"/>.</summary>
     private static double[] Scatter(double[] start, double[] gy, int[] idx, int planes, PoolGeometry g)
@@ -155,7 +121,7 @@ public sealed class PoolMutationGapTests20
     {
         var g = new PoolGeometry(h, w, kh, kw, sh, sw, pad, pad);
         var x = Random(planes * g.InPlane, 1);
-        var (_, idx) = NaiveMax(x, planes, g);
+        PoolKernelsTests.NaiveMax(x, planes, g, out _, out var idx);
         var gy = Random(planes * g.OutPlane, 2);
         for (int i = 0; i < gy.Length; i += 3) gy[i] = -0.0;
         var start = new double[planes * g.InPlane];
@@ -179,7 +145,7 @@ public sealed class PoolMutationGapTests20
             const int planes = 2;
             var x = Random(planes * g.InPlane, 3);
             if (minusInfinity) Array.Fill(x, double.NegativeInfinity);
-            var (wantY, wantIdx) = NaiveMax(x, planes, g);
+            PoolKernelsTests.NaiveMax(x, planes, g, out var wantY, out var wantIdx);
             var y = new double[wantY.Length];
             var idx = new int[wantY.Length];
             PoolKernels.MaxPool2dForward<double>(x, planes, g, y, idx);
@@ -226,7 +192,7 @@ public sealed class PoolMutationGapTests20
         Assert.Equal((outH, outW), (g.OutH, g.OutW));
         const int planes = 2;
         var x = Random(planes * g.InPlane, 5);
-        var (wantY, idx) = NaiveMax(x, planes, g);
+        PoolKernelsTests.NaiveMax(x, planes, g, out var wantY, out var idx);
         var y = new double[wantY.Length];
         var got = new int[wantY.Length];
         PoolKernels.MaxPool2dForward<double>(x, planes, g, y, got);
