@@ -343,8 +343,7 @@ internal static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckGlobal("GlobalMaxPoolForward", planes, size, x.Length, "x", y.Length, "y");
-        // Stryker disable once String: equivalent: the call above has refused a short x with this same check
-        CheckGlobal("GlobalMaxPoolForward", planes, size, x.Length, "x", indices.Length, "indices");
+        CheckPerPlane("GlobalMaxPoolForward", planes, indices.Length, "indices");
         for (int p = 0; p < planes; p++)
         {
             ReadOnlySpan<T> plane = x.Slice(p * size, size);
@@ -371,8 +370,7 @@ internal static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckGlobal("GlobalMaxPoolBackward", planes, size, gx.Length, "gx", gy.Length, "gy");
-        // Stryker disable once String: equivalent: the call above has refused a short gx with this same check
-        CheckGlobal("GlobalMaxPoolBackward", planes, size, gx.Length, "gx", indices.Length, "indices");
+        CheckPerPlane("GlobalMaxPoolBackward", planes, indices.Length, "indices");
         for (int p = 0; p < planes; p++)
         {
             int i = indices[p];
@@ -806,7 +804,12 @@ internal static class PoolKernels
             throw new ShapeMismatchException($"{op}: planes ({planes}) must be >= 0 and size ({size}) >= 1.");
         if (planeLength < (long)planes * size)
             throw new ShapeMismatchException($"{op}: {planeName} has {planeLength} elements, [{planes}, {size}] needs {(long)planes * size}.");
-        if (perPlaneLength < planes)
-            throw new ShapeMismatchException($"{op}: {perPlaneName} has {perPlaneLength} elements, needs {planes} (one per plane).");
+        CheckPerPlane(op, planes, perPlaneLength, perPlaneName);
+    }
+
+    private static void CheckPerPlane(string op, int planes, int length, string name)
+    {
+        if (length < planes)
+            throw new ShapeMismatchException($"{op}: {name} has {length} elements, needs {planes} (one per plane).");
     }
 }
