@@ -45,8 +45,8 @@ public static partial class OnnxExport
         return g.Node("Gather", [shape, scope.Int64("batch_axis", [1], [x.IsTemporal ? 1 : 0])], "N", OnnxGraph.Int("axis", 0));
     }
 
-    /// <summary>Zeros of shape [lead..., N, ...shape].</summary>
-    private static string Zeros(OnnxGraph g, OnnxModelScope scope, string n, long[] lead, int[] shape, string stem)
+    /// <summary>The int64 shape [lead..., N, ...shape] (a Concat of constants around the batch size N).</summary>
+    private static string BatchShape(OnnxGraph g, OnnxModelScope scope, string n, long[] lead, int[] shape, string stem)
     {
         var parts = new List<string>();
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
@@ -55,9 +55,12 @@ public static partial class OnnxExport
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         parts.Add(scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray()));
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
-        string dims = g.Node("Concat", parts, stem + ".shape", OnnxGraph.Int("axis", 0));
-        return g.Node("ConstantOfShape", [dims], stem);
+        return g.Node("Concat", parts, stem + ".shape", OnnxGraph.Int("axis", 0));
     }
+
+    /// <summary>Zeros of shape [lead..., N, ...shape].</summary>
+    private static string Zeros(OnnxGraph g, OnnxModelScope scope, string n, long[] lead, int[] shape, string stem) =>
+        g.Node("ConstantOfShape", [BatchShape(g, scope, n, lead, shape, stem)], stem);
 
     /// <summary>A buffer [K, N, ...shape] whose every row is the layer's learned initial state (what a read before step 0
     /// sees in FlexNet), broadcast over the batch.</summary>
@@ -67,11 +70,7 @@ public static partial class OnnxExport
         // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
         string stem = layer.Name + ".state0";
         string value = scope.Weight(layer.Name + ".initial_state", initial, [1, 1, .. shape]); // the parameter's own name
-        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
-        string lead = scope.Int64(stem + ".lead", [1], [k]), each = scope.Int64(stem + ".dims", [shape.Length], shape.Select(d => (long)d).ToArray());
-        // Stryker disable once String: names only: this stem names an intermediate value, which OnnxModelScope.Fresh keeps unique and nothing looks up; the op and attribute names here fail every model ONNX Runtime runs
-        string dims = g.Node("Concat", [lead, n, each], stem + ".shape", OnnxGraph.Int("axis", 0));
-        return g.Node("Expand", [value, dims], stem);
+        return g.Node("Expand", [value, BatchShape(g, scope, n, [k], shape, stem)], stem);
     }
 
     /// <summary>The outer inputs ([T, N, ...] for temporal inputs, T symbolic unless <paramref name="fixedT"/> &gt; 0) and
