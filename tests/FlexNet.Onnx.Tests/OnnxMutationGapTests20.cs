@@ -26,18 +26,6 @@ public sealed class OnnxMutationGapTests20
         return net;
     }
 
-    /// <summary>a → h (tanh) with h(t−1) → h, no temporal input.</summary>
-    private static Network NoTime(int? steps = null)
-    {
-        var net = new Network("no-time");
-        if (steps is int s) net.Steps = s;
-        var a = new InputLayer(2, name: "a");
-        var h = new Layer(2, "tanh", name: "h");
-        net.Connect(a, h);
-        net.ConnectDense(h, h, delay: 1);
-        return net;
-    }
-
     private static string Refusal(Network net, OnnxExportOptions? options = null) =>
         Assert.Throws<OnnxExportException>(() => net.ToOnnxBytes(options)).Message;
 
@@ -54,9 +42,9 @@ public sealed class OnnxMutationGapTests20
         Assert.Equal($"{What} (Sequence form): Steps = 3 does not apply: T is read from the temporal input 'x' [T, N, ...] at run time.",
             Refusal(net, new OnnxExportOptions { Mode = OnnxExportMode.Sequence, Steps = 3 }));
         Assert.Equal("ONNX export of network 'no-time' (Unrolled form): the network has delayed connections but no temporal input and no Steps; " +
-                     "set Steps on the network or in the options.", Refusal(NoTime(), Flat));
+                     "set Steps on the network or in the options.", Refusal(SequenceExportTests.NoTimeNetwork(), Flat));
         Assert.Equal("ONNX export of network 'no-time' (Unrolled form): 10001 steps would write 10001 copies of the step; at most 10000 are " +
-                     "unrolled. Use the sequence form (a Loop, any T).", Refusal(NoTime(), new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 10_001 }));
+                     "unrolled. Use the sequence form (a Loop, any T).", Refusal(SequenceExportTests.NoTimeNetwork(), new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = 10_001 }));
 
         Assert.Equal($"{What}: unknown mode 7.", Refusal(net, new OnnxExportOptions { Mode = (OnnxExportMode)7 }));
         var closed = new Network("closed") { Steps = 2 };
@@ -73,7 +61,7 @@ public sealed class OnnxMutationGapTests20
     [Fact]
     public void TheUnrolledForm_WritesExactlyMaxUnrolledSteps()
     {
-        var model = OnnxProto.Read(NoTime(steps: 1).ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = OnnxExport.MaxUnrolledSteps }));
+        var model = OnnxProto.Read(SequenceExportTests.NoTimeNetwork().ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled, Steps = OnnxExport.MaxUnrolledSteps }));
         Assert.Equal(10_000, OnnxExport.MaxUnrolledSteps);
         Assert.Equal(2 * 10_000, model.Graph.Nodes.Count(n => n.Op == "Gemm")); // a -> h and h(t-1) -> h at every step
         Assert.Equal("FlexNet unrolled form: 10000 steps from zero state; outputs as Network.Forward.", model.Graph.Doc);

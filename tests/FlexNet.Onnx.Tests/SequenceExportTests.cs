@@ -59,6 +59,17 @@ public sealed class SequenceExportTests
     public void SeedDemoSpec_MatchesForwardInEveryForm() =>
         CheckSeedDemo(TrainingSpec.Load(Path.Combine(RepoRoot(), "examples", "specs", "seed_demo.yaml")).Network, "x", "y", 196);
 
+    /// <summary>a → h (tanh) with h(t−1) → h, and no temporal input (T is the options' or the network's Steps).</summary>
+    internal static Network NoTimeNetwork()
+    {
+        var net = new Network("no-time");
+        var a = new InputLayer(2, name: "a");
+        var h = new Layer(2, "tanh", name: "h");
+        net.Connect(a, h);
+        net.ConnectDense(h, h, delay: 1);
+        return net;
+    }
+
     /// <summary>x(T = 8) → h1 (tanh, bias) → h2 (sigmoid) → y, with h2(t−1) → h1, y(t−3) → h1 and h1(t−2) → h1
     /// (elementwise, bias); outputs y (every step), h2 (last step), y again (last step). Parameters as built.</summary>
     internal static Network OutputModesNetwork()
@@ -126,11 +137,7 @@ public sealed class SequenceExportTests
         Assert.Contains("step form", Assert.Throws<OnnxExportException>(() => net.ToOnnxBytes(new OnnxExportOptions { Steps = 3 })).Message);
         Assert.Contains("temporal input 'x'", Assert.Throws<OnnxExportException>(() =>
             net.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Sequence, Steps = 3 })).Message);
-        var loop = new Network("no-time");
-        var a = new InputLayer(2, name: "a");
-        var h = new Layer(2, "tanh", name: "h");
-        loop.Connect(a, h);
-        loop.ConnectDense(h, h, delay: 1);
+        var loop = NoTimeNetwork();
         Assert.Contains("no temporal input and no Steps", Assert.Throws<OnnxExportException>(() =>
             loop.ToOnnxBytes(new OnnxExportOptions { Mode = OnnxExportMode.Unrolled })).Message);
         Assert.Contains("at most 10000", Assert.Throws<OnnxExportException>(() =>
