@@ -3,7 +3,7 @@ using FlexNet.Distributed.Host;
 
 // Test host for distributed training, started by mpirun (see tests/FlexNet.Tests/Distributed and tools/mpitest.sh):
 //   mpirun -np R dotnet FlexNet.Distributed.Host.dll SCENARIO [ARGS]
-// Scenarios: binding | train mlp|feedback|conv | uneven | resume | fail | kill | bench mlp|cnn|feedback|lstm SAMPLES EPOCHS BATCH
+// Scenarios: binding | train mlp|feedback|conv | uneven | resume | fail | kill | library | bench mlp|cnn|feedback|lstm SAMPLES EPOCHS BATCH
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: FlexNet.Distributed.Host binding|train MODEL|uneven|resume|fail|kill|bench MODEL SAMPLES EPOCHS BATCH");
@@ -26,6 +26,7 @@ int code = args[0] switch
     "control" => Run(() => TrainChecks.Control(world, report)),
     "disagree" => TrainChecks.Disagree(world),
     "resume" => Run(() => TrainChecks.Resume(world, report, 40, 8)),
+    "library" => Run(() => Console.WriteLine($"rank {world.Rank} runs {typeof(FlexNet.Graph.Network).Assembly.Location}")),
     _ => -1,
 };
 if (code == -1)

@@ -40,7 +40,7 @@ internal static class MpiHost
 
     /// <summary>tests/FlexNet.Distributed.Host/bin/CONFIG/TFM/FlexNet.Distributed.Host.dll, with this test assembly's
     /// configuration and target framework.</summary>
-    public static string HostDll()
+    public static string BuiltHostDll()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string tfm = dir.Name, config = dir.Parent!.Name;
@@ -48,6 +48,26 @@ internal static class MpiHost
         var dll = Path.Combine(tests, "FlexNet.Distributed.Host", "bin", config, tfm, "FlexNet.Distributed.Host.dll");
         Assert.True(File.Exists(dll), $"the MPI test host is not built: {dll} (dotnet build tests/FlexNet.Distributed.Host -c {config})");
         return dll;
+    }
+
+    private static readonly Lazy<string> HostCopy = new(CopyHost, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The host the ranks run: the built host's folder copied once per test process into a temporary folder,
+    /// with the <c>FlexNet.dll</c> this test process loaded in place of the host's own copy. The ranks then run the
+    /// very library the in-process tests run (the same build normally; under mutation testing, the mutated one, whose
+    /// active mutant the ranks read from the environment they inherit through <c>mpirun</c>).</summary>
+    public static string HostDll() => HostCopy.Value;
+
+    private static string CopyHost()
+    {
+        var built = BuiltHostDll();
+        var dir = Directory.CreateTempSubdirectory("flexnet-mpi-host-").FullName;
+        foreach (var f in Directory.GetFiles(Path.GetDirectoryName(built)!))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var library = typeof(FlexNet.Graph.Network).Assembly.Location;
+        File.Copy(library, Path.Combine(dir, Path.GetFileName(library)), overwrite: true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
+        return Path.Combine(dir, Path.GetFileName(built));
     }
 
     public static Result Run(string mpi, int ranks, params string[] scenario) => RunDll(mpi, ranks, HostDll(), scenario);

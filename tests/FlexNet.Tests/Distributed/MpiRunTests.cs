@@ -91,6 +91,29 @@ public sealed class MpiRunTests
         Assert.True(s < 30, $"the other ranks exited {s:F1} s after the SIGKILL");
     }
 
+    /// <summary>The ranks load the <c>FlexNet.dll</c> this test process loaded (the same bytes), from the host's
+    /// temporary copy, not the host's own build output: under mutation testing only the test process's copy is
+    /// mutated, and the ranks must run it for the mutants of code that runs only in ranks to be tested.</summary>
+    [Fact]
+    public void TheRanksRunTheLibraryThisTestProcessLoaded()
+    {
+        var r = MpiHost.Run("openmpi", 2, "library");
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}:\n{r.Output}");
+        var loaded = Regex.Matches(r.Output, @"^rank (\d) runs (.+)$", RegexOptions.Multiline);
+        Assert.Equal(2, loaded.Count);
+        var mine = typeof(FlexNet.Graph.Network).Assembly.Location;
+        var builtDir = Path.GetDirectoryName(MpiHost.BuiltHostDll())!;
+        for (int k = 0; k < 2; k++)
+        {
+            var path = loaded[k].Groups[2].Value.Trim();
+            Assert.NotEqual(Path.GetFullPath(builtDir), Path.GetFullPath(Path.GetDirectoryName(path)!));
+            Assert.NotEqual(Path.GetFullPath(mine), Path.GetFullPath(path));
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(mine)),
+                System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+        }
+        Assert.Equal(["0", "1"], loaded.Select(m => m.Groups[1].Value).Order());
+    }
+
     private static void AllChecksPass(string mpi, int ranks, params string[] scenario)
     {
         var r = MpiHost.Run(mpi, ranks, scenario);
