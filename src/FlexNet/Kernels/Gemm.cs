@@ -82,7 +82,7 @@ internal static partial class Gemm
             int p = Volatile.Read(ref _provider);
             if (p < 0)
             {
-                p = (int)ProviderFromEnvironment();
+                p = (int)ProviderFrom(Environment.GetEnvironmentVariable("FLEXNET_BLAS"));
                 Volatile.Write(ref _provider, p);
             }
             return (GemmProvider)p;
@@ -96,9 +96,16 @@ internal static partial class Gemm
         }
     }
 
-    private static GemmProvider ProviderFromEnvironment()
+    /// <summary>Test hook: forget the provider, so that the next read of <see cref="Provider"/> takes it from
+    /// <c>FLEXNET_BLAS</c> again.</summary>
+    internal static void ResetProvider() => Volatile.Write(ref _provider, -1);
+
+    /// <summary>The provider a <c>FLEXNET_BLAS</c> value <paramref name="v"/> names: unset, blank or <c>managed</c>
+    /// (any case, surrounding blanks ignored) is <see cref="GemmProvider.Managed"/>; <c>openblas</c> is
+    /// <see cref="GemmProvider.OpenBlas"/> when it loads (a <see cref="FlexNetException"/> otherwise); anything else
+    /// is refused.</summary>
+    internal static GemmProvider ProviderFrom(string? v)
     {
-        string? v = Environment.GetEnvironmentVariable("FLEXNET_BLAS");
         if (string.IsNullOrWhiteSpace(v) || v.Trim().Equals("managed", StringComparison.OrdinalIgnoreCase))
             return GemmProvider.Managed;
         if (v.Trim().Equals("openblas", StringComparison.OrdinalIgnoreCase))

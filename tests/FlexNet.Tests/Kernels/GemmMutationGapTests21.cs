@@ -1,0 +1,140 @@
+using FlexNet.Kernels;
+using Xunit;
+
+namespace FlexNet.Tests.Kernels;
+
+/// <summary>The GEMM entry points' settings and refusals (survivors of session 21's run of the GEMM files): the provider
+/// named by <c>FLEXNET_BLAS</c>, read once per process; the provider setter; the generic entry's element types. In the
+/// process-global collection: the tests change the environment variable and the cached provider, which every GEMM of
+/// every other test reads.</summary>
+[Collection(SimdPathsCollection.Name)]
+[Trait("Category", "Kernels")]
+public sealed class GemmMutationGapTests21
+{
+    private const string Variable = "FLEXNET_BLAS";
+
+    private static string Unavailable(string requestedBy) =>
+        $"{requestedBy}: OpenBLAS is not available ({OpenBlas.Description}). Install it " +
+        "(Debian/Ubuntu: apt-get install libopenblas0-pthread) or use FLEXNET_BLAS=managed.";
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData(" \t ")]
+    [InlineData("managed")]
+    [InlineData(" MANAGED ")]
+    [InlineData("Managed")]
+    public void ProviderFrom_UnsetBlankOrManaged_IsManaged(string? setting)
+        => Assert.Equal(GemmProvider.Managed, Gemm.ProviderFrom(setting));
+
+    [Theory]
+    [InlineData("openblas")]
+    [InlineData(" OpenBLAS\t")]
+    public void ProviderFrom_OpenBlas_IsOpenBlasWhenItLoads(string setting)
+    {
+        if (OpenBlas.IsAvailable)
+        {
+            Assert.Equal(GemmProvider.OpenBlas, Gemm.ProviderFrom(setting));
+            return;
+        }
+        var ex = Assert.Throws<FlexNetException>(() => Gemm.ProviderFrom(setting));
+        Assert.Equal(Unavailable("FLEXNET_BLAS=openblas"), ex.Message);
+        Assert.Equal("FN900", ex.Code);
+    }
+
+    [Theory]
+    [InlineData("mkl")]
+    [InlineData("managed2")]
+    [InlineData("open blas")]
+    [InlineData(" x ")]
+    public void ProviderFrom_AnythingElse_IsRefusedWithTheValue(string setting)
+    {
+        var ex = Assert.Throws<FlexNetException>(() => Gemm.ProviderFrom(setting));
+        Assert.Equal($"FLEXNET_BLAS='{setting}' is not a known GEMM provider: use 'managed' or 'openblas'.", ex.Message);
+        Assert.Equal("FN900", ex.Code);
+    }
+
+    /// <summary>The provider comes from the variable at the first read after a reset and is kept: a later change of
+    /// the variable (even to a bad value) changes nothing until the next reset.</summary>
+    [Fact]
+    public void Provider_IsReadFromTheVariableOnceAndKept()
+    {
+        string? saved = Environment.GetEnvironmentVariable(Variable);
+        try
+        {
+            Environment.SetEnvironmentVariable(Variable, null);
+            Gemm.ResetProvider();
+            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+            Environment.SetEnvironmentVariable(Variable, "bogus");
+            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+
+            Gemm.ResetProvider();
+            var ex = Assert.Throws<FlexNetException>(() => Gemm.Provider);
+            Assert.Equal("FLEXNET_BLAS='bogus' is not a known GEMM provider: use 'managed' or 'openblas'.", ex.Message);
+
+            if (OpenBlas.IsAvailable)
+            {
+                Environment.SetEnvironmentVariable(Variable, "OPENBLAS");
+                Gemm.ResetProvider();
+                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
+                Environment.SetEnvironmentVariable(Variable, "managed");
+                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Variable, saved);
+            Gemm.ResetProvider();
+        }
+    }
+
+    [Fact]
+    public void ProviderSetter_SetsKnownProvidersAndRefusesOthers()
+    {
+        string? saved = Environment.GetEnvironmentVariable(Variable);
+        try
+        {
+            Environment.SetEnvironmentVariable(Variable, "bogus"); // the setter never reads it
+            Gemm.ResetProvider();
+            Gemm.Provider = GemmProvider.Managed;
+            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+
+            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Provider = (GemmProvider)2);
+            Assert.Equal("Gemm.Provider: unknown provider. (Parameter 'value')\nActual value was 2.", ex.Message.ReplaceLineEndings("\n"));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Provider = (GemmProvider)(-1));
+            Assert.Equal(GemmProvider.Managed, Gemm.Provider); // unchanged by the refusals
+
+            if (OpenBlas.IsAvailable)
+            {
+                Gemm.Provider = GemmProvider.OpenBlas;
+                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
+                float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8], c = new float[4];
+                Gemm.Run(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2);
+                Assert.Equal([19f, 22f, 43f, 50f], c);
+            }
+            else
+            {
+                var refused = Assert.Throws<FlexNetException>(() => Gemm.Provider = GemmProvider.OpenBlas);
+                Assert.Equal(Unavailable("Gemm.Provider = OpenBlas"), refused.Message);
+                Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Variable, saved);
+            Gemm.ResetProvider();
+        }
+    }
+
+    [Fact]
+    public void GenericEntry_RefusesOtherElementTypesByName()
+    {
+        int[] a = [1], b = [1], c = [0];
+        var ex = Assert.Throws<NotSupportedException>(() => Gemm.Run<int>(false, false, 1, 1, 1, 1, a, 1, b, 1, 0, c, 1));
+        Assert.Equal("Gemm: element type Int32 is not supported (float, double).", ex.Message);
+        Half[] ha = [(Half)1], hb = [(Half)1], hc = [(Half)0];
+        var exh = Assert.Throws<NotSupportedException>(() => Gemm.Run<Half>(false, false, 1, 1, 1, (Half)1, ha, 1, hb, 1, (Half)0, hc, 1));
+        Assert.Equal("Gemm: element type Half is not supported (float, double).", exh.Message);
+    }
+}
