@@ -137,4 +137,39 @@ public sealed class GemmMutationGapTests21
         var exh = Assert.Throws<NotSupportedException>(() => Gemm.Run<Half>(false, false, 1, 1, 1, (Half)1, ha, 1, hb, 1, (Half)0, hc, 1));
         Assert.Equal("Gemm: element type Half is not supported (float, double).", exh.Message);
     }
+
+    /// <summary>With k = 0 or alpha = 0 the product is C = beta·C: exactly the m × n elements, none of the gap between
+    /// rows (ldc &gt; n) nor the row after the last, which the span here holds (the bound of the row loop).</summary>
+    [Theory]
+    [InlineData(0, 1f, 0f)]
+    [InlineData(3, 0f, 2f)]
+    [InlineData(0, 1f, 1f)]
+    public void ScalingC_TouchesOnlyTheMByNElements(int k, float alpha, float beta)
+    {
+        const int m = 3, n = 2, ldc = 4;
+        var c = new float[(m + 1) * ldc];
+        for (int i = 0; i < c.Length; i++) c[i] = i + 1;
+        var cd = new double[c.Length];
+        for (int i = 0; i < cd.Length; i++) cd[i] = i + 1;
+        float[] a = new float[m * Math.Max(k, 1)], b = new float[Math.Max(k, 1) * n];
+        double[] ad = new double[a.Length], bd = new double[b.Length];
+        Gemm.Run(false, false, m, n, k, alpha, a, Math.Max(k, 1), b, n, beta, c, ldc);
+        Gemm.Run(false, false, m, n, k, alpha, ad, Math.Max(k, 1), bd, n, beta, cd, ldc);
+        for (int i = 0; i < c.Length; i++)
+        {
+            bool inC = i / ldc < m && i % ldc < n;
+            Assert.Equal(inC ? beta * (i + 1) : i + 1, c[i]);
+            Assert.Equal(inC ? beta * (i + 1) : i + 1, cd[i]);
+        }
+    }
+
+    [Theory]
+    [InlineData(-1, 2, 3)]
+    [InlineData(2, -1, 3)]
+    [InlineData(2, 3, -5)]
+    public void NegativeDimensions_AreRefusedWithAllThree(int m, int n, int k)
+    {
+        var ex = Assert.Throws<ShapeMismatchException>(() => Gemm.Run(false, false, m, n, k, 1f, new float[8], 8, new float[8], 8, 0f, new float[8], 8));
+        Assert.Equal($"Gemm: dimensions m={m}, n={n}, k={k} must be non-negative.", ex.Message);
+    }
 }
