@@ -172,4 +172,39 @@ public sealed class GemmMutationGapTests21
         var ex = Assert.Throws<ShapeMismatchException>(() => Gemm.Run(false, false, m, n, k, 1f, new float[8], 8, new float[8], 8, 0f, new float[8], 8));
         Assert.Equal($"Gemm: dimensions m={m}, n={n}, k={k} must be non-negative.", ex.Message);
     }
+
+    /// <summary>Each operand's refusal whole: its stored shape, the transposition note only when transposed, its
+    /// leading dimension and, for a short span, the elements it needs.</summary>
+    [Fact]
+    public void OperandRefusals_NameTheStoredShapeAndTheTransposition()
+    {
+        // m = 2, n = 3, k = 4; A^T is stored [4, 2], B^T [3, 4], C [2, 3]
+        var ex = Assert.Throws<ShapeMismatchException>(() =>
+            Gemm.Run(true, true, 2, 3, 4, 1f, new float[7], 2, new float[12], 4, 0f, new float[6], 3));
+        Assert.Equal("Gemm (m=2, n=3, k=4): A is stored as [4, 2] (transA=true) with lda=2, which needs 8 elements, but the span has 7.", ex.Message);
+        ex = Assert.Throws<ShapeMismatchException>(() =>
+            Gemm.Run(true, true, 2, 3, 4, 1f, new float[8], 2, new float[12], 3, 0f, new float[6], 3));
+        Assert.Equal("Gemm (m=2, n=3, k=4): B is stored as [3, 4] (transB=true) but its leading dimension ldb=3 is smaller than its row length 4.", ex.Message);
+        ex = Assert.Throws<ShapeMismatchException>(() =>
+            Gemm.Run(false, false, 2, 3, 4, 1d, new double[8], 4, new double[11], 3, 0d, new double[6], 3));
+        Assert.Equal("Gemm (m=2, n=3, k=4): B is stored as [4, 3] with ldb=3, which needs 12 elements, but the span has 11.", ex.Message);
+        ex = Assert.Throws<ShapeMismatchException>(() =>
+            Gemm.Run(false, false, 2, 3, 4, 1d, new double[8], 3, new double[12], 3, 0d, new double[6], 3));
+        Assert.Equal("Gemm (m=2, n=3, k=4): A is stored as [2, 4] but its leading dimension lda=3 is smaller than its row length 4.", ex.Message);
+        ex = Assert.Throws<ShapeMismatchException>(() =>
+            Gemm.Run(false, false, 2, 3, 4, 1f, new float[8], 4, new float[12], 3, 0f, new float[5], 3));
+        Assert.Equal("Gemm (m=2, n=3, k=4): C is stored as [2, 3] with ldc=3, which needs 6 elements, but the span has 5.", ex.Message);
+    }
+
+    /// <summary>An operand with no rows or no columns needs no element, whatever its leading dimension: m = 0 with an
+    /// empty A and C (leading dimension 0) is a valid empty product.</summary>
+    [Fact]
+    public void EmptyOperands_NeedNoElements()
+    {
+        Gemm.Run(false, false, 0, 3, 4, 1f, [], 0, new float[12], 3, 0f, [], 0);
+        Gemm.Run(true, false, 0, 3, 4, 1d, new double[0], 0, new double[12], 3, 0d, new double[0], 0);
+        var c = new float[] { 5, 6 };
+        Gemm.Run(false, true, 1, 2, 0, 1f, [], 0, [], 0, 2f, c, 0); // k = 0: A [1, 0] and B^T [2, 0] empty
+        Assert.Equal([10f, 12f], c);
+    }
 }
