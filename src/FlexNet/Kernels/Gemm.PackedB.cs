@@ -64,7 +64,7 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         K = k;
         N = n;
         _provider = provider;
-        _tier = provider == GemmProvider.OpenBlas ? GemmKernelTier.Scalar : Gemm.ResolveTierForPacking(tier);
+        _tier = Gemm.ResolveTierForPacking(tier); // (read by the managed products only)
         int nr = Nr, alignElems = AlignBytes / sizeof(T);
         long length = provider == GemmProvider.OpenBlas ? (long)k * n : (long)k * ((n + nr - 1) / nr * nr);
         _array = ArrayPool<T>.Shared.Rent(checked((int)length + alignElems));
@@ -120,7 +120,7 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         get
         {
             int blocks = (K + Kc - 1) / Kc;
-            return blocks <= 1 ? K : (K + blocks - 1) / blocks;
+            return (K + blocks - 1) / blocks;
         }
     }
 
@@ -228,6 +228,16 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
     }
 
     private static int s_pins;
+
+    /// <summary>Test hooks: the packed copy's first element, and the pinned buffer's first element and length.</summary>
+    internal nint DataAddress => (nint)_data;
+
+    internal nint BufferAddress => _array is null ? 0 : _pin.AddrOfPinnedObject();
+
+    internal int BufferLength => _array?.Length ?? 0;
+
+    /// <summary>Test hook: true while the object holds a pinning handle.</summary>
+    internal bool HoldsPin => _pin.IsAllocated;
 
     /// <summary>Test hook: buffers of this element type pinned now (packed and neither disposed nor finalized).</summary>
     internal static int LivePins => Volatile.Read(ref s_pins);
