@@ -142,6 +142,7 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
         bool fusable = _provider == GemmProvider.Managed && Gemm.Fusable(act, bias.Length);
         fixed (T* pb = bias)
         {
+            // Stryker disable once Conditional: equivalent: fixed over an empty span gives null
             var epi = fusable ? new GemmEpilogue<T>(bias.IsEmpty ? null : pb, act == FusedActivation.Relu) : default;
             MultiplyEpi(transA, m, alpha, a, lda, beta, c, ldc, epi);
             if (epi.On) Gemm.FusedEpiloguesOnThisThread++;
@@ -261,7 +262,9 @@ internal static unsafe class PackedDriver<T, TK>
         int cores = Environment.ProcessorCount;
         long work = (long)m * n * k;
         bool byRows = m >= n;
+        // Stryker disable once all: speed only: every split (or none) computes each C element in the same k blocks and order
         int units = byRows ? (m + TK.MR - 1) / TK.MR : panels;
+        // Stryker disable once all: speed only: every split (or none) computes each C element in the same k blocks and order
         int tasks = cores < 2 || work < GemmDriver<T, TK>.ParallelThreshold ? 1 : Math.Min(units, cores);
         if (tasks == 1)
         {
@@ -270,15 +273,18 @@ internal static unsafe class PackedDriver<T, TK>
         }
         if (byRows) RowSplitsOnThisThread++;
         else ColumnSplitsOnThisThread++;
+        // Stryker disable once all: allocation only: a fresh job does the same work
         var job = t_job ?? new Job();
         t_job = null; // a nested call on this thread gets its own
         try
         {
+            // Stryker disable once Conditional: speed only: a split by column panels computes the same bits as one by row tiles
             job.Set(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, panels, byRows ? units : 0, tasks, epi);
             WorkerPool.For(tasks, job);
         }
         finally
         {
+            // Stryker disable once Statement: memory only: clears the pointers of a finished product
             job.Clear();
             t_job = job;
         }
@@ -342,6 +348,7 @@ internal static unsafe class PackedDriver<T, TK>
         {
             // contiguous, balanced ranges (of row tiles when _rowTiles > 0, else of column panels): task i always gets
             // the same part of C for the same shape
+            // Stryker disable once Equality: speed only: a split by column panels computes the same bits as one by row tiles
             if (_rowTiles > 0)
             {
                 int t0 = (int)((long)_rowTiles * index / _tasks), t1 = (int)((long)_rowTiles * (index + 1) / _tasks);

@@ -207,4 +207,57 @@ public sealed class GemmMutationGapTests21
         Gemm.Run(false, true, 1, 2, 0, 1f, [], 0, [], 0, 2f, c, 0); // k = 0: A [1, 0] and B^T [2, 0] empty
         Assert.Equal([10f, 12f], c);
     }
+
+    private static int BestNr<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Gemm.BestTier switch
+    {
+        GemmKernelTier.Vector512 => Kernel512<T>.NR,
+        GemmKernelTier.Vector256 => Kernel256<T>.NR,
+        GemmKernelTier.Vector128 => Kernel128<T>.NR,
+        _ => KernelScalar<T>.NR,
+    };
+
+    /// <summary><see cref="Gemm.PacksTransposedB{T}"/> says whether a dense layer's product x·Wᵀ runs on the blocked
+    /// driver: checked against where the driver actually ran it (its blocked-run count), over batch and output sizes
+    /// around 1 and half a panel, with and without the forced packing, and false for OpenBLAS.</summary>
+    [Fact]
+    public void PacksTransposedB_SaysWhereTheDriverRunsTheProduct()
+    {
+        int half = BestNr<float>() / 2;
+        const int k = 3;
+        foreach (bool force in new[] { false, true })
+        {
+            Gemm.ForcePackingOnThisThread = force;
+            try
+            {
+                foreach (int m in new[] { 0, 1, 2, 5 })
+                    foreach (int n in new[] { 1, 2, half - 1, half, half + 1, 3 * half })
+                    {
+                        var a = new float[Math.Max(m, 1) * k];
+                        var w = new float[n * k];
+                        var c = new float[Math.Max(m, 1) * n];
+                        int before = Gemm.BlockedRunsOnThisThread;
+                        Gemm.Run(false, true, m, n, k, 1f, a, k, w, k, 0f, c, n);
+                        bool blocked = Gemm.BlockedRunsOnThisThread > before;
+                        Assert.True(blocked == Gemm.PacksTransposedB<float>(m, n, k), $"m={m}, n={n}, forced packing {force}: the driver ran it blocked: {blocked}");
+                    }
+            }
+            finally
+            {
+                Gemm.ForcePackingOnThisThread = false;
+            }
+        }
+        Assert.True(Gemm.PacksTransposedB<double>(4, 3 * BestNr<double>(), k));
+        if (OpenBlas.IsAvailable)
+        {
+            try
+            {
+                Gemm.Provider = GemmProvider.OpenBlas;
+                Assert.False(Gemm.PacksTransposedB<double>(4, 3 * BestNr<double>(), k));
+            }
+            finally
+            {
+                Gemm.ResetProvider();
+            }
+        }
+    }
 }
