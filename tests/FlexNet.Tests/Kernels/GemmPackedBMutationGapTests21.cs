@@ -41,10 +41,13 @@ public sealed class GemmPackedBMutationGapTests21
             int before = GemmPackedB<float>.LivePins;
             var packed = new GemmPackedB<float>();
             Assert.False(packed.HoldsPin);
+            Assert.False(packed.IsPacked);
             Assert.Equal(before, GemmPackedB<float>.LivePins);
             var packing = new GemmPackedB<float>(provider, GemmKernelTier.Auto, false, 3, 5, Random(15, 1), 5);
             Assert.Equal(before + 1, GemmPackedB<float>.LivePins);
             Assert.True(packing.HoldsPin);
+            Assert.True(packing.IsPacked);
+            Assert.Equal(provider == GemmProvider.Managed, packing.IsManaged);
             packing.Dispose();
             Assert.False(packing.HoldsPin);
             Assert.Equal(before, GemmPackedB<float>.LivePins);
@@ -57,6 +60,7 @@ public sealed class GemmPackedBMutationGapTests21
             packed.Dispose();
             Assert.Equal(before, GemmPackedB<float>.LivePins);
             Assert.False(packed.HoldsPin);
+            Assert.False(packed.IsPacked);
         }
     }
 
@@ -151,6 +155,8 @@ public sealed class GemmPackedBMutationGapTests21
         Assert.Equal("Gemm (m=2, n=4): bias and activation need a contiguous C (ldc=5, expected 4).", ex.Message);
         var bad = Assert.Throws<ArgumentOutOfRangeException>(() => packed.MultiplyBiasAct(false, 2, 1f, a, 3, 0f, c, 4, new float[4], (FusedActivation)9));
         Assert.StartsWith("Gemm: unknown activation.", bad.Message);
+        ex = Assert.Throws<ShapeMismatchException>(() => packed.MultiplyBiasAct(false, 2, 1f, a, 3, 0f, new float[7], 4, new float[4], FusedActivation.Relu));
+        Assert.Equal("Gemm (m=2, n=4): C [2, 4] does not fit a span of 7.", ex.Message);
         Assert.All(c, v => Assert.Equal(0f, v)); // nothing was written
     }
 
@@ -165,5 +171,15 @@ public sealed class GemmPackedBMutationGapTests21
             packed.Multiply(true, 0, 1d, [], 0, 0d, [], 0);
             packed.MultiplyBiasAct(false, 0, 1d, [], 0, 0d, [], 0, new double[4], FusedActivation.Tanh);
         }
+    }
+
+    [Fact]
+    public void OtherElementTypes_AreRefusedByName()
+    {
+        var ex = Assert.Throws<NotSupportedException>(() => new GemmPackedB<Half>(false, 1, 1, [(Half)1], 1));
+        Assert.Equal("GemmPackedB: element type Half is not supported (float, double).", ex.Message);
+        Half[] h = [(Half)1];
+        ex = Assert.Throws<NotSupportedException>(() => Gemm.RunBiasAct<Half>(false, false, 1, 1, 1, (Half)1, h, 1, h, 1, (Half)0, new Half[1], 1, [], FusedActivation.Linear));
+        Assert.Equal("Gemm: element type Half is not supported (float, double).", ex.Message);
     }
 }
