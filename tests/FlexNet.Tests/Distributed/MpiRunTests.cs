@@ -91,6 +91,20 @@ public sealed class MpiRunTests
         Assert.True(s < 30, $"the other ranks exited {s:F1} s after the SIGKILL");
     }
 
+    /// <summary>After <c>Dispose</c> (MPI_Finalize) on every rank: the collectives refuse with
+    /// <see cref="ObjectDisposedException"/>, a new <c>Initialize</c> is refused by name, a second dispose does nothing.</summary>
+    [Theory]
+    [InlineData("openmpi", 2)]
+    [InlineData("mpich", 2)]
+    public void AFinalizedCommunicatorRefusesEveryCall(string mpi, int ranks)
+    {
+        var r = MpiHost.Run(mpi, ranks, "finalized");
+        Assert.False(r.TimedOut, r.Output);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}:\n{r.Output}");
+        for (int k = 0; k < ranks; k++) Assert.Contains($"rank {k}: 6 of 6 lifetime checks passed", r.Output);
+        Assert.DoesNotContain("FAIL", r.Output);
+    }
+
     /// <summary>The ranks load the <c>FlexNet.dll</c> this test process loaded (the same bytes), from the host's
     /// temporary copy, not the host's own build output: under mutation testing only the test process's copy is
     /// mutated, and the ranks must run it for the mutants of code that runs only in ranks to be tested.</summary>

@@ -1,0 +1,41 @@
+namespace FlexNet.Distributed.Host;
+
+/// <summary>The communicator after MPI_Finalize, checked on every rank (no collective can run then, so each rank prints
+/// its own result line, "rank R: N of N lifetime checks passed" or a FAIL line per check, and exits non-zero on a
+/// failure).</summary>
+internal static class LifetimeChecks
+{
+    public static int Finalized(MpiCommunicator world)
+    {
+        int rank = world.Rank, size = world.Size, failed = 0, total = 0;
+        void Check(string name, bool ok, string detail)
+        {
+            total++;
+            if (ok) return;
+            failed++;
+            Console.WriteLine($"rank {rank}: FAIL {name}: {detail}");
+        }
+        static string Thrown(Action a)
+        {
+            try { a(); return "nothing thrown"; }
+            catch (Exception e) { return $"{e.GetType().Name}: {e.Message}"; }
+        }
+
+        Check("the same instance while not disposed", ReferenceEquals(world, MpiCommunicator.Initialize()), "a second Initialize made another communicator");
+        world.Dispose();
+        world.Dispose(); // a second dispose does nothing (MPI_Finalize twice would fail)
+        const string disposed = "ObjectDisposedException: MPI was finalized (the communicator is disposed).\nObject name: 'MpiCommunicator'.";
+        string got = Thrown(() => world.AllReduce<float>(new float[2], ReduceOp.Sum)).ReplaceLineEndings("\n");
+        Check("AllReduce after dispose", got == disposed, got);
+        got = Thrown(() => world.Broadcast<int>(new int[2], 0)).ReplaceLineEndings("\n");
+        Check("Broadcast after dispose", got == disposed, got);
+        got = Thrown(world.Barrier).ReplaceLineEndings("\n");
+        Check("Barrier after dispose", got == disposed, got);
+        got = Thrown(() => MpiCommunicator.Initialize());
+        Check("Initialize after finalize", got == "DistributedException: MPI was finalized in this process; MPI cannot be initialized twice.", got);
+        Check("rank and size kept", world.Rank == rank && world.Size == size, $"{world.Rank} of {world.Size}");
+        Console.WriteLine(failed == 0 ? $"rank {rank}: {total} of {total} lifetime checks passed" : $"rank {rank}: {failed} of {total} lifetime checks failed");
+        Console.Out.Flush();
+        return failed == 0 ? 0 : 1;
+    }
+}
