@@ -79,6 +79,62 @@ public sealed class DistributedUnitTests
         }
     }
 
+    /// <summary>Which launcher variables say "started by an MPI launcher", and which world sizes count: PMIx's rank
+    /// alone is a launch (without a size); a size must be a positive integer.</summary>
+    [Fact]
+    public void TheLaunchIsReadFromTheLaunchersVariables()
+    {
+        string[] names = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"];
+        var saved = Array.ConvertAll(names, Environment.GetEnvironmentVariable);
+        void Set(string? ompi, string? pmi, string? pmix)
+        {
+            Environment.SetEnvironmentVariable(names[0], ompi);
+            Environment.SetEnvironmentVariable(names[1], pmi);
+            Environment.SetEnvironmentVariable(names[2], pmix);
+        }
+        try
+        {
+            Set(null, null, null);
+            Assert.False(MpiCommunicator.LaunchedUnderMpi);
+            Assert.Null(MpiCommunicator.LaunchedWorldSize);
+            Set(null, null, "0");
+            Assert.True(MpiCommunicator.LaunchedUnderMpi);
+            Assert.Null(MpiCommunicator.LaunchedWorldSize);
+            foreach (var bad in new[] { "0", "-2", "two", "", " " })
+            {
+                Set(bad, null, null);
+                Assert.Null(MpiCommunicator.LaunchedWorldSize);
+                Assert.False(MpiCommunicator.LaunchedUnderMpi, $"OMPI_COMM_WORLD_SIZE='{bad}'");
+            }
+            Set("0", "4", null);
+            Assert.Equal(4, MpiCommunicator.LaunchedWorldSize);
+            Set(" 5", null, null);
+            Assert.Equal(5, MpiCommunicator.LaunchedWorldSize);
+        }
+        finally
+        {
+            for (int i = 0; i < names.Length; i++) Environment.SetEnvironmentVariable(names[i], saved[i]);
+        }
+    }
+
+    /// <summary>A library that loads but is no MPI (the C math library) is refused by the first MPI symbol it lacks,
+    /// naming the library and the ABI it was taken for.</summary>
+    [Fact]
+    public void ALibraryThatIsNoMpiIsRefusedByTheSymbolItLacks()
+    {
+        var before = Environment.GetEnvironmentVariable(MpiLibrary.OverrideVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(MpiLibrary.OverrideVariable, "libm.so.6");
+            var e = Assert.Throws<DistributedException>(() => MpiLibrary.Load());
+            Assert.Equal("MPI library 'libm.so.6' (MPICH ABI) does not export 'MPI_Init_thread': it is not the MPI it claims to be.", e.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(MpiLibrary.OverrideVariable, before);
+        }
+    }
+
     [Fact]
     public void AOneRankCommunicatorTrainsExactlyLikeNone()
     {
