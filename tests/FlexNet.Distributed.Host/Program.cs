@@ -3,7 +3,7 @@ using FlexNet.Distributed.Host;
 
 // Test host for distributed training, started by mpirun (see tests/FlexNet.Tests/Distributed and tools/mpitest.sh):
 //   mpirun -np R dotnet FlexNet.Distributed.Host.dll SCENARIO [ARGS]
-// Scenarios: binding | train mlp|feedback|conv | uneven | resume | fail | kill | library | finalized | bench mlp|cnn|feedback|lstm SAMPLES EPOCHS BATCH
+// Scenarios: binding | train mlp|feedback|conv | uneven | resume | fail | kill | library | misuse | bench mlp|cnn|feedback|lstm SAMPLES EPOCHS BATCH
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: FlexNet.Distributed.Host binding|train MODEL|uneven|resume|fail|kill|bench MODEL SAMPLES EPOCHS BATCH");
@@ -13,7 +13,7 @@ if (args[0] == "bench" && !MpiCommunicator.LaunchedUnderMpi)
     return Bench.Run(null, args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])); // one process, no MPI
 using var world = MpiCommunicator.Initialize();
 if (world.Rank == 0) Console.WriteLine($"{world.Size} ranks, {world.Implementation} ({world.Library}), thread level {world.ThreadLevel}");
-if (args[0] == "finalized") return LifetimeChecks.Finalized(world); // no collective (and so no report) after MPI_Finalize
+if (args[0] == "misuse") return MisuseChecks.Run(world); // no collective (and so no report) after MPI_Finalize
 var report = new Report(world);
 int code = args[0] switch
 {

@@ -91,17 +91,19 @@ public sealed class MpiRunTests
         Assert.True(s < 30, $"the other ranks exited {s:F1} s after the SIGKILL");
     }
 
-    /// <summary>After <c>Dispose</c> (MPI_Finalize) on every rank: the collectives refuse with
-    /// <see cref="ObjectDisposedException"/>, a new <c>Initialize</c> is refused by name, a second dispose does nothing.</summary>
+    /// <summary>On every rank: a type or operation AllReduce does not know and a broadcast root outside the world are
+    /// refused before any MPI call (an MPI error would abort the job); after <c>Dispose</c> (MPI_Finalize) the
+    /// collectives refuse with <see cref="ObjectDisposedException"/>, a new <c>Initialize</c> is refused by name, a
+    /// second dispose does nothing.</summary>
     [Theory]
     [InlineData("openmpi", 2)]
     [InlineData("mpich", 2)]
-    public void AFinalizedCommunicatorRefusesEveryCall(string mpi, int ranks)
+    public void MisuseIsRefusedOnEveryRank(string mpi, int ranks)
     {
-        var r = MpiHost.Run(mpi, ranks, "finalized");
+        var r = MpiHost.Run(mpi, ranks, "misuse");
         Assert.False(r.TimedOut, r.Output);
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}:\n{r.Output}");
-        for (int k = 0; k < ranks; k++) Assert.Contains($"rank {k}: 6 of 6 lifetime checks passed", r.Output);
+        for (int k = 0; k < ranks; k++) Assert.Contains($"rank {k}: 10 of 10 misuse checks passed", r.Output);
         Assert.DoesNotContain("FAIL", r.Output);
     }
 
