@@ -21,6 +21,7 @@ internal static class MisuseChecks
             catch (Exception e) { return $"{e.GetType().Name}: {e.Message}"; }
         }
 
+        Console.WriteLine($"rank {rank} is {world}");
         string got = Thrown(() => world.AllReduce<short>(new short[2], ReduceOp.Sum));
         Check("AllReduce of short", got == "ArgumentException: AllReduce supports float, double, int and long; got Int16. (Parameter 'data')", got);
         got = Thrown(() => world.AllReduce<double>(new double[2], (ReduceOp)3));

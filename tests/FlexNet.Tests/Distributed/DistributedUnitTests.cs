@@ -41,7 +41,9 @@ public sealed class DistributedUnitTests
             Environment.SetEnvironmentVariable(MpiLibrary.OverrideVariable, "/nonexistent/libmpi-flexnet-test.so");
             var e = Assert.Throws<DistributedException>(() => MpiLibrary.Load());
             Assert.Equal("FN800", e.Code);
-            Assert.Contains("/nonexistent/libmpi-flexnet-test.so", e.Message);
+            Assert.StartsWith("Distributed training needs an MPI library, and none could be loaded (/nonexistent/libmpi-flexnet-test.so: ", e.Message);
+            Assert.EndsWith("). On Debian or Ubuntu install Open MPI with 'apt-get install openmpi-bin libopenmpi3' (or MPICH with " +
+                "'apt-get install mpich libmpich12'), on every node, or set FLEXNET_MPI_LIBRARY to the path of libmpi.so.", e.Message);
             Assert.Contains("apt-get install openmpi-bin libopenmpi3", e.Message);
             Assert.Contains("mpich libmpich12", e.Message);
         }
@@ -69,6 +71,17 @@ public sealed class DistributedUnitTests
             Environment.SetEnvironmentVariable("PMI_SIZE", "2");
             Assert.Equal("libmpich.so.12", MpiLibrary.Candidates()[0]);
             Assert.Equal(2, MpiCommunicator.LaunchedWorldSize);
+            Environment.SetEnvironmentVariable("OMPI_COMM_WORLD_SIZE", "2"); // Open MPI's own variable wins
+            Assert.Equal(["libmpi.so.40", "libmpich.so.12", "libmpi.so.12"], MpiLibrary.Candidates());
+            Environment.SetEnvironmentVariable("OMPI_COMM_WORLD_SIZE", null);
+            Environment.SetEnvironmentVariable("PMI_SIZE", null);
+            Assert.Equal(["libmpi.so.40", "libmpich.so.12", "libmpi.so.12"], MpiLibrary.Candidates()); // no launcher
+            Environment.SetEnvironmentVariable("PMI_RANK", "0"); // PMI's rank alone says MPICH's Hydra or Slurm
+            Assert.Equal(["libmpich.so.12", "libmpi.so.12", "libmpi.so.40"], MpiLibrary.Candidates());
+            Environment.SetEnvironmentVariable(MpiLibrary.OverrideVariable, " ");
+            Assert.Equal("libmpich.so.12", MpiLibrary.Candidates()[0]); // a blank override is no override
+            Environment.SetEnvironmentVariable(MpiLibrary.OverrideVariable, "/opt/mpi/libmpi.so");
+            Assert.Equal(["/opt/mpi/libmpi.so"], MpiLibrary.Candidates());
         }
         finally
         {

@@ -103,7 +103,12 @@ public sealed class MpiRunTests
         var r = MpiHost.Run(mpi, ranks, "misuse");
         Assert.False(r.TimedOut, r.Output);
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}:\n{r.Output}");
-        for (int k = 0; k < ranks; k++) Assert.Contains($"rank {k}: 10 of 10 misuse checks passed", r.Output);
+        var (implementation, library) = mpi == "openmpi" ? ("Open MPI", "libmpi.so.40") : ("MPICH", "libmpich.so.12");
+        for (int k = 0; k < ranks; k++)
+        {
+            Assert.Contains($"rank {k}: 10 of 10 misuse checks passed", r.Output);
+            Assert.Contains($"rank {k} is MpiCommunicator(rank {k} of {ranks}, {implementation}, {library})", r.Output);
+        }
         Assert.DoesNotContain("FAIL", r.Output);
     }
 
