@@ -57,68 +57,65 @@ public sealed class GemmMutationGapTests21
     /// <summary>The provider comes from the variable at the first read after a reset and is kept: a later change of
     /// the variable (even to a bad value) changes nothing until the next reset.</summary>
     [Fact]
-    public void Provider_IsReadFromTheVariableOnceAndKept()
+    public void Provider_IsReadFromTheVariableOnceAndKept() => WithTheVariableRestored(() =>
     {
-        string? saved = Environment.GetEnvironmentVariable(Variable);
-        try
-        {
-            Environment.SetEnvironmentVariable(Variable, null);
-            Gemm.ResetProvider();
-            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
-            Environment.SetEnvironmentVariable(Variable, "bogus");
-            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
-            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+        Environment.SetEnvironmentVariable(Variable, null);
+        Gemm.ResetProvider();
+        Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+        Environment.SetEnvironmentVariable(Variable, "bogus");
+        Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+        Assert.Equal(GemmProvider.Managed, Gemm.Provider);
 
-            Gemm.ResetProvider();
-            var ex = Assert.Throws<FlexNetException>(() => Gemm.Provider);
-            Assert.Equal("FLEXNET_BLAS='bogus' is not a known GEMM provider: use 'managed' or 'openblas'.", ex.Message);
+        Gemm.ResetProvider();
+        var ex = Assert.Throws<FlexNetException>(() => Gemm.Provider);
+        Assert.Equal("FLEXNET_BLAS='bogus' is not a known GEMM provider: use 'managed' or 'openblas'.", ex.Message);
 
-            if (OpenBlas.IsAvailable)
-            {
-                Environment.SetEnvironmentVariable(Variable, "OPENBLAS");
-                Gemm.ResetProvider();
-                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
-                Environment.SetEnvironmentVariable(Variable, "managed");
-                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
-            }
-        }
-        finally
+        if (OpenBlas.IsAvailable)
         {
-            Environment.SetEnvironmentVariable(Variable, saved);
+            Environment.SetEnvironmentVariable(Variable, "OPENBLAS");
             Gemm.ResetProvider();
+            Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
+            Environment.SetEnvironmentVariable(Variable, "managed");
+            Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
         }
-    }
+    });
 
     [Fact]
-    public void ProviderSetter_SetsKnownProvidersAndRefusesOthers()
+    public void ProviderSetter_SetsKnownProvidersAndRefusesOthers() => WithTheVariableRestored(() =>
+    {
+        Environment.SetEnvironmentVariable(Variable, "bogus"); // the setter never reads it
+        Gemm.ResetProvider();
+        Gemm.Provider = GemmProvider.Managed;
+        Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Provider = (GemmProvider)2);
+        Assert.Equal("Gemm.Provider: unknown provider. (Parameter 'value')\nActual value was 2.", ex.Message.ReplaceLineEndings("\n"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Provider = (GemmProvider)(-1));
+        Assert.Equal(GemmProvider.Managed, Gemm.Provider); // unchanged by the refusals
+
+        if (OpenBlas.IsAvailable)
+        {
+            Gemm.Provider = GemmProvider.OpenBlas;
+            Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
+            float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8], c = new float[4];
+            Gemm.Run(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2);
+            Assert.Equal([19f, 22f, 43f, 50f], c);
+        }
+        else
+        {
+            var refused = Assert.Throws<FlexNetException>(() => Gemm.Provider = GemmProvider.OpenBlas);
+            Assert.Equal(Unavailable("Gemm.Provider = OpenBlas"), refused.Message);
+            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
+        }
+    });
+
+    /// <summary>Runs <paramref name="body"/>, then puts <c>FLEXNET_BLAS</c> back as it was and forgets the provider.</summary>
+    private static void WithTheVariableRestored(Action body)
     {
         string? saved = Environment.GetEnvironmentVariable(Variable);
         try
         {
-            Environment.SetEnvironmentVariable(Variable, "bogus"); // the setter never reads it
-            Gemm.ResetProvider();
-            Gemm.Provider = GemmProvider.Managed;
-            Assert.Equal(GemmProvider.Managed, Gemm.Provider);
-
-            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Provider = (GemmProvider)2);
-            Assert.Equal("Gemm.Provider: unknown provider. (Parameter 'value')\nActual value was 2.", ex.Message.ReplaceLineEndings("\n"));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Provider = (GemmProvider)(-1));
-            Assert.Equal(GemmProvider.Managed, Gemm.Provider); // unchanged by the refusals
-
-            if (OpenBlas.IsAvailable)
-            {
-                Gemm.Provider = GemmProvider.OpenBlas;
-                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
-                float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8], c = new float[4];
-                Gemm.Run(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2);
-                Assert.Equal([19f, 22f, 43f, 50f], c);
-            }
-            else
-            {
-                var refused = Assert.Throws<FlexNetException>(() => Gemm.Provider = GemmProvider.OpenBlas);
-                Assert.Equal(Unavailable("Gemm.Provider = OpenBlas"), refused.Message);
-                Assert.Equal(GemmProvider.Managed, Gemm.Provider);
-            }
+            body();
         }
         finally
         {
