@@ -182,4 +182,33 @@ public sealed class GemmPackedBMutationGapTests21
         ex = Assert.Throws<NotSupportedException>(() => Gemm.RunBiasAct<Half>(false, false, 1, 1, 1, (Half)1, h, 1, h, 1, (Half)0, new Half[1], 1, [], FusedActivation.Linear));
         Assert.Equal("Gemm: element type Half is not supported (float, double).", ex.Message);
     }
+
+    /// <summary>op(B) packed from B stored either way ([k, n], or [n, k] with a wider ldb) gives the product of loops
+    /// over op(B), for each provider (the OpenBLAS copy reads B by its column stride when transposed).</summary>
+    [Fact]
+    public void BothStorageOrders_GiveTheLoopsProduct()
+    {
+        const int m = 3, n = 5, k = 4, ldT = 6;
+        var b = RandomD(k * n, 11);          // op(B) [k, n]
+        var bt = new double[n * ldT];         // stored [n, k] with ldb = 6
+        for (int p = 0; p < k; p++)
+            for (int j = 0; j < n; j++) bt[j * ldT + p] = b[p * n + j];
+        var a = RandomD(m * k, 12);
+        foreach (var provider in Providers())
+            foreach (bool transB in new[] { false, true })
+            {
+                using var packed = transB
+                    ? new GemmPackedB<double>(provider, GemmKernelTier.Auto, true, k, n, bt, ldT)
+                    : new GemmPackedB<double>(provider, GemmKernelTier.Auto, false, k, n, b, n);
+                var c = new double[m * n];
+                packed.Multiply(false, m, 1d, a, k, 0d, c, n);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double want = 0;
+                        for (int p = 0; p < k; p++) want += a[i * k + p] * b[p * n + j];
+                        Assert.True(Math.Abs(want - c[i * n + j]) <= 1e-12, $"{provider}, transB {transB}: C[{i}, {j}] = {c[i * n + j]}, loops {want}");
+                    }
+            }
+    }
 }
