@@ -230,10 +230,11 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
 
     private static int s_pins;
 
-    /// <summary>Test hooks: the packed copy's first element, and the pinned buffer's first element and length.</summary>
+    /// <summary>Test hooks (of a packed object): the packed copy's first element, and the pinned buffer's first element
+    /// and length.</summary>
     internal nint DataAddress => (nint)_data;
 
-    internal nint BufferAddress => _array is null ? 0 : _pin.AddrOfPinnedObject();
+    internal nint BufferAddress => _pin.AddrOfPinnedObject();
 
     internal int BufferLength => _array?.Length ?? 0;
 
