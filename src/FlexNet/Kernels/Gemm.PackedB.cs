@@ -96,21 +96,9 @@ internal sealed unsafe class GemmPackedB<T> : IDisposable where T : unmanaged, I
     /// <summary>Columns of op(B) and C.</summary>
     internal int N { get; private set; }
 
-    private int Nr => _tier switch
-    {
-        GemmKernelTier.Vector512 => Kernel512<T>.NR,
-        GemmKernelTier.Vector256 => Kernel256<T>.NR,
-        GemmKernelTier.Vector128 => Kernel128<T>.NR,
-        _ => KernelScalar<T>.NR,
-    };
+    private int Nr => Gemm.PanelWidth<T>(_tier);
 
-    private int Kc => _tier switch
-    {
-        GemmKernelTier.Vector512 => Kernel512<T>.KC,
-        GemmKernelTier.Vector256 => Kernel256<T>.KC,
-        GemmKernelTier.Vector128 => Kernel128<T>.KC,
-        _ => KernelScalar<T>.KC,
-    };
+    private int Kc => Gemm.KBlock<T>(_tier);
 
     private long NPad => (N + Nr - 1) / Nr * (long)Nr;
 
@@ -263,10 +251,10 @@ internal static unsafe class PackedDriver<T, TK>
         int cores = Environment.ProcessorCount;
         long work = (long)m * n * k;
         bool byRows = m >= n;
-        // Stryker disable once all: speed only: every split (or none) computes each C element in the same k blocks and order
+        // Stryker disable all: speed only: every split (or none) computes each C element in the same k blocks and order
         int units = byRows ? (m + TK.MR - 1) / TK.MR : panels;
-        // Stryker disable once all: speed only: every split (or none) computes each C element in the same k blocks and order
         int tasks = cores < 2 || work < GemmDriver<T, TK>.ParallelThreshold ? 1 : Math.Min(units, cores);
+        // Stryker restore all
         if (tasks == 1)
         {
             Range(transA, m, n, k, kcStep, alpha, a, lda, b, beta, c, ldc, 0, panels, 0, m, epi);

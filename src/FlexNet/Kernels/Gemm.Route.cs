@@ -25,12 +25,21 @@ internal static partial class Gemm
         return n > PanelWidth<T>(BestTier) / 2 || ForcePackingOnThisThread;
     }
 
-    /// <summary>NR of <paramref name="tier"/>'s micro-kernel for <typeparamref name="T"/>.</summary>
-    private static int PanelWidth<T>(GemmKernelTier tier) where T : unmanaged, IFloatingPointIeee754<T> => tier switch
+    /// <summary>NR of <paramref name="tier"/>'s micro-kernel for <typeparamref name="T"/> (Auto and Scalar: the scalar one's).</summary>
+    internal static int PanelWidth<T>(GemmKernelTier tier) where T : unmanaged, IFloatingPointIeee754<T> => tier switch
     {
         GemmKernelTier.Vector512 => Kernel512<T>.NR,
         GemmKernelTier.Vector256 => Kernel256<T>.NR,
         GemmKernelTier.Vector128 => Kernel128<T>.NR,
         _ => KernelScalar<T>.NR,
+    };
+
+    /// <summary>KC (the longest k block) of <paramref name="tier"/>'s micro-kernel for <typeparamref name="T"/>.</summary>
+    internal static int KBlock<T>(GemmKernelTier tier) where T : unmanaged, IFloatingPointIeee754<T> => tier switch
+    {
+        GemmKernelTier.Vector512 => Kernel512<T>.KC,
+        GemmKernelTier.Vector256 => Kernel256<T>.KC,
+        GemmKernelTier.Vector128 => Kernel128<T>.KC,
+        _ => KernelScalar<T>.KC,
     };
 }
