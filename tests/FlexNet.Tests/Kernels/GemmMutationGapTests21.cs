@@ -176,21 +176,17 @@ public sealed class GemmMutationGapTests21
     public void OperandRefusals_NameTheStoredShapeAndTheTransposition()
     {
         // m = 2, n = 3, k = 4; A^T is stored [4, 2], B^T [3, 4], C [2, 3]
-        var ex = Assert.Throws<ShapeMismatchException>(() =>
-            Gemm.Run(true, true, 2, 3, 4, 1f, new float[7], 2, new float[12], 4, 0f, new float[6], 3));
-        Assert.Equal("Gemm (m=2, n=3, k=4): A is stored as [4, 2] (transA=true) with lda=2, which needs 8 elements, but the span has 7.", ex.Message);
-        ex = Assert.Throws<ShapeMismatchException>(() =>
-            Gemm.Run(true, true, 2, 3, 4, 1f, new float[8], 2, new float[12], 3, 0f, new float[6], 3));
-        Assert.Equal("Gemm (m=2, n=3, k=4): B is stored as [3, 4] (transB=true) but its leading dimension ldb=3 is smaller than its row length 4.", ex.Message);
-        ex = Assert.Throws<ShapeMismatchException>(() =>
-            Gemm.Run(false, false, 2, 3, 4, 1d, new double[8], 4, new double[11], 3, 0d, new double[6], 3));
-        Assert.Equal("Gemm (m=2, n=3, k=4): B is stored as [4, 3] with ldb=3, which needs 12 elements, but the span has 11.", ex.Message);
-        ex = Assert.Throws<ShapeMismatchException>(() =>
-            Gemm.Run(false, false, 2, 3, 4, 1d, new double[8], 3, new double[12], 3, 0d, new double[6], 3));
-        Assert.Equal("Gemm (m=2, n=3, k=4): A is stored as [2, 4] but its leading dimension lda=3 is smaller than its row length 4.", ex.Message);
-        ex = Assert.Throws<ShapeMismatchException>(() =>
-            Gemm.Run(false, false, 2, 3, 4, 1f, new float[8], 4, new float[12], 3, 0f, new float[5], 3));
-        Assert.Equal("Gemm (m=2, n=3, k=4): C is stored as [2, 3] with ldc=3, which needs 6 elements, but the span has 5.", ex.Message);
+        static void Refused(Action run, string message) => Assert.Equal(message, Assert.Throws<ShapeMismatchException>(run).Message);
+        Refused(() => Gemm.Run(true, true, 2, 3, 4, 1f, new float[7], 2, new float[12], 4, 0f, new float[6], 3),
+            "Gemm (m=2, n=3, k=4): A is stored as [4, 2] (transA=true) with lda=2, which needs 8 elements, but the span has 7.");
+        Refused(() => Gemm.Run(true, true, 2, 3, 4, 1f, new float[8], 2, new float[12], 3, 0f, new float[6], 3),
+            "Gemm (m=2, n=3, k=4): B is stored as [3, 4] (transB=true) but its leading dimension ldb=3 is smaller than its row length 4.");
+        Refused(() => Gemm.Run(false, false, 2, 3, 4, 1d, new double[8], 4, new double[11], 3, 0d, new double[6], 3),
+            "Gemm (m=2, n=3, k=4): B is stored as [4, 3] with ldb=3, which needs 12 elements, but the span has 11.");
+        Refused(() => Gemm.Run(false, false, 2, 3, 4, 1d, new double[8], 3, new double[12], 3, 0d, new double[6], 3),
+            "Gemm (m=2, n=3, k=4): A is stored as [2, 4] but its leading dimension lda=3 is smaller than its row length 4.");
+        Refused(() => Gemm.Run(false, false, 2, 3, 4, 1f, new float[8], 4, new float[12], 3, 0f, new float[5], 3),
+            "Gemm (m=2, n=3, k=4): C is stored as [2, 3] with ldc=3, which needs 6 elements, but the span has 5.");
     }
 
     /// <summary>An operand with no rows or no columns needs no element, whatever its leading dimension: m = 0 with an
@@ -205,21 +201,13 @@ public sealed class GemmMutationGapTests21
         Assert.Equal([10f, 12f], c);
     }
 
-    private static int BestNr<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Gemm.BestTier switch
-    {
-        GemmKernelTier.Vector512 => Kernel512<T>.NR,
-        GemmKernelTier.Vector256 => Kernel256<T>.NR,
-        GemmKernelTier.Vector128 => Kernel128<T>.NR,
-        _ => KernelScalar<T>.NR,
-    };
-
     /// <summary><see cref="Gemm.PacksTransposedB{T}"/> says whether a dense layer's product x·Wᵀ runs on the blocked
     /// driver: checked against where the driver actually ran it (its blocked-run count), over batch and output sizes
     /// around 1 and half a panel, with and without the forced packing, and false for OpenBLAS.</summary>
     [Fact]
     public void PacksTransposedB_SaysWhereTheDriverRunsTheProduct()
     {
-        int half = BestNr<float>() / 2;
+        int half = Gemm.PanelWidth<float>(Gemm.BestTier) / 2;
         const int k = 3;
         foreach (bool force in new[] { false, true })
         {
@@ -243,13 +231,13 @@ public sealed class GemmMutationGapTests21
                 Gemm.ForcePackingOnThisThread = false;
             }
         }
-        Assert.True(Gemm.PacksTransposedB<double>(4, 3 * BestNr<double>(), k));
+        Assert.True(Gemm.PacksTransposedB<double>(4, 3 * Gemm.PanelWidth<double>(Gemm.BestTier), k));
         if (OpenBlas.IsAvailable)
         {
             try
             {
                 Gemm.Provider = GemmProvider.OpenBlas;
-                Assert.False(Gemm.PacksTransposedB<double>(4, 3 * BestNr<double>(), k));
+                Assert.False(Gemm.PacksTransposedB<double>(4, 3 * Gemm.PanelWidth<double>(Gemm.BestTier), k));
             }
             finally
             {

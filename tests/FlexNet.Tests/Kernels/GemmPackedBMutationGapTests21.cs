@@ -11,21 +11,9 @@ namespace FlexNet.Tests.Kernels;
 [Trait("Category", "Kernels")]
 public sealed class GemmPackedBMutationGapTests21
 {
-    private static float[] Random(int length, int seed)
-    {
-        var rng = new Random(seed);
-        var x = new float[length];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-        return x;
-    }
+    private static double[] RandomD(int length, int seed) => SimdTestSupport.Uniform(new Random(seed), length, -1, 1);
 
-    private static double[] RandomD(int length, int seed)
-    {
-        var rng = new Random(seed);
-        var x = new double[length];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextDouble() * 2 - 1;
-        return x;
-    }
+    private static float[] Random(int length, int seed) => SimdTestSupport.To<float>(RandomD(length, seed));
 
     private static IEnumerable<GemmProvider> Providers()
     {
@@ -99,10 +87,7 @@ public sealed class GemmPackedBMutationGapTests21
     {
         for (var tier = GemmKernelTier.Scalar; tier <= Gemm.BestTier; tier++)
         {
-            int kcF = tier switch { GemmKernelTier.Vector512 => Kernel512<float>.KC, GemmKernelTier.Vector256 => Kernel256<float>.KC, GemmKernelTier.Vector128 => Kernel128<float>.KC, _ => KernelScalar<float>.KC };
-            int kcD = tier switch { GemmKernelTier.Vector512 => Kernel512<double>.KC, GemmKernelTier.Vector256 => Kernel256<double>.KC, GemmKernelTier.Vector128 => Kernel128<double>.KC, _ => KernelScalar<double>.KC };
-            using var probe = new GemmPackedB<float>(GemmProvider.Managed, tier, false, 1, 1, [1f], 1);
-            int nr = probe.PanelWidth;
+            int kcF = Gemm.KBlock<float>(tier), kcD = Gemm.KBlock<double>(tier), nr = Gemm.PanelWidth<float>(tier);
             foreach (var (m, n, k) in new[] { (5, nr - 1, kcF - 1), (9, 2 * nr - 2, 2 * kcF - 1), (3, nr - 2, kcF + 1) })
             {
                 var a = Random(m * k, m + k);
