@@ -34,12 +34,12 @@ internal static class MisuseChecks
         world.Dispose();
         world.Dispose(); // a second dispose does nothing (MPI_Finalize twice would fail)
         const string disposed = "ObjectDisposedException: MPI was finalized (the communicator is disposed).\nObject name: 'MpiCommunicator'.";
-        got = Thrown(() => world.AllReduce<float>(new float[2], ReduceOp.Sum)).ReplaceLineEndings("\n");
-        Check("AllReduce after dispose", got == disposed, got);
-        got = Thrown(() => world.Broadcast<int>(new int[2], 0)).ReplaceLineEndings("\n");
-        Check("Broadcast after dispose", got == disposed, got);
-        got = Thrown(world.Barrier).ReplaceLineEndings("\n");
-        Check("Barrier after dispose", got == disposed, got);
+        foreach (var (name, call) in new (string, Action)[]
+                 { ("AllReduce", () => world.AllReduce<float>(new float[2], ReduceOp.Sum)), ("Broadcast", () => world.Broadcast<int>(new int[2], 0)), ("Barrier", world.Barrier) })
+        {
+            got = Thrown(call).ReplaceLineEndings("\n");
+            Check($"{name} after dispose", got == disposed, got);
+        }
         got = Thrown(() => MpiCommunicator.Initialize());
         Check("Initialize after finalize", got == "DistributedException: MPI was finalized in this process; MPI cannot be initialized twice.", got);
         Check("rank and size kept", world.Rank == rank && world.Size == size, $"{world.Rank} of {world.Size}");
