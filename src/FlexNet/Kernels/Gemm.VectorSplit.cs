@@ -7,8 +7,8 @@ namespace FlexNet.Kernels;
 /// <see cref="WorkerPool"/>. A product this size is bound by memory bandwidth, not arithmetic: a 784 × 512 float
 /// matrix (1.6 MB) streams from the shared L3 at ~30 B per cycle on one core, but when each core reads the same half
 /// at every call, that half stays in the core's own L2 where it fits (2 MB per core on the Xeon, 1 MB on the EPYC) and streams faster, on both cores at once.
-/// The caller claims block 0 first and a polling worker block 1, so the same core reads the same half call after
-/// call. Each output is computed by exactly the code, the order and the k blocks of the unsplit kernel (the blocks
+/// The caller runs block 0 (<see cref="WorkerPool"/> gives item 0 to the caller) and a polling worker claims block 1,
+/// so the same core reads the same half call after call. Each output is computed by exactly the code, the order and the k blocks of the unsplit kernel (the blocks
 /// start on multiples of the kernels' row groups), so the bits do not depend on the split.
 /// </summary>
 internal static unsafe partial class GemmVector<T>

@@ -16,7 +16,8 @@ internal interface IParallelBody
 /// background threads: every participant claims the next unclaimed item with an atomic increment until none is
 /// left, so a thread that the OS does not schedule (another process is busy on its core) holds up at most the one
 /// item it claimed while the others take the rest; the caller itself always works, and never waits for a worker
-/// that has not woken up. Workers poll for the next region for 20 µs after one ends, then sleep on an event
+/// that has not woken up. Item 0 is always the caller's (the others claim from item 1 on), so a kernel that splits
+/// its work the same way at every call keeps each block of its data on the same core. Workers poll for the next region for 20 µs after one ends, then sleep on an event
 /// (nothing spins when idle).
 /// <para>One region runs at a time: a call from inside a region (a kernel within a kernel) or from a second
 /// thread while a region runs executes its items inline, in order, on the calling thread. Which thread runs an
@@ -78,7 +79,8 @@ internal static class WorkerPool
             _count = count;
             _error = null;
             Volatile.Write(ref _pending, count);
-            Volatile.Write(ref _state, gen << 32);
+            // item 0 is the caller's: the others claim from 1 on
+            Volatile.Write(ref _state, gen << 32 | 1);
             int wake = Math.Min(workers.Length, count - 1);
             for (int w = 0; w < wake; w++)
             {
@@ -86,7 +88,11 @@ internal static class WorkerPool
                 workers[w].Go.Set();
             }
             t_inside = true;
-            try { Drain(gen); }
+            try
+            {
+                RunItem(body, 0);
+                Drain(gen);
+            }
             finally { t_inside = false; }
             // wait for items other threads claimed and still run (never for a worker that claimed nothing)
             WaitUntilZero(ref _pending);
@@ -116,10 +122,17 @@ internal static class WorkerPool
             if (i >= count || body is null) return;
             if (Interlocked.CompareExchange(ref _state, s + 1, s) != s) continue;
             // the claim succeeded while the state still belonged to gen, so body and count were gen's
-            try { body.Run(i); }
-            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            Interlocked.Decrement(ref _pending);
+            RunItem(body, i);
         }
+    }
+
+    /// <summary>Runs item <paramref name="i"/>, keeps its exception (the first of a region) for the caller and
+    /// counts it done.</summary>
+    private static void RunItem(IParallelBody body, int i)
+    {
+        try { body.Run(i); }
+        catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+        Interlocked.Decrement(ref _pending);
     }
 
     /// <summary>
