@@ -370,6 +370,41 @@ public sealed class GemmTests
         Assert.Equal(before + 1, GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread);
     }
 
+    [Fact]
+    public void LargeProducts_SplitByColumns_WhereTheTileDoesNotShareB()
+    {
+        // the 8 x 32 tile packs all of B in every row task: columns when B is at least 384 KB, n >= 0.4 m and the
+        // column panels spread no worse. 1024^3: 4 MB; 16 * 32 * 1024 = 524,288 per core either way: columns
+        Assert.True(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(1024, 1024, 1024, 2));
+        // 256^3: 256 KB of B: rows
+        Assert.False(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(256, 256, 256, 2));
+        // the size bound: k * n * 4 = 393,216 bytes exactly (384 x 256) against one k row fewer
+        Assert.True(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(384, 384, 256, 2));
+        Assert.False(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(384, 384, 255, 2));
+        // the shape bound: 5 n = 2 m exactly (1280 x 512; 8 * 32 * 1280 = 80 * 8 * 512 = 327,680) against 8 more rows
+        Assert.True(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(1280, 512, 784, 2));
+        Assert.False(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(1288, 512, 784, 2));
+        // 700 x 400: 13 panels, 7 on the busiest core (7 * 32 * 700 = 156,800) against 44 of 88 row tiles
+        // (44 * 8 * 400 = 140,800): rows; 416 columns are 13 panels too, 7 * 32 * 700 = 156,800 against 44 * 8 * 416 =
+        // 146,432: rows; 448 columns, 14 panels: 7 * 32 * 700 = 156,800 against 44 * 8 * 448 = 157,696: columns
+        Assert.False(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(700, 400, 900, 2));
+        Assert.False(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(700, 416, 900, 2));
+        Assert.True(GemmDriver<float, Kernel512<float>>.ColumnsHalveThePacking(700, 448, 900, 2));
+        // a tile that shares B never
+        Assert.False(GemmDriver<float, Kernel256<float>>.ColumnsHalveThePacking(1024, 1024, 1024, 2));
+
+        if (Environment.ProcessorCount < 2 || Gemm.BestTier < GemmKernelTier.Vector512)
+            Assert.Skip("needs two cores and the AVX-512 tile");
+        var rng = new Random(8601);
+        const int n = 512;
+        float[] a = Random(rng, n * n), b = Random(rng, n * n), c = new float[n * n], ser = new float[n * n];
+        int before = GemmDriver<float, Kernel512<float>>.ColumnSplitsOnThisThread;
+        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector512, false, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
+        Assert.Equal(before + 1, GemmDriver<float, Kernel512<float>>.ColumnSplitsOnThisThread);
+        SerialFloat(GemmKernelTier.Vector512, n, n, n, a, b, ser);
+        Assert.Equal(ser, c);
+    }
+
     private static unsafe void SerialFloat(GemmKernelTier tier, int m, int n, int k, float[] a, float[] b, float[] c)
     {
         fixed (float* pa = a)
