@@ -41,6 +41,8 @@ public sealed record Adadelta : OptimizerRule
         if (!(Epsilon >= 0)) throw new ArgumentOutOfRangeException(nameof(Epsilon), $"{Name}: epsilon must be >= 0; got {Epsilon}.");
     }
 
+    internal override bool ElementwiseUpdate => true;
+
     /// <inheritdoc/>
     protected override void Update<T>(ParamState state, Span<T> w, ReadOnlySpan<T> g, double lr, ReadOnlySpan<T> hv)
     {

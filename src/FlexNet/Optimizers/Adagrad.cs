@@ -53,6 +53,8 @@ public sealed record Adagrad : OptimizerRule
         if (InitialAccumulator != 0) state.Slots[0].Fill(InitialAccumulator);
     }
 
+    internal override bool ElementwiseUpdate => true;
+
     /// <inheritdoc/>
     protected override void Update<T>(ParamState state, Span<T> w, ReadOnlySpan<T> g, double lr, ReadOnlySpan<T> hv)
     {

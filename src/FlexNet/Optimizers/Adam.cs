@@ -55,6 +55,8 @@ public record Adam : OptimizerRule
     /// <summary>Coupled decay added to the gradient; 0 for AdamW.</summary>
     private protected virtual double CoupledDecay => WeightDecay;
 
+    internal override bool ElementwiseUpdate => true;
+
     /// <inheritdoc/>
     protected override void Update<T>(ParamState state, Span<T> w, ReadOnlySpan<T> g, double lr, ReadOnlySpan<T> hv)
     {

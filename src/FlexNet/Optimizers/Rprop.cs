@@ -58,6 +58,8 @@ public sealed record Rprop : OptimizerRule
     /// <inheritdoc/>
     protected override void InitSlots(ParamState state) => state.Slots[1].Fill(LearningRate);
 
+    internal override bool ElementwiseUpdate => true;
+
     /// <inheritdoc/>
     protected override void Update<T>(ParamState state, Span<T> w, ReadOnlySpan<T> g, double lr, ReadOnlySpan<T> hv)
     {

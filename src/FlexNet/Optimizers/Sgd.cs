@@ -48,6 +48,8 @@ public record Sgd : OptimizerRule
             throw new ArgumentException($"{Name}: Nesterov momentum requires momentum > 0 and zero dampening (momentum {Momentum}, dampening {Dampening}).");
     }
 
+    internal override bool ElementwiseUpdate => true;
+
     /// <inheritdoc/>
     protected override void Update<T>(ParamState state, Span<T> w, ReadOnlySpan<T> g, double lr, ReadOnlySpan<T> hv)
     {
