@@ -157,8 +157,9 @@ public sealed class ParamState
 /// <summary>
 /// A large parameter's update in parts over the cores (<see cref="Kernels.WorkerPool"/>): part j updates elements
 /// [j·chunk, (j + 1)·chunk) with a <see cref="ParamState"/> whose slots are views of the same elements, made once.
-/// Parts start on multiples of 64 elements, so every element is computed by the same code as in the whole update (the
-/// rules' vector loops cover whole parts; the scalar tail stays at the parameter's end): the same bits. The update of
+/// The rules' vector lanes compute exactly their scalar expressions, so an element gets the same bits in any part;
+/// parts start on multiples of 64 elements, so the vector loops cover whole parts (the scalar tail stays at the
+/// parameter's end) and no cache line is written by two cores. The update of
 /// SGD with momentum, Adam and the like streams the parameter, its gradient and one to three slots once
 /// (20-28 bytes an element for float): one core's share of mlp_train's step was ~8 % (session 22, Zen 5).
 /// </summary>
