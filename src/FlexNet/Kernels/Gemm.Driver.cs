@@ -42,6 +42,9 @@ internal static unsafe class GemmDriver<T, TK>
     /// <summary>Test hook: how many GEMMs this thread split into tasks.</summary>
     [ThreadStatic] internal static int SplitsOnThisThread;
 
+    /// <summary>Test hook: how many products (or tasks of split ones) this thread ran with B read in place.</summary>
+    [ThreadStatic] internal static int DirectBOnThisThread;
+
     /// <summary>Test hook: how many of this thread's splits were column splits.</summary>
     [ThreadStatic] internal static int ColumnSplitsOnThisThread;
 
@@ -215,7 +218,27 @@ internal static unsafe class GemmDriver<T, TK>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool UseDirectB(int m, int n, int k, nint csB)
-        => csB == 1 && (m <= TK.MR || (long)k * n * sizeof(T) <= DirectBytes);
+        => csB == 1 && (m <= TK.MR || (long)k * n * sizeof(T) <= DirectBytes || ReadsMidSizeBInPlace(m, n, k));
+
+    /// <summary>Rows of C up to which <see cref="ReadsMidSizeBInPlace"/> reads B in place.</summary>
+    internal const int MidSizeBRows = 256;
+
+    /// <summary>Bytes of B up to which <see cref="ReadsMidSizeBInPlace"/> reads B in place.</summary>
+    internal const int MidSizeBBytes = 384 * 1024;
+
+    /// <summary>
+    /// True when a kernel that reads A in place (<see cref="IGemmKernel{T}.RowsInPlace"/>) and packs its own B when
+    /// split (not <see cref="IGemmKernel{T}.SharesPackedB"/>: the AVX-512 tile, the only one measured) also reads B
+    /// (rows contiguous) in place: m ≤ <see cref="MidSizeBRows"/> and B of at most <see cref="MidSizeBBytes"/>, a product
+    /// (or a core's task of a split one) whose few row blocks do not pay for a packed copy of B. Measured on Zen 5 with
+    /// the 8 × 32 tile (session 22, GFLOP/s packed → in place, two cores, alternated in one process): 256³ 329-345 →
+    /// 435-453 (bench/run.sh gemm_256: 384-390 → 495-503), 128 × 384 × 384 361 → 492, 128 × 256 × 256 284-299 →
+    /// 410-441, 256 × 384 × 384 427 → 470; one core 2-4 % faster; no change within 2 % for 512 × 256 × 256 (tasks of
+    /// 256 rows) and 192 × 384 × 384; packed kept for larger B: 384³ (576 KB; 499 → 488 in place) and
+    /// 64 × 1024 × 256 (a task's 512 KB of B with rows 4 KB apart; 388 → 355 in place).
+    /// </summary>
+    internal static bool ReadsMidSizeBInPlace(int m, int n, int k)
+        => TK.RowsInPlace && !TK.SharesPackedB && m <= MidSizeBRows && (long)k * n * sizeof(T) <= MidSizeBBytes;
 
     /// <summary>One GEMM on the calling thread (blocks, packs, micro-kernels).</summary>
     public static void Serial(int m, int n, int k, T alpha, T* a, nint rsA, nint csA, T* b, nint rsB, nint csB,
@@ -232,6 +255,7 @@ internal static unsafe class GemmDriver<T, TK>
 
         // Read operands in place when they are small (or used once) and their layout allows it.
         bool directB = shared.Buffer == null && UseDirectB(m, n, k, csB);
+        if (directB) DirectBOnThisThread++;
         bool directA = n <= nr || (long)m * k * sizeof(T) <= DirectBytes || RowsReadInPlace(csA);
         if (Gemm.ForcePackingOnThisThread) directA = directB = false;
 

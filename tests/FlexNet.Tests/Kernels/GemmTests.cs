@@ -405,6 +405,44 @@ public sealed class GemmTests
         Assert.Equal(ser, c);
     }
 
+    [Fact]
+    public void MidSizeProducts_ReadBInPlace_WithTheBitsOfThePackedProduct()
+    {
+        // the AVX-512 tile: B (rows contiguous) in place up to 256 rows of C and 384 KB of B
+        Assert.True(GemmDriver<float, Kernel512<float>>.ReadsMidSizeBInPlace(256, 256, 256));
+        Assert.True(GemmDriver<float, Kernel512<float>>.ReadsMidSizeBInPlace(256, 384, 256)); // 393,216 bytes exactly
+        Assert.False(GemmDriver<float, Kernel512<float>>.ReadsMidSizeBInPlace(256, 384, 257));
+        Assert.False(GemmDriver<float, Kernel512<float>>.ReadsMidSizeBInPlace(257, 256, 256));
+        Assert.False(GemmDriver<double, Kernel512<double>>.ReadsMidSizeBInPlace(256, 256, 256)); // 512 KB of doubles
+        Assert.True(GemmDriver<double, Kernel512<double>>.ReadsMidSizeBInPlace(256, 192, 256));
+        // tiles that share B when split (AVX2) or pack A (128-bit) keep packing B
+        Assert.False(GemmDriver<float, Kernel256<float>>.ReadsMidSizeBInPlace(256, 256, 256));
+        Assert.False(GemmDriver<float, Kernel128<float>>.ReadsMidSizeBInPlace(256, 256, 256));
+
+        if (Gemm.BestTier < GemmKernelTier.Vector512) Assert.Skip("needs the AVX-512 tile");
+        var rng = new Random(2203);
+        foreach (var (m, n, k) in new[] { (256, 256, 256), (100, 384, 200), (256, 64, 1000) })
+        {
+            float[] a = Random(rng, m * k), b = Random(rng, k * n), c0 = Random(rng, m * n);
+            float[] inPlace = (float[])c0.Clone(), packed = (float[])c0.Clone();
+            int direct = GemmDriver<float, Kernel512<float>>.DirectBOnThisThread;
+            Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector512, false, false, m, n, k, 0.5f, a, k, b, n, 1.5f, inPlace, n);
+            Assert.True(GemmDriver<float, Kernel512<float>>.DirectBOnThisThread > direct, $"{m} x {n} x {k}: B was packed");
+            bool old = Gemm.ForcePackingOnThisThread;
+            Gemm.ForcePackingOnThisThread = true;
+            try { Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector512, false, false, m, n, k, 0.5f, a, k, b, n, 1.5f, packed, n); }
+            finally { Gemm.ForcePackingOnThisThread = old; }
+            Assert.Equal(packed, inPlace);
+            for (int i = 0; i < m; i += 37)
+                for (int j = 0; j < n; j += 13)
+                {
+                    double z = 1.5 * c0[i * n + j], abs = Math.Abs(z);
+                    for (int p = 0; p < k; p++) { double t = 0.5 * a[i * k + p] * b[p * n + j]; z += t; abs += Math.Abs(t); }
+                    Assert.True(Math.Abs(z - inPlace[i * n + j]) <= 1e-6 * (k + 2) * abs, $"{m} x {n} x {k}: c[{i},{j}] = {inPlace[i * n + j]}, oracle {z}");
+                }
+        }
+    }
+
     private static unsafe void SerialFloat(GemmKernelTier tier, int m, int n, int k, float[] a, float[] b, float[] c)
     {
         fixed (float* pa = a)
