@@ -187,10 +187,12 @@ internal sealed class UpdateParts : Kernels.IParallelBody
     {
         int n = parameter.Length;
         int cores = Kernels.WorkerPool.Threads;
+        // Stryker disable once Equality : speed only: on one core the split makes one part, the whole update
         if (!rule.ElementwiseUpdate || n < SplitElements || cores < 2 || Kernels.WorkerPool.InsideRegion) return false;
         int chunk = ((n + cores - 1) / cores + Align - 1) / Align * Align;
         int parts = (n + chunk - 1) / chunk;
         var partStates = PartsOf(state, parts, chunk, n);
+        // Stryker disable once NullCoalescing : allocation only: a new job computes the same
         var job = t_job ?? new UpdateParts();
         t_job = null; // a nested update on this thread (none today) gets its own job
         try

@@ -110,6 +110,54 @@ public sealed class UpdatePartsTests
         Assert.Equal(splits + 1, UpdateParts.SplitsOnThisThread);
     }
 
+    [Fact]
+    public void OnePartPerCore_64Aligned_MadeOnceAndRemadeForANewSlot()
+    {
+        if (Environment.ProcessorCount < 2) Assert.Skip("needs two cores");
+        const int n = 70_003;
+        var rule = new Adam(0.01);
+        var w = Tensor.Zeros([n], DType.Float32).Fill(0.5);
+        var g = Tensor.Zeros([n], DType.Float32).Fill(0.25);
+        var st = rule.Init(w);
+        rule.Apply(st, w, g, 0.01);
+        var parts = st.Parts!;
+        // ⌈70,003 / 2⌉ = 35,002 rounded up to 64: 35,008 and the remaining 34,995, each slot a view at its offset
+        int cores = Environment.ProcessorCount;
+        int chunk = ((n + cores - 1) / cores + 63) / 64 * 64;
+        Assert.Equal((n + chunk - 1) / chunk, parts.Length);
+        for (int j = 0; j < parts.Length; j++)
+        {
+            Assert.Equal(st.SlotNames, parts[j].SlotNames);
+            for (int k = 0; k < st.Slots.Length; k++)
+            {
+                Assert.Equal(Math.Min(n, (j + 1) * chunk) - j * chunk, parts[j].Slots[k].Length);
+                Assert.Same(st.Slots[k].Storage, parts[j].Slots[k].Storage);
+                Assert.Equal(st.Slots[k].Offset + j * chunk, parts[j].Slots[k].Offset);
+            }
+        }
+        rule.Apply(st, w, g, 0.01);
+        Assert.Same(parts, st.Parts); // kept from step to step
+        st.Slots[1] = Tensor.Zeros([n], DType.Float32);
+        rule.Apply(st, w, g, 0.01);
+        Assert.NotSame(parts, st.Parts);
+        Assert.Same(st.Slots[1].Storage, st.Parts![0].Slots[1].Storage);
+        // a slot that is not the parameter's size is refused, naming it
+        st.Slots[1] = Tensor.Zeros([n - 1], DType.Float32);
+        var ex = Assert.Throws<InvalidOperationException>(() => rule.Apply(st, w, g, 0.01));
+        Assert.Contains("exp_avg_sq", ex.Message);
+        Assert.Contains("70003", ex.Message);
+    }
+
+    [Fact]
+    public void InitAndApplyRefuseNullsAndIntegerParameters()
+    {
+        var rule = new Sgd(0.1);
+        Assert.Throws<ArgumentNullException>(() => rule.Init(null!));
+        Assert.Throws<ArgumentException>(() => rule.Init(Tensor.FromArray(new[] { 1, 2 }, 2)));
+        var w = Tensor.Zeros([2], DType.Float32);
+        Assert.Throws<ArgumentNullException>(() => rule.Apply(null!, w, w, 0.1));
+    }
+
     private static Tensor Make(double[] v, int from, int count, DType dtype)
     {
         if (dtype == DType.Float64) return Tensor.FromArray(v.AsSpan(from, count), count);
