@@ -357,17 +357,26 @@ public sealed class GemmTests
 
         if (Environment.ProcessorCount < 2 || Gemm.BestTier < GemmKernelTier.Vector256)
             Assert.Skip("needs two cores and the AVX2 tile");
-        var rng = new Random(8600);
-        const int n = 256;
-        float[] a = Random(rng, n * n), b = Random(rng, n * n), c = new float[n * n], ser = new float[n * n];
-        int before = GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread;
-        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector256, false, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
-        Assert.Equal(before + 1, GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread);
-        SerialFloat(GemmKernelTier.Vector256, n, n, n, a, b, ser);
-        Assert.Equal(ser, c);
+        var (a, c) = SplitsByColumnsWithTheSerialBits<Kernel256<float>>(GemmKernelTier.Vector256, 256, 8600);
         // A transposed (columns contiguous, not rows) is packed, and the square product keeps the row split
-        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector256, true, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
-        Assert.Equal(before + 1, GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread);
+        int before = GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread;
+        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector256, true, true, 256, 256, 256, 0.5f, a, 256, a, 256, 1.5f, c, 256);
+        Assert.Equal(before, GemmDriver<float, Kernel256<float>>.ColumnSplitsOnThisThread);
+    }
+
+    /// <summary>An n × n × n product (A in place, B transposed) on <paramref name="tier"/>: one column split, and the
+    /// bits of the serial driver. Returns A and C for further checks.</summary>
+    private static (float[] A, float[] C) SplitsByColumnsWithTheSerialBits<TK>(GemmKernelTier tier, int n, int seed)
+        where TK : struct, IGemmKernel<float>
+    {
+        var rng = new Random(seed);
+        float[] a = Random(rng, n * n), b = Random(rng, n * n), c = new float[n * n], ser = new float[n * n];
+        int before = GemmDriver<float, TK>.ColumnSplitsOnThisThread;
+        Gemm.Run(GemmProvider.Managed, tier, false, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
+        Assert.Equal(before + 1, GemmDriver<float, TK>.ColumnSplitsOnThisThread);
+        SerialFloat(tier, n, n, n, a, b, ser);
+        Assert.Equal(ser, c);
+        return (a, c);
     }
 
     [Fact]
@@ -395,14 +404,7 @@ public sealed class GemmTests
 
         if (Environment.ProcessorCount < 2 || Gemm.BestTier < GemmKernelTier.Vector512)
             Assert.Skip("needs two cores and the AVX-512 tile");
-        var rng = new Random(8601);
-        const int n = 512;
-        float[] a = Random(rng, n * n), b = Random(rng, n * n), c = new float[n * n], ser = new float[n * n];
-        int before = GemmDriver<float, Kernel512<float>>.ColumnSplitsOnThisThread;
-        Gemm.Run(GemmProvider.Managed, GemmKernelTier.Vector512, false, true, n, n, n, 0.5f, a, n, b, n, 1.5f, c, n);
-        Assert.Equal(before + 1, GemmDriver<float, Kernel512<float>>.ColumnSplitsOnThisThread);
-        SerialFloat(GemmKernelTier.Vector512, n, n, n, a, b, ser);
-        Assert.Equal(ser, c);
+        SplitsByColumnsWithTheSerialBits<Kernel512<float>>(GemmKernelTier.Vector512, 512, 8601);
     }
 
     [Fact]
