@@ -17,8 +17,9 @@ namespace FlexNet.Kernels;
 /// <para>Large problems are split into row tasks (when m ≥ n) sharing one packed copy of B that the tasks fill
 /// lazily, a group of panels at a time, whoever needs it first (no barrier, no duplicated packing), or into
 /// column tasks (m &lt; n, or when A is read in place and the columns spread more evenly over the cores, or for a
-/// large B where the tile does not share it, see <see cref="ColumnsHalveThePacking"/>) that pack their own B columns. Every C element belongs to one task and is
-/// accumulated over k in the same order whatever the split, so results do not depend on the core count.</para>
+/// large B where the tile does not share it, see <see cref="ColumnsHalveThePacking"/>) that pack their own B
+/// columns. Every C element belongs to one task and is accumulated over k in the same order whatever the split, so
+/// results do not depend on the core count.</para>
 /// </remarks>
 internal static unsafe class GemmDriver<T, TK>
     where T : unmanaged, IFloatingPointIeee754<T>

@@ -17,8 +17,8 @@ internal interface IParallelBody
 /// left, so a thread that the OS does not schedule (another process is busy on its core) holds up at most the one
 /// item it claimed while the others take the rest; the caller itself always works, and never waits for a worker
 /// that has not woken up. Item 0 is always the caller's (the others claim from item 1 on), so a kernel that splits
-/// its work the same way at every call keeps each block of its data on the same core. Workers poll for the next region for 20 µs after one ends, then sleep on an event
-/// (nothing spins when idle).
+/// its work the same way at every call keeps each block of its data on the same core. Workers poll for the next
+/// region for 20 µs after one ends, then sleep on an event (nothing spins when idle).
 /// <para>One region runs at a time: a call from inside a region (a kernel within a kernel) or from a second
 /// thread while a region runs executes its items inline, in order, on the calling thread. Which thread runs an
 /// item never changes what the item computes, so results do not depend on the core count or the scheduling.</para>
