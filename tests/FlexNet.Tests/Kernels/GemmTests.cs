@@ -423,7 +423,8 @@ public sealed class GemmTests
 
         if (Gemm.BestTier < GemmKernelTier.Vector512) Assert.Skip("needs the AVX-512 tile");
         var rng = new Random(2203);
-        foreach (var (m, n, k) in new[] { (256, 256, 256), (100, 384, 200), (256, 64, 1000) })
+        // (150 x 200 x 400: a tail panel of 8 columns, packed, two k blocks, a tail of rows)
+        foreach (var (m, n, k) in new[] { (256, 256, 256), (100, 384, 200), (256, 64, 1000), (150, 200, 400) })
         {
             float[] a = Random(rng, m * k), b = Random(rng, k * n), c0 = Random(rng, m * n);
             float[] inPlace = (float[])c0.Clone(), packed = (float[])c0.Clone();
