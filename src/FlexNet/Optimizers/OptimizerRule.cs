@@ -159,9 +159,9 @@ public sealed class ParamState
 /// [j·chunk, (j + 1)·chunk) with a <see cref="ParamState"/> whose slots are views of the same elements, made once.
 /// The rules' vector lanes compute exactly their scalar expressions, so an element gets the same bits in any part;
 /// parts start on multiples of 64 elements, so the vector loops cover whole parts (the scalar tail stays at the
-/// parameter's end) and no cache line is written by two cores. The update of
-/// SGD with momentum, Adam and the like streams the parameter, its gradient and one to three slots once
-/// (20-28 bytes an element for float): one core's share of mlp_train's step was ~8 % (session 22, Zen 5).
+/// parameter's end) and no cache line is written by two cores. The update of SGD with momentum, Adam and the like
+/// streams the parameter, its gradient and one to three slots once (20-28 bytes an element for float): on one core
+/// it was ~8 % of mlp_train's step (session 22, Zen 5).
 /// </summary>
 internal sealed class UpdateParts : Kernels.IParallelBody
 {
@@ -191,7 +191,7 @@ internal sealed class UpdateParts : Kernels.IParallelBody
         if (!rule.ElementwiseUpdate || n < SplitElements || cores < 2 || Kernels.WorkerPool.InsideRegion) return false;
         int chunk = ((n + cores - 1) / cores + Align - 1) / Align * Align;
         int parts = (n + chunk - 1) / chunk;
-        var partStates = PartsOf(state, parts, chunk, n);
+        var partStates = PartsOf(state, parts, chunk, n, parameter.Name);
         // Stryker disable once NullCoalescing : allocation only: a new job computes the same
         var job = t_job ?? new UpdateParts();
         t_job = null; // a nested update on this thread (none today) gets its own job
@@ -219,7 +219,7 @@ internal sealed class UpdateParts : Kernels.IParallelBody
     }
 
     /// <summary>The state's parts for this split, made (once) as views of its slot tensors.</summary>
-    private static ParamState[] PartsOf(ParamState state, int parts, int chunk, int n)
+    private static ParamState[] PartsOf(ParamState state, int parts, int chunk, int n, string? parameter)
     {
         var slots = state.Slots;
         var made = state.Parts;
@@ -237,7 +237,7 @@ internal sealed class UpdateParts : Kernels.IParallelBody
             {
                 var slot = slots[k];
                 if (!slot.IsContiguous || slot.Length != n)
-                    throw new InvalidOperationException($"Optimizer state slot '{names[k]}' {ShapeUtil.Format(slot.Shape)} is not a contiguous tensor of the parameter's {n} elements.");
+                    throw new InvalidOperationException($"Optimizer state slot '{names[k]}' {ShapeUtil.Format(slot.Shape)} of parameter '{parameter}' is not a contiguous tensor of the parameter's {n} elements.");
                 // not a step scope's tensor: the views live as long as the state
                 using (TensorScope.Suspend()) views[k] = Tensor.CreateContiguous(slot.Storage, [count], slot.Offset + from);
             }

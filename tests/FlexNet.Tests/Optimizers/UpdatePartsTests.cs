@@ -117,6 +117,7 @@ public sealed class UpdatePartsTests
         const int n = 70_003;
         var rule = new Adam(0.01);
         var w = Tensor.Zeros([n], DType.Float32).Fill(0.5);
+        w.Name = "dense.w";
         var g = Tensor.Zeros([n], DType.Float32).Fill(0.25);
         var st = rule.Init(w);
         rule.Apply(st, w, g, 0.01);
@@ -144,8 +145,9 @@ public sealed class UpdatePartsTests
         // a slot that is not the parameter's size is refused, naming it
         st.Slots[1] = Tensor.Zeros([n - 1], DType.Float32);
         var ex = Assert.Throws<InvalidOperationException>(() => rule.Apply(st, w, g, 0.01));
-        Assert.Contains("exp_avg_sq", ex.Message);
-        Assert.Contains("70003", ex.Message);
+        Assert.Contains("'exp_avg_sq' [70002]", ex.Message);
+        Assert.Contains("'dense.w'", ex.Message);
+        Assert.Contains("70003 elements", ex.Message);
     }
 
     [Fact]
