@@ -187,9 +187,17 @@ internal static unsafe class GemmDriver<T, TK>
     /// </summary>
     internal static bool ColumnsSpreadBetter(int m, int n, int cores)
     {
+        var (byColumns, byRows) = BusiestCore(m, n, cores);
+        return byColumns * 50 < byRows * 49;
+    }
+
+    /// <summary>The busiest core's share of C, counting whole tiles, when the columns are split into NR-wide panels
+    /// (<c>⌈⌈n/NR⌉/cores⌉·NR·m</c>) and when the rows are split into MR-high ones (<c>⌈⌈m/MR⌉/cores⌉·MR·n</c>).</summary>
+    private static (long ByColumns, long ByRows) BusiestCore(int m, int n, int cores)
+    {
         long rowTiles = ((m + TK.MR - 1) / TK.MR + cores - 1) / cores;
         long colTiles = ((n + TK.NR - 1) / TK.NR + cores - 1) / cores;
-        return colTiles * TK.NR * m * 50 < rowTiles * TK.MR * n * 49;
+        return (colTiles * TK.NR * m, rowTiles * TK.MR * n);
     }
 
     /// <summary>Bytes of B from which <see cref="ColumnsHalveThePacking"/> may split the columns.</summary>
@@ -208,9 +216,8 @@ internal static unsafe class GemmDriver<T, TK>
     internal static bool ColumnsHalveThePacking(int m, int n, int k, int cores)
     {
         if (TK.SharesPackedB || (long)k * n * sizeof(T) < ColumnSplitBBytes || 5L * n < 2L * m) return false;
-        long rowTiles = ((m + TK.MR - 1) / TK.MR + cores - 1) / cores;
-        long colTiles = ((n + TK.NR - 1) / TK.NR + cores - 1) / cores;
-        return colTiles * TK.NR * m <= rowTiles * TK.MR * n;
+        var (byColumns, byRows) = BusiestCore(m, n, cores);
+        return byColumns <= byRows;
     }
 
     /// <summary>A with contiguous rows (<c>csA == 1</c>) is read in place at any size by a kernel that says so.</summary>

@@ -79,10 +79,7 @@ public abstract record OptimizerRule
             throw new ArgumentException($"{Name}: needs a Hessian-vector product; call Optimizer.Step with a loss closure.");
         state.Step++;
         if (hessianVector is null && UpdateParts.Split(this, state, parameter, grad, learningRate)) return;
-        if (parameter.DType == DType.Float32)
-            Update<float>(state, parameter.F, grad.F, learningRate, hessianVector is null ? default : hessianVector.F);
-        else
-            Update<double>(state, parameter.D, grad.D, learningRate, hessianVector is null ? default : hessianVector.D);
+        UpdateRange(state, parameter, grad, learningRate, 0, parameter.Length, hessianVector);
     }
 
     /// <summary>True for a built-in rule whose <see cref="Update{T}"/> treats every element on its own (and reads
@@ -90,14 +87,18 @@ public abstract record OptimizerRule
     /// updated in parts over the cores, with the same result (see <see cref="UpdateParts"/>).</summary>
     internal virtual bool ElementwiseUpdate => false;
 
-    /// <summary>Runs <see cref="Update{T}"/> on elements [from, from + count) of the parameter, its gradient and the
-    /// part's state (<paramref name="part"/>: views of the slots over the same elements).</summary>
-    internal void UpdateRange(ParamState part, Tensor parameter, Tensor grad, double learningRate, int from, int count)
+    /// <summary>Runs <see cref="Update{T}"/> on elements [from, from + count) of the parameter, its gradient (and H·v)
+    /// with <paramref name="part"/>: the parameter's state for the whole range, or a part's state whose slots are
+    /// views of the same elements.</summary>
+    internal void UpdateRange(ParamState part, Tensor parameter, Tensor grad, double learningRate, int from, int count,
+        Tensor? hessianVector = null)
     {
         if (parameter.DType == DType.Float32)
-            Update<float>(part, parameter.F.Slice(from, count), grad.F.Slice(from, count), learningRate, default);
+            Update<float>(part, parameter.F.Slice(from, count), grad.F.Slice(from, count), learningRate,
+                hessianVector is null ? default : hessianVector.F.Slice(from, count));
         else
-            Update<double>(part, parameter.D.Slice(from, count), grad.D.Slice(from, count), learningRate, default);
+            Update<double>(part, parameter.D.Slice(from, count), grad.D.Slice(from, count), learningRate,
+                hessianVector is null ? default : hessianVector.D.Slice(from, count));
     }
 
     /// <summary>The rule's arithmetic over one contiguous parameter. <c>state.Step</c> is already t (1-based).</summary>
